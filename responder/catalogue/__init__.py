@@ -1,0 +1,1 @@
+"""Alerting as code: the catalogue model, the rule generator and the linter."""

@@ -1,0 +1,305 @@
+"""The alert catalogue: rules/catalogue.yaml plus one source file per monitored system.
+
+Sources are validated against a JSON Schema before anything else reads them, so that every later
+stage (generator, linter, dashboards) can trust the shape and report only meaning.
+"""
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from responder.durations import parse_duration
+from responder.yamlio import YamlError, load_yaml
+
+ACTIONS = ("EMERGENCY_STOP", "FREEZE_DEPLOYMENTS", "INVESTIGATE")
+MUTATING_ACTIONS = ("EMERGENCY_STOP", "FREEZE_DEPLOYMENTS")
+SEVERITIES = ("critical", "warning", "info")
+
+CATALOGUE_FILE = Path("rules/catalogue.yaml")
+SOURCE_DIR = Path("rules/src")
+
+
+class CatalogueError(Exception):
+    """The catalogue cannot be loaded; `problems` lists every reason, each naming file and field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a remediation acts on: one namespace and one deployment name or label selector."""
+
+    namespace: str
+    deployment: str | None = None
+    selector: str | None = None
+
+    def annotations(self) -> dict[str, str]:
+        out = {"target_namespace": self.namespace}
+        if self.deployment:
+            out["target_deployment"] = self.deployment
+        if self.selector:
+            out["target_selector"] = self.selector
+        return out
+
+
+@dataclass(frozen=True)
+class SeedChange:
+    """The seed runbook's expression and why this catalogue does not use it as written."""
+
+    expr: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    for_: str
+    severity: str
+    action: str
+    why: str
+    summary: str
+    description: str
+    runbook_url: str
+    target: Target | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    seed: SeedChange | None = None
+
+
+@dataclass(frozen=True)
+class RecordingRule:
+    record: str
+    expr: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    long: str
+    short: str
+    factor: Decimal
+
+
+@dataclass(frozen=True)
+class BurnRate:
+    severity: str
+    for_: str
+    windows: tuple[BurnWindow, ...]
+
+
+@dataclass(frozen=True)
+class Slo:
+    """An availability objective; expanded into recording rules and burn-rate alerts."""
+
+    name: str
+    objective: Decimal
+    errors: str
+    total: str
+    description: str
+    action: str
+    why: str
+    runbook_url: str
+    target: Target | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    version: str
+    runbook_base_url: str
+    scrape_interval: str
+    for_minimum: dict[str, str]
+    burn_rates: dict[str, BurnRate]
+
+
+@dataclass(frozen=True)
+class System:
+    """One monitored system: everything generated from one source file."""
+
+    system: str
+    title: str
+    team: str
+    source: Path
+    scrape_interval: str
+    slos: tuple[Slo, ...]
+    recording_rules: tuple[RecordingRule, ...]
+    alerts: tuple[Alert, ...]
+
+    @property
+    def scrape_seconds(self) -> float:
+        return parse_duration(self.scrape_interval)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    root: Path
+    settings: Settings
+    systems: tuple[System, ...]
+
+    def system(self, name: str) -> System:
+        for system in self.systems:
+            if system.system == name:
+                return system
+        raise KeyError(name)
+
+
+@cache
+def _validator(schema_name: str) -> jsonschema.protocols.Validator:
+    text = resources.files("responder.catalogue").joinpath(schema_name).read_text("utf-8")
+    schema = json.loads(text)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)  # type: ignore[no-any-return]
+
+
+def _where(document: Any, path: list[str | int]) -> str:
+    """A JSON path made readable: alerts[3] (CostBudgetExceeded).severity."""
+    out = ""
+    node = document
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+            name = node.get("alert") or node.get("name") if isinstance(node, dict) else None
+            if name:
+                out += f" ({name})"
+        else:
+            out += f".{step}" if out else step
+            node = node.get(step) if isinstance(node, dict) else None
+    return out or "(top level)"
+
+
+def validate(document: Any, schema_name: str, path: Path) -> list[str]:
+    """Every schema violation in `document`, each as 'file: where: problem'."""
+    errors = sorted(_validator(schema_name).iter_errors(document), key=lambda e: list(e.path))
+    return [f"{path}: {_where(document, list(e.path))}: {e.message}" for e in errors]
+
+
+def _load_document(path: Path, schema_name: str) -> dict[str, Any]:
+    try:
+        document = load_yaml(path)
+    except YamlError as exc:
+        raise CatalogueError([str(exc)]) from exc
+    problems = validate(document, schema_name, path)
+    if problems:
+        raise CatalogueError(problems)
+    assert isinstance(document, dict)
+    return document
+
+
+def _target(raw: dict[str, str] | None) -> Target | None:
+    if raw is None:
+        return None
+    return Target(raw["namespace"], raw.get("deployment"), raw.get("selector"))
+
+
+def _runbook(settings: Settings, system: str, name: str, given: str | None) -> str:
+    return given or f"{settings.runbook_base_url}/{system}.md#{name.lower()}"
+
+
+def _settings(root: Path) -> Settings:
+    raw = _load_document(root / CATALOGUE_FILE, "catalogue.schema.json")
+    burn_rates = {
+        speed: BurnRate(
+            severity=spec["severity"],
+            for_=spec["for"],
+            windows=tuple(
+                BurnWindow(w["long"], w["short"], Decimal(str(w["factor"])))
+                for w in spec["windows"]
+            ),
+        )
+        for speed, spec in raw["burn_rates"].items()
+    }
+    return Settings(
+        version=str(raw["version"]),
+        runbook_base_url=raw["runbook_base_url"].rstrip("/"),
+        scrape_interval=raw["scrape_interval"],
+        for_minimum=dict(raw["for_minimum"]),
+        burn_rates=burn_rates,
+    )
+
+
+def _system(settings: Settings, path: Path, relative: Path) -> System:
+    # Imported here: slo builds on this module's types.
+    from responder.catalogue.slo import expand_slo
+
+    raw = _load_document(path, "source.schema.json")
+    name = raw["system"]
+    if path.stem != name:
+        raise CatalogueError([f"{relative}: system is {name!r}; rename the file to {name}.yaml"])
+    slos = tuple(
+        Slo(
+            name=s["name"],
+            objective=Decimal(str(s["objective"])),
+            errors=s["errors"].strip(),
+            total=s["total"].strip(),
+            description=s["description"],
+            action=s["action"],
+            why=s["why"],
+            runbook_url=_runbook(settings, name, s["name"], s.get("runbook_url")),
+            target=_target(s.get("target")),
+        )
+        for s in raw.get("slos", [])
+    )
+    recording = [
+        RecordingRule(r["record"], r["expr"].strip(), dict(r.get("labels", {})))
+        for r in raw.get("recording_rules", [])
+    ]
+    alerts = [
+        Alert(
+            name=a["alert"],
+            expr=a["expr"].strip(),
+            for_=a["for"],
+            severity=a["severity"],
+            action=a["action"],
+            why=a["why"],
+            summary=a["summary"].strip(),
+            description=a["description"].strip(),
+            runbook_url=_runbook(settings, name, a["alert"], a.get("runbook_url")),
+            target=_target(a.get("target")),
+            labels=dict(a.get("labels", {})),
+            seed=SeedChange(a["seed"]["expr"].strip(), a["seed"]["reason"].strip())
+            if "seed" in a
+            else None,
+        )
+        for a in raw["alerts"]
+    ]
+    for slo in slos:
+        slo_records, slo_alerts = expand_slo(slo, settings)
+        recording.extend(slo_records)
+        alerts.extend(slo_alerts)
+    return System(
+        system=name,
+        title=raw["title"],
+        team=raw["team"],
+        source=relative,
+        scrape_interval=raw.get("scrape_interval", settings.scrape_interval),
+        slos=slos,
+        recording_rules=tuple(recording),
+        alerts=tuple(alerts),
+    )
+
+
+def load_catalogue(root: Path) -> Catalogue:
+    """Load and validate the whole catalogue under `root`, reporting every broken file at once."""
+    settings = _settings(root)
+    paths = sorted((root / SOURCE_DIR).glob("*.yaml"))
+    if not paths:
+        raise CatalogueError([f"{root / SOURCE_DIR}: no *.yaml sources; add one per system"])
+    systems: list[System] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            systems.append(_system(settings, path, path.relative_to(root)))
+        except CatalogueError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise CatalogueError(problems)
+    return Catalogue(root=root, settings=settings, systems=tuple(systems))
