@@ -1,11 +1,13 @@
 """The `responder` command line: one subcommand per job an operator or CI runs."""
 
 import argparse
+import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responder.catalogue import rules
+from responder.catalogue import preview, rules
 from responder.catalogue.lint import run_lint
 from responder.catalogue.model import CatalogueError, load_catalogue
 
@@ -31,7 +33,9 @@ def _rules_build(root: Path) -> int:
 
 def _rules_check(root: Path) -> int:
     catalogue = load_catalogue(root)
-    problems = rules.drift(catalogue, rules.generate(catalogue), [rules.RULES_DIR, rules.OPERATOR_DIR])
+    problems = rules.drift(
+        catalogue, rules.generate(catalogue), [rules.RULES_DIR, rules.OPERATOR_DIR]
+    )
     if problems:
         return _report(problems, "generated rules are out of date with rules/src/:")
     print(f"generated rules match their sources (ruleset {catalogue.settings.version})")
@@ -48,6 +52,21 @@ def _rules_lint(root: Path) -> int:
     return EXIT_OK
 
 
+def _rules_preview(root: Path, listen: str, data: Path) -> int:
+    catalogue = load_catalogue(root)
+    binary = shutil.which("prometheus")
+    if binary is None:
+        return _report(
+            ["install it with: apt-get install prometheus"], "prometheus is not installed:"
+        )
+    argv = preview.prometheus_argv(catalogue.root, data, listen, binary)
+    print(
+        f"Prometheus with {len(catalogue.systems)} rule files: http://{listen}/alerts", flush=True
+    )
+    os.execv(binary, argv)  # replaces this process; returns only by raising OSError
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="responder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     rules_commands.add_parser("build", help="generate rules/*.rules.yml and PrometheusRules")
     rules_commands.add_parser("check", help="fail when generated files differ from the sources")
     rules_commands.add_parser("lint", help="offline checks over the catalogue's rules")
+    preview_parser = rules_commands.add_parser(
+        "preview", help="serve the rules in a local Prometheus"
+    )
+    preview_parser.add_argument("--listen", default="127.0.0.1:9090", help="host:port to serve on")
+    preview_parser.add_argument(
+        "--data", type=Path, default=Path("var/preview"), help="data directory"
+    )
     return parser
 
 
@@ -68,6 +94,8 @@ _RULES = {"build": _rules_build, "check": _rules_check, "lint": _rules_lint}
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.rules_command == "preview":
+            return _rules_preview(args.root, args.listen, args.data)
         return _RULES[args.rules_command](args.root)
     except CatalogueError as exc:
         return _report(exc.problems, "the alert catalogue has errors:")

@@ -1,9 +1,9 @@
 """YAML in and out, strict on the way in and deterministic on the way out.
 
 Humans edit the sources, so a duplicated key (which PyYAML would silently resolve to the last
-value) is an error. Generated files are compared byte for byte by the drift check, so the dumper keeps
-the key order it is given (callers build mappings in a fixed order and sort label maps), never
-wraps lines and writes multi-line strings as literal blocks.
+value) is an error. Generated files are compared byte for byte by the drift check, so the dumper
+keeps the key order it is given (callers build mappings in a fixed order and sort label maps),
+never wraps lines and writes multi-line strings as literal blocks.
 """
 
 from pathlib import Path
@@ -20,7 +20,7 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     "while reading a mapping",
@@ -32,16 +32,17 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_yaml(path: Path) -> Any:
-    """Read one YAML document, refusing duplicate keys."""
+def load_yaml(path: Path, shown_as: Path | None = None) -> Any:
+    """Read one YAML document, refusing duplicate keys; errors name the file as `shown_as`."""
+    name = shown_as or path
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise YamlError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise YamlError(f"{name}: cannot read: {exc.strerror}") from exc
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
-        raise YamlError(f"{path}: invalid YAML: {exc}") from exc
+        raise YamlError(f"{name}: invalid YAML: {exc}") from exc
 
 
 class _Dumper(yaml.SafeDumper):

@@ -156,7 +156,7 @@ def _validator(schema_name: str) -> jsonschema.protocols.Validator:
     schema = json.loads(text)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
-    return cls(schema)  # type: ignore[no-any-return]
+    return cls(schema)
 
 
 def _where(document: Any, path: list[str | int]) -> str:
@@ -182,12 +182,12 @@ def validate(document: Any, schema_name: str, path: Path) -> list[str]:
     return [f"{path}: {_where(document, list(e.path))}: {e.message}" for e in errors]
 
 
-def _load_document(path: Path, schema_name: str) -> dict[str, Any]:
+def _load_document(root: Path, relative: Path, schema_name: str) -> dict[str, Any]:
     try:
-        document = load_yaml(path)
+        document = load_yaml(root / relative, shown_as=relative)
     except YamlError as exc:
         raise CatalogueError([str(exc)]) from exc
-    problems = validate(document, schema_name, path)
+    problems = validate(document, schema_name, relative)
     if problems:
         raise CatalogueError(problems)
     assert isinstance(document, dict)
@@ -205,7 +205,7 @@ def _runbook(settings: Settings, system: str, name: str, given: str | None) -> s
 
 
 def _settings(root: Path) -> Settings:
-    raw = _load_document(root / CATALOGUE_FILE, "catalogue.schema.json")
+    raw = _load_document(root, CATALOGUE_FILE, "catalogue.schema.json")
     burn_rates = {
         speed: BurnRate(
             severity=spec["severity"],
@@ -226,13 +226,13 @@ def _settings(root: Path) -> Settings:
     )
 
 
-def _system(settings: Settings, path: Path, relative: Path) -> System:
+def _system(settings: Settings, root: Path, relative: Path) -> System:
     # Imported here: slo builds on this module's types.
     from responder.catalogue.slo import expand_slo
 
-    raw = _load_document(path, "source.schema.json")
+    raw = _load_document(root, relative, "source.schema.json")
     name = raw["system"]
-    if path.stem != name:
+    if relative.stem != name:
         raise CatalogueError([f"{relative}: system is {name!r}; rename the file to {name}.yaml"])
     slos = tuple(
         Slo(
@@ -297,7 +297,7 @@ def load_catalogue(root: Path) -> Catalogue:
     problems: list[str] = []
     for path in paths:
         try:
-            systems.append(_system(settings, path, path.relative_to(root)))
+            systems.append(_system(settings, root, path.relative_to(root)))
         except CatalogueError as exc:
             problems.extend(exc.problems)
     if problems:

@@ -24,13 +24,16 @@ def slo_label(name: str) -> str:
 
 
 def _number(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def _windows(settings: Settings) -> list[str]:
-    seen = {w for rate in settings.burn_rates.values() for pair in rate.windows
-            for w in (pair.long, pair.short)}
+    seen = {
+        w
+        for rate in settings.burn_rates.values()
+        for pair in rate.windows
+        for w in (pair.long, pair.short)
+    }
     return sorted(seen, key=parse_duration)
 
 

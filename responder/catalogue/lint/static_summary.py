@@ -1,0 +1,18 @@
+"""The summary annotation is static text."""
+
+from collections.abc import Iterator
+
+from responder.catalogue.lint import Context, RuleView, per_rule
+
+
+def _check(rule: RuleView, ctx: Context) -> Iterator[str]:
+    if "{{" in rule.annotations.get("summary", ""):
+        yield "summary is templated; keep it static and put values in the description"
+
+
+CHECK = per_rule(
+    "static-summary",
+    "The summary is a notification's headline and groups repeats; a changing one splits them.",
+    _check,
+    needs_ast=False,
+)

@@ -1,0 +1,55 @@
+"""Fail CI when tests that must run against real binaries were skipped or never collected.
+
+pytest exits 0 when a whole module is skipped; this reads the JUnit report and insists that
+each required module ran tests and that none of them was skipped.
+"""
+
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+REQUIRED_MODULES = ("tests.promtool.test_promtool",)
+
+
+def outcomes(report: Path) -> dict[str, Counter[str]]:
+    """Per test module: how many test cases passed, failed or were skipped."""
+    counts: dict[str, Counter[str]] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        module = case.get("classname", "")
+        children = {child.tag for child in case}
+        outcome = next((t for t in ("failure", "error", "skipped") if t in children), "passed")
+        counts.setdefault(module, Counter())[outcome] += 1
+    return counts
+
+
+def problems(counts: dict[str, Counter[str]]) -> list[str]:
+    found = []
+    for module in REQUIRED_MODULES:
+        seen = counts.get(module, Counter())
+        if seen["passed"] == 0:
+            found.append(f"{module}: no test passed; the real binaries did not run")
+        if seen["skipped"]:
+            found.append(f"{module}: {seen['skipped']} test(s) skipped; CI needs every one to run")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m tests.ci_guard JUNIT_XML", file=sys.stderr)
+        return 2
+    report = Path(argv[0])
+    if not report.exists():
+        print(f"{report}: no JUnit report; did pytest run with --junitxml?", file=sys.stderr)
+        return 1
+    counts = outcomes(report)
+    found = problems(counts)
+    for problem in found:
+        print(f"ci_guard: {problem}", file=sys.stderr)
+    for module in REQUIRED_MODULES:
+        print(f"ci_guard: {module}: {counts.get(module, Counter())['passed']} passed")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
