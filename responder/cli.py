@@ -1,17 +1,30 @@
 """The `responder` command line: one subcommand per job an operator or CI runs."""
 
 import argparse
+import asyncio
+import json
+import logging
 import os
 import shutil
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from aiohttp import web
+
+from responder import logs
+from responder.alerts import PayloadError, validate
 from responder.catalogue import preview, rules
 from responder.catalogue.lint import run_lint
 from responder.catalogue.model import CatalogueError, load_catalogue
+from responder.policy import ActionPolicy, Policy, PolicyError, describe, load_policy
+from responder.web.app import build_responder, create_app
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("responder")
 
 
 def _report(problems: Sequence[str], headline: str) -> int:
@@ -21,81 +34,197 @@ def _report(problems: Sequence[str], headline: str) -> int:
     return EXIT_PROBLEMS
 
 
-def _rules_build(root: Path) -> int:
-    catalogue = load_catalogue(root)
-    changed = rules.write(catalogue, rules.generate(catalogue))
-    for path in changed:
-        print(f"wrote {path}")
-    if not changed:
-        print("generated rules are up to date")
-    return EXIT_OK
+# --- rules ---------------------------------------------------------------------------------
 
 
-def _rules_check(root: Path) -> int:
-    catalogue = load_catalogue(root)
-    problems = rules.drift(
-        catalogue, rules.generate(catalogue), [rules.RULES_DIR, rules.OPERATOR_DIR]
-    )
-    if problems:
-        return _report(problems, "generated rules are out of date with rules/src/:")
-    print(f"generated rules match their sources (ruleset {catalogue.settings.version})")
-    return EXIT_OK
-
-
-def _rules_lint(root: Path) -> int:
-    catalogue = load_catalogue(root)
-    findings = run_lint(catalogue)
-    if findings:
-        return _report([str(f) for f in findings], f"{len(findings)} lint finding(s):")
-    alerts = sum(len(s.alerts) for s in catalogue.systems)
-    print(f"lint clean: {alerts} alerts in {len(catalogue.systems)} systems")
-    return EXIT_OK
-
-
-def _rules_preview(root: Path, listen: str, data: Path) -> int:
-    catalogue = load_catalogue(root)
+def _rules(args: argparse.Namespace) -> int:
+    catalogue = load_catalogue(args.root)
+    if args.rules_command == "build":
+        changed = rules.write(catalogue, rules.generate(catalogue))
+        for path in changed:
+            print(f"wrote {path}")
+        if not changed:
+            print("generated rules are up to date")
+        return EXIT_OK
+    if args.rules_command == "check":
+        problems = rules.drift(catalogue, rules.generate(catalogue), [rules.RULES_DIR, rules.OPERATOR_DIR])
+        if problems:
+            return _report(problems, "generated rules are out of date with rules/src/:")
+        print(f"generated rules match their sources (ruleset {catalogue.settings.version})")
+        return EXIT_OK
+    if args.rules_command == "lint":
+        findings = run_lint(catalogue)
+        if findings:
+            return _report([str(f) for f in findings], f"{len(findings)} lint finding(s):")
+        alerts = sum(len(s.alerts) for s in catalogue.systems)
+        print(f"lint clean: {alerts} alerts in {len(catalogue.systems)} systems")
+        return EXIT_OK
     binary = shutil.which("prometheus")
     if binary is None:
-        return _report(
-            ["install it with: apt-get install prometheus"], "prometheus is not installed:"
-        )
-    argv = preview.prometheus_argv(catalogue.root, data, listen, binary)
+        return _report(["install it with: apt-get install prometheus"], "prometheus is not installed:")
+    argv = preview.prometheus_argv(catalogue.root, args.data, args.listen, binary)
     print(
-        f"Prometheus with {len(catalogue.systems)} rule files: http://{listen}/alerts", flush=True
+        f"Prometheus with {len(catalogue.systems)} rule files: http://{args.listen}/alerts",
+        flush=True,
     )
     os.execv(binary, argv)  # replaces this process; returns only by raising OSError
     return EXIT_OK
 
 
+# --- the responder -------------------------------------------------------------------------
+
+
+def _policy(args: argparse.Namespace) -> Policy:
+    return load_policy(args.config)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logs.configure()
+    policy = _policy(args)
+    if not policy.authenticated:
+        if not args.insecure_no_auth:
+            return _report(
+                [
+                    "configure auth.bearer_token(_file) or auth.basic in responder.yaml, or start with "
+                    "--insecure-no-auth on a trusted network only"
+                ],
+                "refusing to start: the webhook would accept notifications from anyone",
+            )
+        log.warning("INSECURE: webhook, audit API and actions accept unauthenticated requests")
+    responder = build_responder(policy)
+    print(
+        f"alert-responder listening on http://{policy.host}:{policy.port}\n"
+        f"  Alertmanager: webhook_configs: [{{url: http://{policy.host}:{policy.port}/webhook, "
+        f"send_resolved: true}}] with http_config.authorization.credentials_file (see deploy/alertmanager.yml)\n"
+        f"  Audit API:    http://{policy.host}:{policy.port}/api/v1/alerts",
+        flush=True,
+    )
+    web.run_app(
+        create_app(responder),
+        host=policy.host,
+        port=policy.port,
+        print=None,
+        shutdown_timeout=10.0,
+        access_log=None,
+    )
+    return EXIT_OK
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    policy = _policy(args)
+    build_responder(policy)  # the same wiring checks serve would make
+    print("\n".join(describe(policy)))
+    if not policy.authenticated:
+        print("\nWARNING: no authentication configured; serve will refuse to start without --insecure-no-auth")
+    return EXIT_OK
+
+
+async def _replay(policy: Policy, body: bytes) -> list[dict[str, Any]]:
+    responder = build_responder(policy)
+    await responder.journal.start()
+    try:
+        await responder.journal.append_notification(body, "replay", responder.clock())
+        await responder.engine.drain()
+        fingerprints = {a["fingerprint"] for a in json.loads(body)["alerts"]}
+        return [t for fp in sorted(fingerprints) for t in await responder.journal.timeline(fp)]
+    finally:
+        await responder.journal.close()
+
+
+def _replay_command(args: argparse.Namespace) -> int:
+    body = args.file.read_bytes()
+    try:
+        validate(json.loads(body))
+    except PayloadError as exc:
+        return _report([f"{args.file}: {exc}"], "not an Alertmanager notification:")
+    except ValueError as exc:
+        return _report([f"{args.file}: {exc}"], "not JSON:")
+    policy = _policy(args)
+    if args.journal:
+        policy = Policy(**{**policy.__dict__, "journal_path": args.journal})
+    if args.dry_run:
+        policy = Policy(
+            **{
+                **policy.__dict__,
+                "actions": {
+                    name: ActionPolicy(
+                        **{**action.__dict__, "mode": "plan" if action.mode != "disabled" else "disabled"}
+                    )
+                    for name, action in policy.actions.items()
+                },
+            }
+        )
+    timelines = asyncio.run(_replay(policy, body))
+    print(json.dumps(timelines, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    policy = _policy(args)
+    url = args.url or f"http://{policy.host}:{policy.port}"
+    headers = {"Authorization": f"Bearer {policy.bearer_token.value}"} if policy.bearer_token else {}
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+            ready = json.load(response)
+        request = urllib.request.Request(f"{url}/api/v1/alerts?status=firing", headers=headers)
+        with urllib.request.urlopen(request, timeout=5) as response:
+            firing = json.load(response)["alerts"]
+    except (urllib.error.URLError, OSError) as exc:
+        return _report([f"{url}: {exc}; is `responder serve` running?"], "cannot reach the responder:")
+    print(f"{url}: {ready['status']}, backlog {ready.get('backlog', '?')}, {len(firing)} firing alert(s)")
+    for alert in firing:
+        print(f"  {alert['alertname']} [{alert['severity']}] {alert['action'] or 'no action'} {alert['fingerprint']}")
+    return EXIT_OK
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="responder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    rules_parser = commands.add_parser("rules", help="alert catalogue: build, check, lint")
-    rules_parser.add_argument(
-        "--root", type=Path, default=Path(), help="repository root holding rules/ (default: .)"
-    )
+
+    rules_parser = commands.add_parser("rules", help="alert catalogue: build, check, lint, preview")
+    rules_parser.add_argument("--root", type=Path, default=Path(), help="repository root holding rules/")
     rules_commands = rules_parser.add_subparsers(dest="rules_command", required=True)
     rules_commands.add_parser("build", help="generate rules/*.rules.yml and PrometheusRules")
     rules_commands.add_parser("check", help="fail when generated files differ from the sources")
     rules_commands.add_parser("lint", help="offline checks over the catalogue's rules")
-    preview_parser = rules_commands.add_parser(
-        "preview", help="serve the rules in a local Prometheus"
-    )
+    preview_parser = rules_commands.add_parser("preview", help="serve the rules in a local Prometheus")
     preview_parser.add_argument("--listen", default="127.0.0.1:9090", help="host:port to serve on")
-    preview_parser.add_argument(
-        "--data", type=Path, default=Path("var/preview"), help="data directory"
-    )
+    preview_parser.add_argument("--data", type=Path, default=Path("var/preview"), help="data directory")
+
+    def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--config", type=Path, help="responder.yaml (default: the embedded default policy)")
+        return sub
+
+    serve = with_config("serve", "run the webhook, engine and APIs")
+    serve.add_argument("--insecure-no-auth", action="store_true", help="allow starting without authentication")
+    with_config("check-config", "validate responder.yaml and print the effective plan in words")
+    replay = with_config("replay", "feed a saved Alertmanager payload through the responder")
+    replay.add_argument("file", type=Path, help="a JSON notification as Alertmanager sends it")
+    replay.add_argument("--journal", type=Path, help="use this journal file instead of the policy's")
+    replay.add_argument("--dry-run", action="store_true", help="plan every action, whatever the policy says")
+    status = with_config("status", "readiness, backlog and firing alerts of a running responder")
+    status.add_argument("--url", help="base URL of the responder (default: the policy's listen address)")
     return parser
 
 
-_RULES = {"build": _rules_build, "check": _rules_check, "lint": _rules_lint}
+_COMMANDS = {
+    "rules": _rules,
+    "serve": _serve,
+    "check-config": _check_config,
+    "replay": _replay_command,
+    "status": _status,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.rules_command == "preview":
-            return _rules_preview(args.root, args.listen, args.data)
-        return _RULES[args.rules_command](args.root)
+        return _COMMANDS[args.command](args)
     except CatalogueError as exc:
         return _report(exc.problems, "the alert catalogue has errors:")
+    except PolicyError as exc:
+        return _report(exc.problems, "responder.yaml has errors:")

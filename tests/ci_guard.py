@@ -9,7 +9,11 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-REQUIRED_MODULES = ("tests.promtool.test_promtool",)
+REQUIRED_MODULES = (
+    "tests.promtool.test_promtool",  # promtool check rules and promtool test rules
+    "tests.deploy.test_alertmanager",  # amtool on deploy/alertmanager.yml
+    "tests.process.test_crash",  # the responder as a real process, killed and restarted
+)
 
 
 def outcomes(report: Path) -> dict[str, Counter[str]]:
@@ -28,7 +32,7 @@ def problems(counts: dict[str, Counter[str]]) -> list[str]:
     for module in REQUIRED_MODULES:
         seen = counts.get(module, Counter())
         if seen["passed"] == 0:
-            found.append(f"{module}: no test passed; the real binaries did not run")
+            found.append(f"{module}: no test passed; the real binaries or processes did not run")
         if seen["skipped"]:
             found.append(f"{module}: {seen['skipped']} test(s) skipped; CI needs every one to run")
     return found

@@ -7,9 +7,14 @@ always means the real tool ran.
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+
+from responder.policy import Policy, load_policy
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,8 +30,7 @@ def real_binary(name: str) -> str:
     if path:
         return path
     message = (
-        f"{name} is not installed; run scripts/test as root, or: "
-        f"apt-get install {_DEBIAN_PACKAGE.get(name, name)}"
+        f"{name} is not installed; run scripts/test as root, or: apt-get install {_DEBIAN_PACKAGE.get(name, name)}"
     )
     if os.environ.get("REQUIRE_REAL_TOOLS") == "1":
         pytest.fail(message)
@@ -62,3 +66,78 @@ def catalogue_root(tmp_path: Path) -> Path:
     shutil.copy(REPO / "rules" / "catalogue.yaml", tmp_path / "rules" / "catalogue.yaml")
     (tmp_path / "rules" / "src" / "shop.yaml").write_text(MINIMAL_SOURCE)
     return tmp_path
+
+
+TOKEN = "test-token-0123456789abcdef"
+
+
+def write_policy(tmp_path: Path, changes: dict[str, Any] | None = None) -> Path:
+    """A responder.yaml: the embedded default, a journal under tmp_path, a bearer token, changes."""
+    document = yaml.safe_load((REPO / "responder" / "default_policy.yaml").read_text())
+    document["auth"] = {"bearer_token": TOKEN}
+    document["journal"]["sqlite"] = str(tmp_path / "journal.db")
+    for dotted, value in (changes or {}).items():
+        node = document
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    path = tmp_path / "responder.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.fixture
+def make_policy(tmp_path: Path) -> Callable[..., Policy]:
+    def make(changes: dict[str, Any] | None = None) -> Policy:
+        return load_policy(write_policy(tmp_path, changes), env={})
+
+    return make
+
+
+def alert_payload(*alerts: dict[str, Any], status: str = "firing", truncated: int = 0, **extra: Any) -> dict[str, Any]:
+    """An Alertmanager v4 notification as 0.25 sends it."""
+    return {
+        "receiver": "responder",
+        "status": status,
+        "alerts": list(alerts),
+        "groupLabels": {"alertname": "CostBudgetExceeded"},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://127.0.0.1:9093",
+        "version": "4",
+        "groupKey": '{}:{alertname="CostBudgetExceeded"}',
+        "truncatedAlerts": truncated,
+        **extra,
+    }
+
+
+def cost_alert(
+    status: str = "firing",
+    fingerprint: str = "4f1c2a9e8d7b6c5a",
+    starts_at: str = "2026-11-23T13:00:00.123456789Z",
+    **annotations: str,
+) -> dict[str, Any]:
+    """CostBudgetExceeded exactly as the generated rule labels and annotates it."""
+    return {
+        "status": status,
+        "labels": {
+            "alertname": "CostBudgetExceeded",
+            "severity": "critical",
+            "system": "builder_hardening",
+            "team": "builder-sre",
+        },
+        "annotations": {
+            "action": "EMERGENCY_STOP",
+            "summary": "Daily cost budget exceeded",
+            "description": "Spend is running at $0.73/day against a hard limit of $0.50/day.",
+            "runbook_url": "https://runbooks.example.com/alert-responder/builder_hardening.md#costbudgetexceeded",
+            "target_namespace": "autogen-council",
+            "target_deployment": "o3-audit-proxy",
+            **annotations,
+        },
+        "startsAt": starts_at,
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://127.0.0.1:9090/graph",
+        "fingerprint": fingerprint,
+    }

@@ -4,16 +4,12 @@ Sources are validated against a JSON Schema before anything else reads them, so 
 stage (generator, linter, dashboards) can trust the shape and report only meaning.
 """
 
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
+from responder import schemas
 from responder.durations import parse_duration
 from responder.yamlio import YamlError, load_yaml
 
@@ -150,44 +146,12 @@ class Catalogue:
         raise KeyError(name)
 
 
-@cache
-def _validator(schema_name: str) -> jsonschema.protocols.Validator:
-    text = resources.files("responder.catalogue").joinpath(schema_name).read_text("utf-8")
-    schema = json.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def _where(document: Any, path: list[str | int]) -> str:
-    """A JSON path made readable: alerts[3] (CostBudgetExceeded).severity."""
-    out = ""
-    node = document
-    for step in path:
-        if isinstance(step, int):
-            out += f"[{step}]"
-            node = node[step] if isinstance(node, list) and step < len(node) else None
-            name = node.get("alert") or node.get("name") if isinstance(node, dict) else None
-            if name:
-                out += f" ({name})"
-        else:
-            out += f".{step}" if out else step
-            node = node.get(step) if isinstance(node, dict) else None
-    return out or "(top level)"
-
-
-def validate(document: Any, schema_name: str, path: Path) -> list[str]:
-    """Every schema violation in `document`, each as 'file: where: problem'."""
-    errors = sorted(_validator(schema_name).iter_errors(document), key=lambda e: list(e.path))
-    return [f"{path}: {_where(document, list(e.path))}: {e.message}" for e in errors]
-
-
 def _load_document(root: Path, relative: Path, schema_name: str) -> dict[str, Any]:
     try:
         document = load_yaml(root / relative, shown_as=relative)
     except YamlError as exc:
         raise CatalogueError([str(exc)]) from exc
-    problems = validate(document, schema_name, relative)
+    problems = schemas.problems(document, Path(__file__).with_name(schema_name), relative)
     if problems:
         raise CatalogueError(problems)
     assert isinstance(document, dict)
@@ -210,10 +174,7 @@ def _settings(root: Path) -> Settings:
         speed: BurnRate(
             severity=spec["severity"],
             for_=spec["for"],
-            windows=tuple(
-                BurnWindow(w["long"], w["short"], Decimal(str(w["factor"])))
-                for w in spec["windows"]
-            ),
+            windows=tuple(BurnWindow(w["long"], w["short"], Decimal(str(w["factor"]))) for w in spec["windows"]),
         )
         for speed, spec in raw["burn_rates"].items()
     }
@@ -249,8 +210,7 @@ def _system(settings: Settings, root: Path, relative: Path) -> System:
         for s in raw.get("slos", [])
     )
     recording = [
-        RecordingRule(r["record"], r["expr"].strip(), dict(r.get("labels", {})))
-        for r in raw.get("recording_rules", [])
+        RecordingRule(r["record"], r["expr"].strip(), dict(r.get("labels", {}))) for r in raw.get("recording_rules", [])
     ]
     alerts = [
         Alert(
@@ -265,9 +225,7 @@ def _system(settings: Settings, root: Path, relative: Path) -> System:
             runbook_url=_runbook(settings, name, a["alert"], a.get("runbook_url")),
             target=_target(a.get("target")),
             labels=dict(a.get("labels", {})),
-            seed=SeedChange(a["seed"]["expr"].strip(), a["seed"]["reason"].strip())
-            if "seed" in a
-            else None,
+            seed=SeedChange(a["seed"]["expr"].strip(), a["seed"]["reason"].strip()) if "seed" in a else None,
         )
         for a in raw["alerts"]
     ]

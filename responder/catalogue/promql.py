@@ -29,9 +29,7 @@ def children(node: Node) -> list[Node]:
         return list(node.args)
     if isinstance(node, promql_parser.MatrixSelector):
         return [node.vector_selector]
-    if isinstance(
-        node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr
-    ):
+    if isinstance(node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
         return [node.expr]
     return []
 

@@ -62,9 +62,7 @@ def rule_groups(system: System) -> list[dict[str, Any]]:
                 "rules": [recording_rule(r) for r in system.recording_rules],
             }
         )
-    groups.append(
-        {"name": f"{system.system}.alerts", "rules": [alert_rule(system, a) for a in system.alerts]}
-    )
+    groups.append({"name": f"{system.system}.alerts", "rules": [alert_rule(system, a) for a in system.alerts]})
     return groups
 
 

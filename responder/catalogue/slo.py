@@ -28,12 +28,7 @@ def _number(value: Decimal) -> str:
 
 
 def _windows(settings: Settings) -> list[str]:
-    seen = {
-        w
-        for rate in settings.burn_rates.values()
-        for pair in rate.windows
-        for w in (pair.long, pair.short)
-    }
+    seen = {w for rate in settings.burn_rates.values() for pair in rate.windows for w in (pair.long, pair.short)}
     return sorted(seen, key=parse_duration)
 
 

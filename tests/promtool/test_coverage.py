@@ -44,9 +44,7 @@ def test_every_alert_has_a_firing_case_with_annotations_and_a_quiet_case(system:
         assert firing, f"{alert.name}: no promtool case where it fires"
         assert quiet, f"{alert.name}: no promtool case where it does not fire"
         severities = {e["exp_labels"].get("severity") for c in firing for e in c["exp_alerts"]}
-        assert alert.severity in severities, (
-            f"{alert.name}: no firing case for its {alert.severity} rule"
-        )
+        assert alert.severity in severities, f"{alert.name}: no firing case for its {alert.severity} rule"
         for case in firing:
             for expected in case["exp_alerts"]:
                 rendered = expected.get("exp_annotations", {})
@@ -57,11 +55,7 @@ def test_every_alert_has_a_firing_case_with_annotations_and_a_quiet_case(system:
 
 @pytest.mark.parametrize("system", CATALOGUE.systems, ids=lambda s: s.system)
 def test_every_recording_rule_has_an_expression_test(system: System) -> None:
-    tested = " ".join(
-        case["expr"] for group in _groups(system) for case in group.get("promql_expr_test", [])
-    )
+    tested = " ".join(case["expr"] for group in _groups(system) for case in group.get("promql_expr_test", []))
     for rule in system.recording_rules:
         label = f'slo="{rule.labels["slo"]}"' if "slo" in rule.labels else ""
-        assert rule.record in tested and label in tested, (
-            f"{rule.record} {label}: no promql_expr_test"
-        )
+        assert rule.record in tested and label in tested, f"{rule.record} {label}: no promql_expr_test"

@@ -55,9 +55,7 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.rule.source}: {self.rule.kind} {self.rule.name}: {self.message} [{self.check}]"
-        )
+        return f"{self.rule.source}: {self.rule.kind} {self.rule.name}: {self.message} [{self.check}]"
 
 
 RuleCheck = Callable[[RuleView, Context], Iterable[str]]
@@ -129,11 +127,7 @@ def catalogue_rules(catalogue: Catalogue) -> tuple[list[RuleView], Context]:
         }
         for rec in system.recording_rules:
             r = recording_rule(rec)
-            views.append(
-                RuleView.build(
-                    "record", r["record"], r["expr"], labels=r.get("labels", {}), **common
-                )
-            )
+            views.append(RuleView.build("record", r["record"], r["expr"], labels=r.get("labels", {}), **common))
         for alert in system.alerts:
             a = alert_rule(system, alert)
             views.append(
@@ -148,20 +142,14 @@ def catalogue_rules(catalogue: Catalogue) -> tuple[list[RuleView], Context]:
                 )
             )
     ctx = Context(
-        for_minimum_seconds={
-            sev: parse_duration(d) for sev, d in catalogue.settings.for_minimum.items()
-        },
+        for_minimum_seconds={sev: parse_duration(d) for sev, d in catalogue.settings.for_minimum.items()},
         recorded_names=frozenset(v.name for v in views if v.kind == "record"),
     )
     return views, ctx
 
 
 def lint_rules(rules: Sequence[RuleView], ctx: Context) -> list[Finding]:
-    return [
-        Finding(check.name, rule, message)
-        for check in all_checks()
-        for rule, message in check.run(rules, ctx)
-    ]
+    return [Finding(check.name, rule, message) for check in all_checks() for rule, message in check.run(rules, ctx)]
 
 
 def run_lint(catalogue: Catalogue) -> list[Finding]:

@@ -23,9 +23,7 @@ def test_the_minimal_source_loads_with_defaults(catalogue_root: Path) -> None:
 
 
 def test_a_schema_error_names_file_alert_and_field(catalogue_root: Path) -> None:
-    _source(catalogue_root).write_text(
-        MINIMAL_SOURCE.replace("severity: critical", "severity: page")
-    )
+    _source(catalogue_root).write_text(MINIMAL_SOURCE.replace("severity: critical", "severity: page"))
     with pytest.raises(CatalogueError) as raised:
         load_catalogue(catalogue_root)
     [problem] = raised.value.problems
@@ -33,18 +31,14 @@ def test_a_schema_error_names_file_alert_and_field(catalogue_root: Path) -> None
 
 
 def test_a_mutating_alert_target_needs_a_deployment_or_selector(catalogue_root: Path) -> None:
-    text = MINIMAL_SOURCE.replace(
-        "target: {namespace: shop, deployment: checkout}", "target: {namespace: shop}"
-    )
+    text = MINIMAL_SOURCE.replace("target: {namespace: shop, deployment: checkout}", "target: {namespace: shop}")
     _source(catalogue_root).write_text(text)
     with pytest.raises(CatalogueError, match=r"alerts\[0\] \(ShopCostHigh\)\.target"):
         load_catalogue(catalogue_root)
 
 
 def test_a_duplicate_key_is_an_error_not_a_silent_overwrite(catalogue_root: Path) -> None:
-    _source(catalogue_root).write_text(
-        MINIMAL_SOURCE.replace("    for: 5m\n", "    for: 5m\n    for: 1m\n")
-    )
+    _source(catalogue_root).write_text(MINIMAL_SOURCE.replace("    for: 5m\n", "    for: 5m\n    for: 1m\n"))
     with pytest.raises(CatalogueError, match=r"found duplicate key 'for'"):
         load_catalogue(catalogue_root)
 

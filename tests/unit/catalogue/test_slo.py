@@ -29,9 +29,7 @@ def test_one_recording_rule_per_window_shortest_first() -> None:
         f"slo:sli_error:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
     ]
     assert records[0].labels == {"slo": "shop_availability"}
-    assert records[0].expr == (
-        'sum(rate(http_requests_total{code=~"5.."}[5m]))\n/\nsum(rate(http_requests_total[5m]))'
-    )
+    assert records[0].expr == ('sum(rate(http_requests_total{code=~"5.."}[5m]))\n/\nsum(rate(http_requests_total[5m]))')
 
 
 def test_burn_thresholds_are_factor_times_budget_written_exactly() -> None:

@@ -35,9 +35,7 @@ def alert(
 
 
 def record(expr: str, name: str = "job:requests:rate5m") -> RuleView:
-    return RuleView.build(
-        "record", name, expr, source="rules/src/example.yaml", system="example", scrape_seconds=15.0
-    )
+    return RuleView.build("record", name, expr, source="rules/src/example.yaml", system="example", scrape_seconds=15.0)
 
 
 def messages(check: Check, *rules: RuleView) -> list[str]:

@@ -6,9 +6,7 @@ WARNING = {"severity": "warning", "team": "sre", "system": "example"}
 
 def test_one_name_with_two_severities_passes() -> None:
     # ACGSServiceDown: critical services page, the others warn.
-    assert (
-        messages(CHECK, alert(name="ServiceDown"), alert(name="ServiceDown", labels=WARNING)) == []
-    )
+    assert messages(CHECK, alert(name="ServiceDown"), alert(name="ServiceDown", labels=WARNING)) == []
 
 
 def test_the_same_name_and_severity_twice_is_reported() -> None:
@@ -24,6 +22,4 @@ def test_one_name_in_two_systems_is_reported() -> None:
 
 def test_names_that_are_not_camel_case_are_reported() -> None:
     for name in ("cost_budget_exceeded", "costBudget", "Cost-Budget"):
-        assert messages(CHECK, alert(name=name)) == [
-            "alert name is not CamelCase (e.g. CostBudgetExceeded)"
-        ]
+        assert messages(CHECK, alert(name=name)) == ["alert name is not CamelCase (e.g. CostBudgetExceeded)"]

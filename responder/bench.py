@@ -1,0 +1,314 @@
+"""Benchmark the webhook against a bare aiohttp JSON endpoint measured in the same run.
+
+Both servers run as separate processes on 127.0.0.1 and are loaded by wrk with the same
+real-shaped payloads; what is reported is each one's figures and the ratio responder ÷ bare,
+because absolute numbers on a shared machine mean little. A second run paces notifications at a
+fixed rate and reads, from the journal's own timestamps, how long each waited between arrival
+and the start of its first remediation step.
+
+Usage: python -m responder.bench [--seconds 10] [--connections 32]   (scripts/bench runs this)
+       python -m responder.bench bare PORT                            (the baseline server)
+"""
+
+import argparse
+import asyncio
+import json
+import re
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from aiohttp import web
+
+TOKEN = "bench-token-0123456789abcdef"
+PAYLOAD_SIZES = (1, 10, 100)
+TARGET_RATIO, TARGET_P99_MS, TARGET_START_P99_MS = 0.5, 25.0, 50.0
+
+
+def alert(i: int, starts_at: str = "2026-11-23T13:00:00.000Z") -> dict[str, Any]:
+    """An alert shaped like the catalogue's generated CostBudgetExceeded."""
+    return {
+        "status": "firing",
+        "labels": {
+            "alertname": "CostBudgetExceeded",
+            "severity": "critical",
+            "system": "builder_hardening",
+            "team": "builder-sre",
+            "instance": f"10.0.{i // 256}.{i % 256}:8080",
+            "job": "cost-guard",
+        },
+        "annotations": {
+            "action": "EMERGENCY_STOP",
+            "summary": "Daily cost budget exceeded",
+            "description": "Spend is running at $0.734/day, above the hard limit of $0.50/day.",
+            "runbook_url": "https://runbooks.example.com/alert-responder/builder_hardening.md#costbudgetexceeded",
+            "target_namespace": "autogen-council",
+            "target_deployment": f"o3-audit-proxy-{i}",
+        },
+        "startsAt": starts_at,
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph?g0.expr=cost_daily_burn_rate",
+        "fingerprint": f"{i:016x}",
+    }
+
+
+def payload(alerts: list[dict[str, Any]]) -> bytes:
+    return json.dumps(
+        {
+            "receiver": "alert-responder",
+            "status": "firing",
+            "alerts": alerts,
+            "groupLabels": {"alertname": "CostBudgetExceeded"},
+            "commonLabels": {"alertname": "CostBudgetExceeded"},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093",
+            "version": "4",
+            "groupKey": '{}:{alertname="CostBudgetExceeded"}',
+            "truncatedAlerts": 0,
+        }
+    ).encode()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not become ready in 30s")
+
+
+@dataclass
+class Load:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, body: Path, seconds: int, connections: int, work: Path) -> Load:
+    script = work / "post.lua"
+    script.write_text(
+        "wrk.method = 'POST'\n"
+        f"local f = io.open('{body}', 'rb'); wrk.body = f:read('*a'); f:close()\n"
+        "wrk.headers['Content-Type'] = 'application/json'\n"
+        f"wrk.headers['Authorization'] = 'Bearer {TOKEN}'\n"
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    ).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return Load(
+        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_ms(re.search(r"\s50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        p99_ms=_ms(re.search(r"\s99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        errors=(int(errors.group(1)) if errors else 0)
+        + (sum(map(int, socket_errors.groups())) if socket_errors else 0),
+    )
+
+
+def bare_app() -> web.Application:
+    async def handle(request: web.Request) -> web.Response:
+        await request.json()
+        return web.json_response({"status": "accepted"})
+
+    async def ready(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ready"})
+
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app.add_routes([web.post("/webhook", handle), web.get("/readyz", ready)])
+    return app
+
+
+def _responder_config(work: Path, port: int) -> Path:
+    config = yaml.safe_load((Path(__file__).with_name("default_policy.yaml")).read_text())
+    config["server"].update({"listen": f"127.0.0.1:{port}", "max_backlog": 1_000_000, "max_body_bytes": 4 * 1024**2})
+    config["auth"] = {"bearer_token": TOKEN}
+    config["journal"]["sqlite"] = str(work / "journal.db")
+    config["actions"]["EMERGENCY_STOP"]["cooldown"] = "0s"
+    config["circuit_breaker"] = {"max_mutations": 1_000_000, "window": "1m"}
+    path = work / "responder.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _start(argv: list[str], port: int, work: Path, name: str) -> subprocess.Popen[bytes]:
+    log = (work / f"{name}.log").open("wb")
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
+    _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+    return process
+
+
+async def paced(url: str, rate: int, seconds: int) -> int:
+    """Send `rate` new single-alert notifications per second; returns how many got a 200."""
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    ok = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+
+        async def send(i: int) -> None:
+            nonlocal ok
+            async with session.post(url, data=payload([alert(1_000_000 + i)]), headers=headers) as response:
+                ok += response.status == 200
+
+        tasks, start = [], time.monotonic()
+        for i in range(rate * seconds):
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(send(i)))
+        await asyncio.gather(*tasks)
+    return ok
+
+
+def start_latencies_ms(journal: Path) -> list[float]:
+    """Per notification: first remediation attempt start minus arrival, from the journal."""
+    db = sqlite3.connect(journal)
+    rows = db.execute(
+        "SELECT n.received_at, MIN(a.started_at) FROM notifications n"
+        " JOIN steps s ON s.correlation_id LIKE n.correlation_id || '/%' AND s.kind = 'remediation'"
+        " JOIN attempts a ON a.step_id = s.id GROUP BY n.id"
+    ).fetchall()
+    return [(started - received) * 1000 for received, started in rows]
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def _backlog(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:  # noqa: S310
+        return int(json.load(response)["backlog"])
+
+
+def _drain(port: int, limit_seconds: float = 300) -> tuple[int, float]:
+    """Wait for the backlog to reach 0; returns what it was and how long it took."""
+    start, first = time.monotonic(), _backlog(port)
+    while _backlog(port) and time.monotonic() - start < limit_seconds:
+        time.sleep(0.2)
+    return first, time.monotonic() - start
+
+
+def _responder(work: Path, name: str) -> tuple[int, subprocess.Popen[bytes]]:
+    port = _free_port()
+    (work / name).mkdir()
+    config = _responder_config(work / name, port)
+    return port, _start([sys.executable, "-m", "responder", "serve", "--config", str(config)], port, work, name)
+
+
+def throughput(work: Path, seconds: int, connections: int) -> bool:
+    port, responder = _responder(work, "responder")
+    bare_port = _free_port()
+    bare = _start([sys.executable, "-m", "responder.bench", "bare", str(bare_port)], bare_port, work, "bare")
+    ports = {"responder": port, "bare": bare_port}
+    ok = True
+    try:
+        print(
+            f"wrk -t2 -c{connections} -d{seconds}s, POST /webhook on 127.0.0.1; responder: bearer auth, "
+            "SQLite WAL synchronous=FULL journal, plan remediator"
+        )
+        print(f"{'alerts':>6} {'server':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
+        for size in PAYLOAD_SIZES:
+            body = work / f"payload-{size}.json"
+            body.write_bytes(payload([alert(i) for i in range(size)]))
+            loads = {
+                name: run_wrk(f"http://127.0.0.1:{p}/webhook", body, seconds, connections, work)
+                for name, p in ports.items()
+            }
+            ratio = loads["responder"].requests_per_second / loads["bare"].requests_per_second
+            for name, load in loads.items():
+                print(
+                    f"{size:>6} {name:>9} {load.requests_per_second:>9.0f} {load.p50_ms:>8.2f} "
+                    f"{load.p99_ms:>8.2f} {load.errors:>7} {ratio if name == 'responder' else 1:>6.2f}"
+                )
+            if size == 10:
+                met = ratio >= TARGET_RATIO and loads["responder"].p99_ms <= TARGET_P99_MS
+                ok &= met and loads["responder"].errors == 0
+                print(
+                    f"       target at 10 alerts: ratio >= {TARGET_RATIO}, p99 <= {TARGET_P99_MS} ms: "
+                    f"{'met' if met else 'NOT met'}"
+                )
+            backlog, took = _drain(port)
+            print(
+                f"       then {backlog} accepted notifications were applied in {took:.1f}s"
+                f" ({backlog / took if took else 0:.0f}/s) after the load stopped"
+            )
+    finally:
+        for process in (responder, bare):
+            process.terminate()
+            process.wait(timeout=30)
+    return ok
+
+
+def start_latency(work: Path, rate: int, seconds: int) -> bool:
+    port, responder = _responder(work, "paced")
+    try:
+        accepted = asyncio.run(paced(f"http://127.0.0.1:{port}/webhook", rate, seconds))
+        _drain(port)
+    finally:
+        responder.terminate()
+        responder.wait(timeout=30)
+    latencies = start_latencies_ms(work / "paced" / "journal.db")
+    if not latencies:
+        print("paced run: no notification reached a remediation step")
+        return False
+    p50, p99 = _p(latencies, 50), _p(latencies, 99)
+    met = p99 <= TARGET_START_P99_MS and len(latencies) == rate * seconds
+    print(
+        f"paced {rate}/s for {seconds}s, one new EMERGENCY_STOP alert each: {accepted} accepted, "
+        f"{len(latencies)} started a remediation; arrival -> first remediation start "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 <= {TARGET_START_P99_MS} ms: {'met' if met else 'NOT met'})"
+    )
+    return met
+
+
+def benchmark(seconds: int, connections: int, rate: int) -> bool:
+    with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp:
+        work = Path(tmp)
+        fast = throughput(work, seconds, connections)
+        prompt = start_latency(work, rate, seconds)
+    return fast and prompt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m responder.bench", description=__doc__)
+    parser.add_argument("mode", nargs="?", default="run", choices=["run", "bare"])
+    parser.add_argument("port", nargs="?", type=int)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=int, default=500)
+    args = parser.parse_args(argv)
+    if args.mode == "bare":
+        web.run_app(bare_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
+        return 0
+    return 0 if benchmark(args.seconds, args.connections, args.rate) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The console notifier: each escalation step as one readable line on standard output.
+
+Used for every channel that has no credentials configured, so that a responder started with
+nothing but defaults still shows, in order, whom it would have told and what.
+"""
+
+import sys
+from typing import TextIO
+
+from responder.journal import Step, StepResult
+
+_EVENT_WORDS = {
+    "firing": "FIRING",
+    "resolved": "RESOLVED",
+    "remediation_failed": "REMEDIATION FAILED",
+}
+
+
+def render(step: Step) -> str:
+    """The message a person would read, without any secret or raw label dump."""
+    inst = step.instance
+    event = _EVENT_WORDS.get(step.params.get("event", ""), step.params.get("event", "").upper())
+    summary = inst.annotations.get("summary", inst.alertname)
+    parts = [
+        f"[{step.name}] {event} {inst.severity or 'no-severity'} {inst.alertname}: {summary}",
+        f"action {inst.action or 'none'}",
+    ]
+    if "follow_up" in step.params:
+        parts.append(step.params["follow_up"])
+    if "reason" in step.params:
+        parts.append(step.params["reason"])
+    if runbook := inst.annotations.get("runbook_url"):
+        parts.append(runbook)
+    return " | ".join(parts)
+
+
+class ConsoleNotifier:
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self._out = out
+
+    async def notify(self, step: Step) -> StepResult:
+        line = render(step)
+        print(line, file=self._out, flush=True)
+        return StepResult("succeeded", {"channel": step.name, "via": "console", "text": line})

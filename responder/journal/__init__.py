@@ -1,0 +1,106 @@
+"""The journal: everything the responder has accepted, decided and done, durably.
+
+Callers see two protocols. `Journal` is the async face the web layer and engine use; its
+`transact` runs a function against a `Transaction` atomically, which is where alert identity
+and planning happen. A backend (SQLite now, PostgreSQL later) implements both; claims on work
+are atomic in each, so several engines may share one PostgreSQL journal.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from responder.alerts import Alert
+from responder.decision import GuardState, PlannedStep
+
+T = TypeVar("T")
+
+STEP_PENDING, STEP_RUNNING = "pending", "running"
+STEP_SUCCEEDED, STEP_FAILED, STEP_CANCELLED = "succeeded", "failed", "cancelled"
+UNFINISHED = (STEP_PENDING, STEP_RUNNING)
+
+
+@dataclass(frozen=True)
+class StoredNotification:
+    id: int
+    body: bytes
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: int
+    fingerprint: str
+    starts_at: str
+    status: str
+    alertname: str
+    severity: str
+    action: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Step:
+    id: int
+    instance: Instance
+    kind: str
+    name: str
+    params: dict[str, Any]
+    attempts: int
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """How one attempt ended: succeeded, failed (for good), or retry (a transient failure).
+
+    `retry_after` is the provider's own hint (Retry-After), honoured over our backoff.
+    """
+
+    status: str
+    detail: dict[str, Any]
+    retry_after: float | None = None
+
+
+class Transaction(Protocol):
+    """Reads and writes inside one atomic unit of work."""
+
+    def instance(self, fingerprint: str, starts_at: str) -> Instance | None: ...
+    def insert_instance(self, alert: Alert, now: float) -> Instance: ...
+    def set_status(self, instance: Instance, status: str, now: float) -> None: ...
+    def touch(self, instance: Instance, now: float) -> None: ...
+    def add_event(
+        self,
+        instance: Instance | None,
+        notification_id: int,
+        kind: str,
+        detail: dict[str, Any],
+        now: float,
+    ) -> None: ...
+    def add_steps(self, instance: Instance, steps: Sequence[PlannedStep], now: float, correlation_id: str) -> int: ...
+    def guard_state(
+        self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float
+    ) -> GuardState: ...
+    def cancel_escalations(self, instance: Instance, now: float) -> int: ...
+    def notified_channels(self, instance: Instance) -> frozenset[str]: ...
+    def mark_processed(self, notification_id: int, now: float) -> None: ...
+
+
+class Journal(Protocol):
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def append_notification(self, body: bytes, correlation_id: str, now: float) -> int: ...
+    async def unprocessed(self, limit: int) -> list[StoredNotification]: ...
+    async def transact(self, fn: Callable[[Transaction], T]) -> T: ...
+    async def claim_steps(self, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]: ...
+    async def finish_step(
+        self, step: Step, result: StepResult, started: float, now: float, retry_at: float | None
+    ) -> None: ...
+    async def next_due(self, kind: str) -> float | None: ...
+    async def instances(self, filters: dict[str, str], limit: int) -> list[dict[str, Any]]: ...
+    async def timeline(self, fingerprint: str) -> list[dict[str, Any]]: ...
+    async def prune(self, older_than: float) -> int: ...
+    async def refresh_backlog(self) -> int: ...
+    def backlog(self) -> int: ...
+    def writable(self) -> bool: ...

@@ -1,0 +1,365 @@
+"""The embedded journal: one SQLite file in WAL mode with full synchronous commits.
+
+One thread owns the connection; every operation is queued to it. Webhook appends that are
+waiting together are written in one transaction and one fsync (group commit), so durability
+costs one disk flush per batch rather than per request. A file lock keeps a second responder
+process off the same journal: SQLite here is single-process, which is also why steps left
+`running` by a crash can be handed back at start without waiting for their lease.
+"""
+
+import asyncio
+import fcntl
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from responder.journal import (
+    STEP_PENDING,
+    STEP_RUNNING,
+    Step,
+    StepResult,
+    StoredNotification,
+)
+from responder.journal.sqlite_tx import INSTANCE_COLUMNS, SCHEMA, SqliteTransaction, dumps, instance_from_row
+
+T = TypeVar("T")
+
+
+class JournalLockedError(RuntimeError):
+    """Another responder process holds this journal."""
+
+
+@dataclass
+class _Op:
+    fn: Callable[[sqlite3.Connection], Any]
+    future: "asyncio.Future[Any]"
+    loop: asyncio.AbstractEventLoop
+    group: bool
+
+
+def _settle(op: _Op, result: Any, error: BaseException | None) -> None:
+    def apply() -> None:
+        if op.future.done():  # the caller went away (client disconnected); nothing to tell
+            return
+        if error is not None:
+            op.future.set_exception(error)
+        else:
+            op.future.set_result(result)
+
+    op.loop.call_soon_threadsafe(apply)
+
+
+class SqliteJournal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock_file: Any = None
+        self._backlog = 0
+        self._healthy = False
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_file = (self.path.parent / f"{self.path.name}.lock").open("w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JournalLockedError(
+                f"{self.path} is in use by another responder process; stop it, or give this "
+                "one its own journal (journal.sqlite in responder.yaml)"
+            ) from None
+        ready: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="journal", daemon=True)
+        self._thread.start()
+        error = await asyncio.get_running_loop().run_in_executor(None, ready.get)
+        if error is not None:
+            raise error
+        await self._call(self._recover)
+        await self.refresh_backlog()
+        self._healthy = True
+
+    async def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+            self._thread = None
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+        self._healthy = False
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")  # a commit is on disk before we answer 200
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.executescript(SCHEMA)
+        return conn
+
+    def _run(self, ready: "queue.SimpleQueue[BaseException | None]") -> None:
+        try:
+            conn = self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            ready.put(exc)
+            return
+        ready.put(None)
+        held: list[_Op | None] = []  # taken off the queue while batching, runs next
+        while True:
+            op = held.pop() if held else self._queue.get()
+            if op is None:
+                break
+            batch = [op]
+            while op.group:  # group commit: every append already waiting joins this transaction
+                try:
+                    following = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if following is None or not following.group:
+                    held.append(following)
+                    break
+                batch.append(following)
+            self._execute(conn, batch)
+        conn.close()
+
+    def _execute(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
+        results: list[Any] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            results = [op.fn(conn) for op in batch]
+            conn.execute("COMMIT")
+            self._healthy = True
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._healthy = not isinstance(exc, sqlite3.OperationalError)
+            for op in batch:
+                _settle(op, None, exc)
+            return
+        for op, result in zip(batch, results, strict=True):
+            _settle(op, result, None)
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T], group: bool = False) -> T:
+        if self._thread is None:
+            raise RuntimeError("the journal is not started")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Op(fn, future, loop, group))
+        return await future
+
+    @staticmethod
+    def _recover(conn: sqlite3.Connection) -> int:
+        """Hand back steps a crash left running: single-process, so nobody else holds them."""
+        return conn.execute(
+            "UPDATE steps SET status = ?, lease_until = NULL WHERE status = ?",
+            (STEP_PENDING, STEP_RUNNING),
+        ).rowcount
+
+    # --- the Journal protocol -----------------------------------------------------------
+
+    async def append_notification(self, body: bytes, correlation_id: str, now: float) -> int:
+        def insert(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "INSERT INTO notifications (received_at, correlation_id, body) VALUES (?, ?, ?)",
+                (now, correlation_id, body),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        notification_id = await self._call(insert, group=True)
+        self._backlog += 1
+        return notification_id
+
+    async def unprocessed(self, limit: int) -> list[StoredNotification]:
+        rows = await self._call(
+            lambda conn: conn.execute(
+                "SELECT id, body, correlation_id FROM notifications WHERE processed_at IS NULL ORDER BY id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        )
+        return [StoredNotification(r[0], r[1], r[2]) for r in rows]
+
+    async def transact(self, fn: Callable[[SqliteTransaction], T]) -> T:
+        return await self._call(lambda conn: fn(SqliteTransaction(conn)))
+
+    async def claim_steps(self, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]:
+        def claim(conn: sqlite3.Connection) -> list[Step]:
+            rows = conn.execute(
+                "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
+                " WHERE id IN (SELECT id FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
+                " ORDER BY due_at, id LIMIT ?)"
+                " RETURNING id, instance_id, kind, name, params, attempts, correlation_id",
+                (STEP_RUNNING, now + lease_seconds, now, kind, STEP_PENDING, now, limit),
+            ).fetchall()
+            steps = []
+            for row in rows:
+                inst = conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?", (row[1],)).fetchone()
+                steps.append(Step(row[0], instance_from_row(inst), row[2], row[3], json.loads(row[4]), row[5], row[6]))
+            return sorted(steps, key=lambda s: s.id)
+
+        return await self._call(claim)
+
+    async def finish_step(
+        self, step: Step, result: StepResult, started: float, now: float, retry_at: float | None
+    ) -> None:
+        def finish(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO attempts (step_id, started_at, finished_at, status, detail) VALUES (?, ?, ?, ?, ?)",
+                (step.id, started, now, result.status, dumps(result.detail)),
+            )
+            if retry_at is not None:
+                conn.execute(
+                    "UPDATE steps SET status = ?, due_at = ?, lease_until = NULL, updated_at = ?,"
+                    " outcome = ? WHERE id = ? AND status = ?",
+                    (STEP_PENDING, retry_at, now, result.status, step.id, STEP_RUNNING),
+                )
+            else:
+                conn.execute(
+                    "UPDATE steps SET status = ?, lease_until = NULL, updated_at = ?, outcome = ?"
+                    " WHERE id = ? AND status = ?",
+                    (result.status, now, result.status, step.id, STEP_RUNNING),
+                )
+
+        await self._call(finish)
+
+    async def next_due(self, kind: str) -> float | None:
+        row = await self._call(
+            lambda conn: conn.execute(
+                "SELECT MIN(due_at) FROM steps WHERE kind = ? AND status = ?", (kind, STEP_PENDING)
+            ).fetchone()
+        )
+        return row[0] if row else None
+
+    async def instances(self, filters: dict[str, str], limit: int) -> list[dict[str, Any]]:
+        allowed = ("status", "action", "alertname", "severity", "fingerprint")
+        where = [f"{k} = ?" for k in allowed if k in filters]
+        values = [filters[k] for k in allowed if k in filters]
+        sql = (
+            "SELECT fingerprint, starts_at, status, alertname, severity, action, first_seen, last_seen,"
+            " resolved_at FROM instances"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY last_seen DESC, id DESC LIMIT ?"
+        )
+        rows = await self._call(lambda conn: conn.execute(sql, (*values, limit)).fetchall())
+        keys = (
+            "fingerprint",
+            "starts_at",
+            "status",
+            "alertname",
+            "severity",
+            "action",
+            "first_seen",
+            "last_seen",
+            "resolved_at",
+        )
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    async def timeline(self, fingerprint: str) -> list[dict[str, Any]]:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            out = []
+            for row in conn.execute(
+                f"SELECT {INSTANCE_COLUMNS}, first_seen, last_seen, resolved_at FROM instances"
+                " WHERE fingerprint = ? ORDER BY starts_at",
+                (fingerprint,),
+            ).fetchall():
+                inst = instance_from_row(row)
+                events = [
+                    {"at": at, "kind": kind, "notification": nid, "detail": json.loads(detail)}
+                    for at, kind, nid, detail in conn.execute(
+                        "SELECT at, kind, notification_id, detail FROM events WHERE instance_id = ? ORDER BY id",
+                        (inst.id,),
+                    )
+                ]
+                steps = []
+                for sid, kind, name, params, status, due, _attempts in conn.execute(
+                    "SELECT id, kind, name, params, status, due_at, attempts FROM steps"
+                    " WHERE instance_id = ? ORDER BY id",
+                    (inst.id,),
+                ):
+                    tries = [
+                        {"started_at": s, "finished_at": f, "status": st, "detail": json.loads(d)}
+                        for s, f, st, d in conn.execute(
+                            "SELECT started_at, finished_at, status, detail FROM attempts"
+                            " WHERE step_id = ? ORDER BY id",
+                            (sid,),
+                        )
+                    ]
+                    steps.append(
+                        {
+                            "kind": kind,
+                            "name": name,
+                            "params": json.loads(params),
+                            "status": status,
+                            "due_at": due,
+                            "attempts": tries,
+                        }
+                    )
+                out.append(
+                    {
+                        "fingerprint": inst.fingerprint,
+                        "starts_at": inst.starts_at,
+                        "status": inst.status,
+                        "alertname": inst.alertname,
+                        "severity": inst.severity,
+                        "action": inst.action,
+                        "labels": inst.labels,
+                        "annotations": inst.annotations,
+                        "first_seen": row[9],
+                        "last_seen": row[10],
+                        "resolved_at": row[11],
+                        "events": events,
+                        "steps": steps,
+                    }
+                )
+            return out
+
+        return await self._call(read)
+
+    async def prune(self, older_than: float) -> int:
+        """Forget finished history older than `older_than`; unfinished work is never pruned."""
+
+        def prune(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                "DELETE FROM notifications WHERE processed_at IS NOT NULL AND received_at < ?",
+                (older_than,),
+            )
+            old = (
+                "SELECT id FROM instances WHERE last_seen < ? AND NOT EXISTS (SELECT 1 FROM steps"
+                " WHERE steps.instance_id = instances.id AND status IN (?, ?))"
+            )
+            args = (older_than, STEP_PENDING, STEP_RUNNING)
+            conn.execute(
+                f"DELETE FROM attempts WHERE step_id IN (SELECT id FROM steps WHERE instance_id IN ({old}))",
+                args,
+            )
+            conn.execute(f"DELETE FROM steps WHERE instance_id IN ({old})", args)
+            conn.execute(f"DELETE FROM events WHERE instance_id IN ({old})", args)
+            return conn.execute(f"DELETE FROM instances WHERE id IN ({old})", args).rowcount
+
+        return await self._call(prune)
+
+    async def refresh_backlog(self) -> int:
+        def count(conn: sqlite3.Connection) -> int:
+            return int(
+                conn.execute(
+                    "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL)"
+                    " + (SELECT COUNT(*) FROM steps WHERE status IN (?, ?) AND kind = 'remediation')",
+                    (STEP_PENDING, STEP_RUNNING),
+                ).fetchone()[0]
+            )
+
+        self._backlog = await self._call(count)
+        return self._backlog
+
+    def backlog(self) -> int:
+        return self._backlog
+
+    def writable(self) -> bool:
+        return self._healthy and self._thread is not None

@@ -1,0 +1,258 @@
+"""responder.yaml: what the responder may do, to what, and whom it tells.
+
+Secrets come from the environment (`${NAME}` anywhere in a string) or from files (`*_file`
+keys), are wrapped in `Secret` so that no repr, log line or error can show them, and are
+compared in constant time by the web layer.
+"""
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from responder import schemas
+from responder.durations import parse_duration
+from responder.yamlio import YamlError, load_yaml
+
+ACTIONS = ("EMERGENCY_STOP", "FREEZE_DEPLOYMENTS", "INVESTIGATE")
+MUTATING = frozenset({"EMERGENCY_STOP", "FREEZE_DEPLOYMENTS"})
+SEVERITIES = ("critical", "warning", "info")
+DEFAULT_SOURCE = "embedded default policy"
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MODE_WORDS = {
+    "disabled": "disabled: never runs",
+    "plan": "plan: records exactly what it would do, changes nothing",
+    "server": "server dry-run: sent to the API with dryRun=All, changes nothing",
+    "live": "LIVE: changes the cluster",
+}
+
+
+class PolicyError(Exception):
+    """responder.yaml cannot be used; `problems` lists every reason with the key it concerns."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A credential; prints as *** everywhere."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class ActionPolicy:
+    mode: str
+    allowed_namespaces: tuple[str, ...]
+    max_targets: int
+    cooldown_seconds: float
+    label_targets: bool
+    unfreeze_on_resolve: bool
+
+
+@dataclass(frozen=True)
+class Rung:
+    after_seconds: float
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    source: str
+    host: str
+    port: int
+    namespace: str
+    max_body_bytes: int
+    max_backlog: int
+    bearer_token: Secret | None
+    basic_username: str | None
+    basic_password: Secret | None
+    journal_path: Path
+    retention_seconds: float
+    protected_namespaces: frozenset[str]
+    breaker_max_mutations: int
+    breaker_window_seconds: float
+    actions: Mapping[str, ActionPolicy]
+    ladders: Mapping[str, tuple[Rung, ...]]  # critical, warning, info, emergency_stop
+    remediation_workers: int
+    escalation_workers: int
+    max_attempts: int
+
+    @property
+    def authenticated(self) -> bool:
+        return self.bearer_token is not None or self.basic_password is not None
+
+    def ladder_for(self, severity: str, action: str) -> tuple[Rung, ...]:
+        """Whom to tell, when: EMERGENCY_STOP tells everyone at once; otherwise by severity."""
+        if action == "EMERGENCY_STOP":
+            return self.ladders["emergency_stop"]
+        return self.ladders.get(severity, self.ladders["warning"])
+
+
+def _expand(node: Any, env: Mapping[str, str], where: str, problems: list[str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _expand(v, env, f"{where}.{k}" if where else k, problems) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand(v, env, f"{where}[{i}]", problems) for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                problems.append(f"{where}: environment variable {name} is not set; export it")
+                return ""
+            return env[name]
+
+        return _ENV.sub(value, node)
+    return node
+
+
+def _secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str]) -> Secret | None:
+    """`key` given inline (after ${ENV} expansion) or as `key_file`, never both."""
+    inline, path = raw.get(key), raw.get(f"{key}_file")
+    if inline is not None and path is not None:
+        problems.append(f"{where}: give {key} or {key}_file, not both")
+    if path is not None:
+        try:
+            text = Path(path).read_text("utf-8").strip()
+        except OSError as exc:
+            problems.append(f"{where}.{key}_file: cannot read {path}: {exc.strerror}; create it")
+            return None
+        if not text:
+            problems.append(f"{where}.{key}_file: {path} is empty; put the credential in it")
+            return None
+        return Secret(text)
+    return Secret(inline) if inline is not None else None
+
+
+def _action(raw: Mapping[str, Any]) -> ActionPolicy:
+    return ActionPolicy(
+        mode=raw["mode"],
+        allowed_namespaces=tuple(raw.get("allowed_namespaces", [])),
+        max_targets=raw.get("max_targets", 5),
+        cooldown_seconds=parse_duration(raw.get("cooldown", "0s")),
+        label_targets=raw.get("label_targets", False),
+        unfreeze_on_resolve=raw.get("unfreeze_on_resolve", False),
+    )
+
+
+def _ladder(raw: list[dict[str, Any]]) -> tuple[Rung, ...]:
+    rungs = (Rung(parse_duration(r["after"]), tuple(r["channels"])) for r in raw)
+    return tuple(sorted(rungs, key=lambda r: r.after_seconds))
+
+
+def _build(document: dict[str, Any], source: str, problems: list[str]) -> Policy:
+    server, auth, journal = document["server"], document["auth"], document["journal"]
+    basic = auth.get("basic")
+    host, port = server["listen"].rsplit(":", 1)
+    actions = {name: _action(document["actions"].get(name, {"mode": "disabled"})) for name in ACTIONS}
+    ladders = {sev: _ladder(document["escalation"]["ladders"][sev]) for sev in SEVERITIES}
+    ladders["emergency_stop"] = _ladder(
+        document["escalation"].get("emergency_stop", [{"after": "0s", "channels": ["slack", "pagerduty", "sms"]}])
+    )
+    breaker = document.get("circuit_breaker", {"max_mutations": 10, "window": "10m"})
+    workers = document.get("workers", {})
+    protected = set(document.get("protected_namespaces", ["kube-system", "kube-public", "kube-node-lease"]))
+    return Policy(
+        source=source,
+        host=host,
+        port=int(port),
+        namespace=server["namespace"],
+        max_body_bytes=server.get("max_body_bytes", 1048576),
+        max_backlog=server.get("max_backlog", 10000),
+        bearer_token=_secret(auth, "bearer_token", "auth", problems),
+        basic_username=basic["username"] if basic else None,
+        basic_password=_secret(basic, "password", "auth.basic", problems) if basic else None,
+        journal_path=Path(journal["sqlite"]),
+        retention_seconds=parse_duration(journal.get("retention", "30d")),
+        protected_namespaces=frozenset(protected | {server["namespace"]}),
+        breaker_max_mutations=breaker["max_mutations"],
+        breaker_window_seconds=parse_duration(breaker["window"]),
+        actions=actions,
+        ladders=ladders,
+        remediation_workers=workers.get("remediation", 4),
+        escalation_workers=workers.get("escalation", 8),
+        max_attempts=workers.get("max_attempts", 5),
+    )
+
+
+def load_policy(path: Path | None, env: Mapping[str, str] | None = None) -> Policy:
+    """The policy at `path`, or the embedded default; PolicyError lists every problem."""
+    env = os.environ if env is None else env
+    if path is None:
+        text = Path(__file__).with_name("default_policy.yaml").read_text("utf-8")
+        raw, source = yaml.safe_load(text), DEFAULT_SOURCE
+    else:
+        try:
+            raw, source = load_yaml(path), str(path)
+        except YamlError as exc:
+            raise PolicyError([str(exc)]) from exc
+    problems: list[str] = []
+    document = _expand(raw, env, "", problems)
+    problems += schemas.problems(document, Path(__file__).with_name("policy.schema.json"), Path(source))
+    if problems:
+        raise PolicyError(problems)
+    policy = _build(document, source, problems)
+    if problems:
+        raise PolicyError(problems)
+    return policy
+
+
+def _rungs_in_words(rungs: tuple[Rung, ...]) -> str:
+    parts = []
+    for rung in rungs:
+        when = "at once" if rung.after_seconds == 0 else f"after {rung.after_seconds / 60:g}m unless acknowledged"
+        parts.append(f"{', '.join(rung.channels)} {when}")
+    return "; ".join(parts)
+
+
+def describe(policy: Policy) -> list[str]:
+    """The effective plan per action and severity, in words, for `responder check-config`."""
+    auth = []
+    if policy.bearer_token:
+        auth.append("bearer token")
+    if policy.basic_password:
+        auth.append(f"basic auth as {policy.basic_username}")
+    lines = [
+        f"Policy: {policy.source}",
+        f"Webhook: POST http://{policy.host}:{policy.port}/webhook "
+        f"({' or '.join(auth) if auth else 'NO AUTHENTICATION'})",
+        f"Journal: SQLite {policy.journal_path}, kept {policy.retention_seconds / 86400:g} days",
+        f"Protected namespaces: {', '.join(sorted(policy.protected_namespaces))}",
+        f"Circuit breaker: at most {policy.breaker_max_mutations} mutating actions "
+        f"per {policy.breaker_window_seconds / 60:g}m",
+    ]
+    for name in ACTIONS:
+        action = policy.actions[name]
+        lines += ["", f"{name} ({_MODE_WORDS[action.mode]})"]
+        source = "rule annotations" + (" or alert labels" if action.label_targets else " only")
+        cooldown = f"{action.cooldown_seconds / 60:g}m" if action.cooldown_seconds else "none"
+        lines.append(
+            f"  targets from {source}; namespaces {', '.join(action.allowed_namespaces) or 'none'}; "
+            f"at most {action.max_targets} per alert; cooldown per target {cooldown}"
+        )
+        if name == "FREEZE_DEPLOYMENTS":
+            lines.append(
+                "  on resolve: "
+                + ("unfreezes" if action.unfreeze_on_resolve else "tells humans it is safe to unfreeze")
+            )
+        if name == "EMERGENCY_STOP":
+            lines.append(f"  every severity: {_rungs_in_words(policy.ladder_for('critical', name))}")
+            lines.append("  on resolve: nothing automatic; a human runs `responder restore`")
+            continue
+        for severity in SEVERITIES:
+            lines.append(f"  {severity}: {_rungs_in_words(policy.ladder_for(severity, name))}")
+    lines += ["", "Missing or unknown action: notify only, by severity, and counted."]
+    return lines

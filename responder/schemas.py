@@ -1,0 +1,44 @@
+"""JSON Schema validation for files humans edit, with messages that say where and what.
+
+Cold path only (catalogue sources, responder.yaml): the pure-Python jsonschema gives the best
+messages. The webhook's hot path uses jsonschema-rs instead (see alerts.py).
+"""
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+
+@cache
+def _validator(schema_path: Path) -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_path.read_text("utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _where(document: Any, path: list[str | int]) -> str:
+    """A JSON path made readable: alerts[3] (CostBudgetExceeded).severity."""
+    out = ""
+    node = document
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+            name = node.get("alert") or node.get("name") if isinstance(node, dict) else None
+            if name:
+                out += f" ({name})"
+        else:
+            out += f".{step}" if out else step
+            node = node.get(step) if isinstance(node, dict) else None
+    return out or "(top level)"
+
+
+def problems(document: Any, schema_path: Path, shown_as: Path) -> list[str]:
+    """Every schema violation in `document`, each as 'file: where: problem'."""
+    validator = _validator(schema_path)
+    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.path])
+    return [f"{shown_as}: {_where(document, list(e.path))}: {e.message}" for e in errors]

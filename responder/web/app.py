@@ -1,0 +1,74 @@
+"""The one app factory: assemble journal, engine and routes from a policy."""
+
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from aiohttp import web
+
+from responder.engine import Engine
+from responder.escalation.console import ConsoleNotifier
+from responder.journal import Journal
+from responder.journal.sqlite import SqliteJournal
+from responder.metrics import Metrics, create_metrics
+from responder.policy import Policy, PolicyError
+from responder.remediation.plan import PlanRemediator
+from responder.web.audit import audit_routes
+from responder.web.ops import healthz, metrics_handler, readyz_handler
+from responder.web.webhook import webhook_handler
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+@dataclass
+class Responder:
+    policy: Policy
+    journal: Journal
+    engine: Engine
+    metrics: Metrics
+    clock: Callable[[], float]
+
+
+def build_responder(policy: Policy, clock: Callable[[], float] = time.time, console: TextIO = sys.stdout) -> Responder:
+    """Wire the parts. Remediation is plan-only until a cluster can be configured."""
+    needs_cluster = [f"actions.{n}.mode: {a.mode}" for n, a in policy.actions.items() if a.mode in ("server", "live")]
+    if needs_cluster:
+        raise PolicyError(
+            [
+                f"{p} needs a Kubernetes cluster, which this version cannot reach yet; use mode: plan"
+                for p in needs_cluster
+            ]
+        )
+    journal = SqliteJournal(policy.journal_path)
+    metrics = create_metrics()
+    engine = Engine(journal, policy, PlanRemediator(), ConsoleNotifier(console), metrics, clock)
+    return Responder(policy, journal, engine, metrics, clock)
+
+
+def create_app(responder: Responder) -> web.Application:
+    policy, journal = responder.policy, responder.journal
+    app = web.Application(client_max_size=policy.max_body_bytes)
+    app.add_routes(
+        [
+            web.post(
+                "/webhook",
+                webhook_handler(policy, journal, responder.metrics, responder.engine.wake, responder.clock),
+            ),
+            web.get("/healthz", healthz),
+            web.get("/readyz", readyz_handler(journal, policy.source)),
+            web.get("/metrics", metrics_handler(responder.metrics, journal)),
+            *audit_routes(policy, journal),
+        ]
+    )
+
+    async def lifecycle(_: web.Application) -> AsyncIterator[None]:
+        await journal.start()
+        await responder.engine.start()
+        yield
+        await responder.engine.stop(SHUTDOWN_GRACE_SECONDS)
+        await journal.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

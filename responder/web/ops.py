@@ -1,0 +1,34 @@
+"""/healthz (the process answers), /readyz (journal writable, config loaded), /metrics."""
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from responder.journal import Journal
+from responder.metrics import Metrics
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def readyz_handler(journal: Journal, policy_source: str) -> Handler:
+    async def readyz(_: web.Request) -> web.Response:
+        if not journal.writable():
+            return web.json_response({"status": "not ready", "journal": "not writable"}, status=503)
+        return web.json_response({"status": "ready", "policy": policy_source, "backlog": journal.backlog()})
+
+    return readyz
+
+
+def metrics_handler(metrics: Metrics, journal: Journal) -> Handler:
+    async def serve(_: web.Request) -> web.Response:
+        metrics.backlog.set(journal.backlog())
+        body = generate_latest(metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return serve

@@ -1,0 +1,102 @@
+"""POST /webhook: Alertmanager's webhook_configs receiver.
+
+Order matters: authenticate, check type and size, parse, validate, check the backlog, then
+commit to the journal and only then answer 200 (DESIGN invariant 1). Alertmanager retries
+5xx and network errors and drops every 4xx, so: bad input is a 4xx that says what is wrong,
+and overload or a journal fault is a 503 it will retry. No input yields a 500.
+"""
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from responder.alerts import PayloadError, validate
+from responder.journal import Journal
+from responder.metrics import Metrics
+from responder.policy import Policy
+from responder.web.auth import authorized, unauthorized
+
+log = logging.getLogger("responder.webhook")
+
+RETRY_AFTER_SECONDS = "5"
+
+
+def _error(status: int, error: str, detail: str, **extra: str) -> web.Response:
+    return web.json_response({"error": error, "detail": detail, **extra}, status=status)
+
+
+def webhook_handler(
+    policy: Policy,
+    journal: Journal,
+    metrics: Metrics,
+    wake: Callable[[], None],
+    clock: Callable[[], float],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    outcome = metrics.notifications
+
+    async def handle(request: web.Request) -> web.Response:
+        if not authorized(request, policy):
+            outcome.labels("unauthorized").inc()
+            return unauthorized()
+        if request.content_type != "application/json":
+            outcome.labels("unsupported_media_type").inc()
+            return _error(
+                415,
+                "unsupported_media_type",
+                f"Content-Type is {request.content_type!r}; send application/json",
+            )
+        length = request.content_length
+        if length is not None and length > policy.max_body_bytes:
+            outcome.labels("too_large").inc()
+            return _error(
+                413,
+                "too_large",
+                f"body of {length} bytes exceeds server.max_body_bytes "
+                f"({policy.max_body_bytes}); lower max_alerts in webhook_configs or raise the limit",
+            )
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            outcome.labels("too_large").inc()
+            return _error(413, "too_large", f"body exceeds server.max_body_bytes ({policy.max_body_bytes})")
+        try:
+            document = json.loads(body)
+            validate(document)
+        except PayloadError as exc:
+            outcome.labels("invalid").inc()
+            return _error(400, "invalid", exc.problem, path=exc.path)
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            outcome.labels("invalid").inc()
+            return _error(400, "invalid", f"body is not a JSON document: {exc}")
+        if journal.backlog() >= policy.max_backlog:
+            outcome.labels("overloaded").inc()
+            return web.json_response(
+                {
+                    "error": "overloaded",
+                    "detail": f"backlog of {journal.backlog()} unfinished items; retry",
+                },
+                status=503,
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
+        correlation_id = uuid.uuid4().hex[:16]
+        try:
+            notification_id = await journal.append_notification(body, correlation_id, clock())
+        except Exception:
+            outcome.labels("failed").inc()
+            log.exception("journal append failed", extra={"correlation_id": correlation_id})
+            return web.json_response(
+                {
+                    "error": "journal_unavailable",
+                    "detail": "could not store the notification; retry",
+                },
+                status=503,
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
+        outcome.labels("accepted").inc()
+        wake()
+        return web.json_response({"status": "accepted", "id": notification_id, "correlation_id": correlation_id})
+
+    return handle

@@ -1,0 +1,145 @@
+"""SIGKILL the responder with accepted, unfinished work; after a restart every accepted
+notification is handled and every step has run exactly once (DESIGN invariant 3)."""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TOKEN, alert_payload, cost_alert, write_policy
+
+NOTIFICATIONS = 200
+KILL_AFTER = 80
+DELAYED_RUNG = "3s"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    def __init__(self, config: Path, port: int, log: Path) -> None:
+        self.config, self.port, self.log = config, port, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "responder", "serve", "--config", str(self.config)],
+                stdout=out,
+                stderr=out,
+                cwd=self.config.parent,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        raise AssertionError(f"responder did not become ready; log:\n{self.log.read_text()}")
+
+    def post(self, body: bytes) -> int | None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/webhook",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(json.load(response)["id"])
+        except (urllib.error.URLError, OSError):
+            return None  # refused or cut off: not accepted, Alertmanager would retry
+
+    def stop(self, sig: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    port = _free_port()
+    ladder = [{"after": "0s", "channels": ["slack"]}, {"after": DELAYED_RUNG, "channels": ["sms"]}]
+    config = write_policy(
+        tmp_path,
+        {
+            "server.listen": f"127.0.0.1:{port}",
+            "escalation.emergency_stop": ladder,
+            "actions.EMERGENCY_STOP.cooldown": "0s",
+            "circuit_breaker.max_mutations": 10_000,
+        },
+    )
+    running = Service(config, port, tmp_path / "service.log")
+    yield running
+    if running.process and running.process.poll() is None:
+        running.process.kill()
+
+
+def test_a_killed_responder_resumes_accepted_work_exactly_once(service: Service, tmp_path: Path) -> None:
+    bodies = [
+        json.dumps(alert_payload(cost_alert(fingerprint=f"f{i:04d}", target_deployment=f"d{i}"))).encode()
+        for i in range(NOTIFICATIONS)
+    ]
+    service.start()
+    accepted: list[int] = []
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for result in pool.map(service.post, bodies):
+            if result is not None:
+                accepted.append(result)
+            if len(accepted) == KILL_AFTER and service.process and service.process.poll() is None:
+                os.kill(service.process.pid, signal.SIGKILL)
+    assert service.process is not None
+    service.process.wait(timeout=10)
+
+    journal = sqlite3.connect(tmp_path / "journal.db")
+    unfinished = journal.execute(
+        "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL)"
+        " + (SELECT COUNT(*) FROM steps WHERE status IN ('pending', 'running'))"
+    ).fetchone()[0]
+    assert unfinished > 0, "nothing was left unfinished at the kill; the test proves nothing"
+    journal.close()
+
+    service.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with sqlite3.connect(tmp_path / "journal.db") as db:
+            left = db.execute(
+                "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL)"
+                " + (SELECT COUNT(*) FROM steps WHERE status IN ('pending', 'running'))"
+            ).fetchone()[0]
+        if left == 0:
+            break
+        time.sleep(0.2)
+    service.stop(signal.SIGTERM)
+
+    db = sqlite3.connect(tmp_path / "journal.db")
+    stored = {row[0] for row in db.execute("SELECT id FROM notifications WHERE processed_at IS NOT NULL")}
+    assert set(accepted) <= stored, "an accepted notification was lost"
+    per_instance = db.execute(
+        "SELECT i.fingerprint, COUNT(s.id) FROM instances i JOIN steps s ON s.instance_id = i.id"
+        " WHERE s.kind = 'remediation' GROUP BY i.id"
+    ).fetchall()
+    assert all(count == 1 for _, count in per_instance), "a stop was planned twice"
+    assert len(per_instance) >= len(accepted)
+    statuses = dict(db.execute("SELECT status, COUNT(*) FROM steps GROUP BY status").fetchall())
+    assert set(statuses) == {"succeeded"}, statuses
+    attempts = db.execute(
+        "SELECT s.id, COUNT(a.id) FROM steps s LEFT JOIN attempts a ON a.step_id = s.id"
+        " WHERE a.status = 'succeeded' OR a.id IS NULL GROUP BY s.id"
+    ).fetchall()
+    assert all(count == 1 for _, count in attempts), "a step succeeded more than once"

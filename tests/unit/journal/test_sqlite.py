@@ -1,0 +1,115 @@
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from responder.alerts import Alert
+from responder.decision import PlannedStep
+from responder.journal import StepResult
+from responder.journal.sqlite import JournalLockedError, SqliteJournal
+from responder.journal.sqlite_tx import SqliteTransaction
+
+NOW = 1_800_000_000.0
+ALERT = Alert(
+    "fp1",
+    "2026-11-23T13:00:00.000000Z",
+    "firing",
+    {"alertname": "X", "severity": "critical"},
+    {"action": "EMERGENCY_STOP"},
+)
+STOP = PlannedStep(
+    "remediation",
+    "EMERGENCY_STOP",
+    0.0,
+    {"target": {"namespace": "n", "deployment": "d"}},
+    "remediation:EMERGENCY_STOP:n/d",
+)
+
+
+@pytest.fixture
+async def journal(tmp_path: Path):  # type: ignore[no-untyped-def]
+    j = SqliteJournal(tmp_path / "journal.db")
+    await j.start()
+    yield j
+    await j.close()
+
+
+async def _plan(journal: SqliteJournal, *steps: PlannedStep) -> None:
+    def plan(tx: SqliteTransaction) -> None:
+        instance = tx.instance(ALERT.fingerprint, ALERT.starts_at) or tx.insert_instance(ALERT, NOW)
+        tx.add_steps(instance, steps, NOW, "c1")
+
+    await journal.transact(plan)
+
+
+async def test_an_appended_notification_is_on_disk_when_append_returns(journal: SqliteJournal, tmp_path: Path) -> None:
+    nid = await journal.append_notification(b'{"v": 1}', "c1", NOW)
+    other = sqlite3.connect(tmp_path / "journal.db")  # an independent reader, as after a crash
+    assert other.execute("SELECT body FROM notifications WHERE id = ?", (nid,)).fetchone() == (b'{"v": 1}',)
+
+
+async def test_concurrent_appends_are_group_committed_and_all_kept(journal: SqliteJournal) -> None:
+    ids = await asyncio.gather(*(journal.append_notification(b"{}", f"c{i}", NOW) for i in range(200)))
+    assert sorted(ids) == list(range(1, 201))
+    assert len(await journal.unprocessed(500)) == 200
+    assert journal.backlog() == 200
+
+
+async def test_a_step_is_planned_once_however_often_it_is_planned(journal: SqliteJournal) -> None:
+    for _ in range(5):
+        await _plan(journal, STOP)
+    assert len(await journal.claim_steps("remediation", 10, NOW, 60)) == 1
+
+
+async def test_concurrent_claims_never_hand_out_the_same_step(journal: SqliteJournal) -> None:
+    steps = [PlannedStep("escalation", "slack", 0.0, {"event": "firing"}, f"k{i}") for i in range(50)]
+    await _plan(journal, *steps)
+    claims = await asyncio.gather(*(journal.claim_steps("escalation", 7, NOW, 60) for _ in range(10)))
+    ids = [s.id for claim in claims for s in claim]
+    assert len(ids) == len(set(ids)) == 50
+
+
+async def test_steps_not_yet_due_are_not_claimed(journal: SqliteJournal) -> None:
+    await _plan(journal, PlannedStep("escalation", "sms", 900.0, {"event": "firing"}, "later"))
+    assert await journal.claim_steps("escalation", 10, NOW, 60) == []
+    assert await journal.next_due("escalation") == NOW + 900
+    assert len(await journal.claim_steps("escalation", 10, NOW + 900, 60)) == 1
+
+
+async def test_a_retry_goes_back_to_pending_at_its_time(journal: SqliteJournal) -> None:
+    await _plan(journal, STOP)
+    [step] = await journal.claim_steps("remediation", 1, NOW, 60)
+    await journal.finish_step(step, StepResult("retry", {"error": "503"}), NOW, NOW + 1, NOW + 30)
+    assert await journal.claim_steps("remediation", 1, NOW + 10, 60) == []
+    [again] = await journal.claim_steps("remediation", 1, NOW + 30, 60)
+    assert again.id == step.id and again.attempts == 2
+
+
+async def test_steps_a_crash_left_running_are_resumed_on_start(tmp_path: Path) -> None:
+    first = SqliteJournal(tmp_path / "j.db")
+    await first.start()
+    await _plan(first, STOP)
+    assert len(await first.claim_steps("remediation", 1, NOW, 600)) == 1
+    await first.close()  # as if killed mid-step: the row stays `running`
+    second = SqliteJournal(tmp_path / "j.db")
+    await second.start()
+    [resumed] = await second.claim_steps("remediation", 1, NOW, 600)
+    assert resumed.name == "EMERGENCY_STOP"
+    await second.close()
+
+
+async def test_a_second_process_cannot_open_the_same_journal(journal: SqliteJournal, tmp_path: Path) -> None:
+    with pytest.raises(JournalLockedError, match="in use by another responder process"):
+        await SqliteJournal(tmp_path / "journal.db").start()
+
+
+async def test_pruning_forgets_old_finished_history_but_never_unfinished_work(journal: SqliteJournal) -> None:
+    await _plan(journal, STOP, PlannedStep("escalation", "slack", 0.0, {"event": "firing"}, "s"))
+    [slack] = await journal.claim_steps("escalation", 1, NOW, 60)
+    await journal.finish_step(slack, StepResult("succeeded", {}), NOW, NOW, None)
+    assert await journal.prune(NOW + 10**6) == 0  # the stop is still pending
+    [stop] = await journal.claim_steps("remediation", 1, NOW, 60)
+    await journal.finish_step(stop, StepResult("succeeded", {}), NOW, NOW, None)
+    assert await journal.prune(NOW + 10**6) == 1
+    assert await journal.timeline("fp1") == []

@@ -1,0 +1,101 @@
+from collections.abc import Callable
+
+from responder.alerts import Alert
+from responder.decision import NOTIFY_ONLY, GuardState, decide_firing, decide_resolved
+from responder.policy import Policy
+
+NOW = 1_800_000_000.0
+
+
+def alert(action: str = "EMERGENCY_STOP", severity: str = "critical", **annotations: str) -> Alert:
+    base = {"action": action, "summary": "s", "target_namespace": "autogen-council", "target_deployment": "o3"}
+    base.update(annotations)
+    labels = {"alertname": "X", "severity": severity, "namespace": "from-labels", "deployment": "evil"}
+    return Alert("fp", "2026-11-23T13:00:00.000000Z", "firing", labels, {k: v for k, v in base.items() if v})
+
+
+def kinds(decision_steps: tuple) -> list[str]:  # type: ignore[type-arg]
+    return [f"{s.kind}:{s.name}+{s.delay_seconds:g}" for s in decision_steps]
+
+
+def test_emergency_stop_plans_one_stop_and_pages_every_channel_at_once(make_policy: Callable[..., Policy]) -> None:
+    decision = decide_firing(alert(), make_policy(), GuardState(), NOW)
+    assert decision.refusals == ()
+    assert kinds(decision.steps) == [
+        "remediation:EMERGENCY_STOP+0",
+        "escalation:slack+0",
+        "escalation:pagerduty+0",
+        "escalation:sms+0",
+    ]
+    assert decision.steps[0].params == {"target": {"namespace": "autogen-council", "deployment": "o3"}, "mode": "plan"}
+
+
+def test_warning_ladder_waits_an_hour_before_pagerduty(make_policy: Callable[..., Policy]) -> None:
+    decision = decide_firing(alert("INVESTIGATE", "warning"), make_policy(), GuardState(), NOW)
+    assert kinds(decision.steps) == ["remediation:INVESTIGATE+0", "escalation:slack+0", "escalation:pagerduty+3600"]
+
+
+def test_missing_or_unknown_action_notifies_only(make_policy: Callable[..., Policy]) -> None:
+    for action in ("", "Halt autonomy enactments immediately"):
+        decision = decide_firing(alert(action, "info"), make_policy(), GuardState(), NOW)
+        assert decision.action == NOTIFY_ONLY
+        assert kinds(decision.steps) == ["escalation:slack+0"]
+
+
+def test_targets_never_come_from_labels_unless_the_policy_allows(make_policy: Callable[..., Policy]) -> None:
+    no_target = alert(target_namespace="", target_deployment="")
+    refused = decide_firing(no_target, make_policy(), GuardState(), NOW)
+    assert [r.guard for r in refused.refusals] == ["no_target"]
+    allowed = make_policy({"actions.EMERGENCY_STOP.label_targets": True})
+    planned = decide_firing(no_target, allowed, GuardState(), NOW)
+    assert planned.steps[0].params["target"] == {"namespace": "from-labels", "deployment": "evil"}
+
+
+def test_each_guard_refuses_with_a_reason_and_escalates_at_once(make_policy: Callable[..., Policy]) -> None:
+    policy = make_policy(
+        {"actions.EMERGENCY_STOP.allowed_namespaces": ["autogen-*", "kube-system"], "circuit_breaker.max_mutations": 3}
+    )
+    cases = {
+        "protected_namespace": (alert(target_namespace="kube-system"), GuardState()),
+        "allow_list": (alert(target_namespace="payments"), GuardState()),
+        "cooldown": (alert(), GuardState(last_mutation_at={"autogen-council/o3": NOW - 60})),
+        "circuit_breaker": (alert(), GuardState(mutations_in_window=3)),
+    }
+    for guard, (the_alert, state) in cases.items():
+        decision = decide_firing(the_alert, policy, state, NOW)
+        assert [r.guard for r in decision.refusals] == [guard], guard
+        assert decision.refusals[0].reason
+        assert all(s.kind == "escalation" and s.delay_seconds == 0 for s in decision.steps), guard
+
+
+def test_cooldown_has_passed_after_its_window(make_policy: Callable[..., Policy]) -> None:
+    state = GuardState(last_mutation_at={"autogen-council/o3": NOW - 1801})
+    assert decide_firing(alert(), make_policy(), state, NOW).refusals == ()
+
+
+def test_investigate_is_not_limited_by_cooldown_or_breaker(make_policy: Callable[..., Policy]) -> None:
+    state = GuardState(mutations_in_window=99, last_mutation_at={"autogen-council/o3": NOW})
+    decision = decide_firing(alert("INVESTIGATE"), make_policy(), state, NOW)
+    assert decision.refusals == ()
+
+
+def test_a_disabled_action_is_reported_not_silently_skipped(make_policy: Callable[..., Policy]) -> None:
+    decision = decide_firing(alert(), make_policy({"actions.EMERGENCY_STOP.mode": "disabled"}), GuardState(), NOW)
+    assert [r.guard for r in decision.refusals] == ["disabled"]
+    assert not [s for s in decision.steps if s.kind == "remediation"]
+
+
+def test_resolve_tells_whoever_was_told_and_restores_nothing(make_policy: Callable[..., Policy]) -> None:
+    decision = decide_resolved(alert(), make_policy(), frozenset({"slack", "sms"}))
+    assert kinds(decision.steps) == ["escalation:slack+0", "escalation:sms+0"]
+    assert "run `responder restore`" in decision.steps[0].params["follow_up"]
+
+
+def test_resolve_unfreezes_only_when_the_policy_says_so(make_policy: Callable[..., Policy]) -> None:
+    freeze = alert("FREEZE_DEPLOYMENTS")
+    kept = decide_resolved(freeze, make_policy(), frozenset({"slack"}))
+    assert [s.name for s in kept.steps] == ["slack"]
+    assert "safe to run `responder unfreeze`" in kept.steps[0].params["follow_up"]
+    policy = make_policy({"actions.FREEZE_DEPLOYMENTS.unfreeze_on_resolve": True})
+    undone = decide_resolved(freeze, policy, frozenset({"slack"}))
+    assert [s.name for s in undone.steps] == ["UNFREEZE", "slack"]

@@ -1,0 +1,200 @@
+import asyncio
+import io
+import itertools
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from responder.engine import Engine
+from responder.escalation.console import ConsoleNotifier
+from responder.journal import Step, StepResult
+from responder.journal.sqlite import SqliteJournal
+from responder.metrics import create_metrics
+from responder.policy import Policy
+from responder.remediation.plan import PlanRemediator
+from tests.conftest import alert_payload, cost_alert
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FlakyRemediator:
+    """A Remediator that fails transiently `failures` times, then succeeds (or keeps failing)."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def remediate(self, step: Step) -> StepResult:
+        self.calls += 1
+        if self.calls <= self.failures:
+            return StepResult("retry", {"error": "503 from the API server"})
+        return StepResult("succeeded", {"changed": True})
+
+
+class SlowNotifier:
+    async def notify(self, step: Step) -> StepResult:
+        await asyncio.sleep(30)
+        return StepResult("succeeded", {})
+
+
+@pytest.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
+    j = SqliteJournal(tmp_path / "journal.db")
+    await j.start()
+    yield j
+    await j.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def engine_for(
+    journal: SqliteJournal, policy: Policy, clock: Clock, remediator: Any = None, notifier: Any = None
+) -> Engine:
+    return Engine(
+        journal,
+        policy,
+        remediator or PlanRemediator(),
+        notifier or ConsoleNotifier(io.StringIO()),
+        create_metrics(),
+        clock,
+    )
+
+
+async def deliver(engine: Engine, *payloads: dict[str, Any]) -> None:
+    for payload in payloads:
+        await engine.journal.append_notification(json.dumps(payload).encode(), "c", engine.clock())
+        await engine.drain()
+
+
+async def remediations(journal: SqliteJournal, fingerprint: str = "4f1c2a9e8d7b6c5a") -> list[dict[str, Any]]:
+    return [s for inst in await journal.timeline(fingerprint) for s in inst["steps"] if s["kind"] == "remediation"]
+
+
+async def test_the_measured_ha_sequence_stops_once_and_never_after_the_resolve(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    engine = engine_for(journal, make_policy(), clock)
+    firing, resolved = alert_payload(cost_alert("firing")), alert_payload(cost_alert("resolved"), status="resolved")
+    await deliver(engine, firing, resolved, firing, resolved)  # as a clustered pair delivered it
+    [stop] = await remediations(journal)
+    assert stop["status"] == "succeeded"
+    [instance] = await journal.timeline("4f1c2a9e8d7b6c5a")
+    assert instance["status"] == "resolved"
+    assert [e["kind"] for e in instance["events"]] == ["firing", "resolved", "stale_firing_ignored"]
+    assert engine.metrics.stale._value.get() == 1
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(["firing", "firing", "firing", "resolved"])))
+async def test_any_order_of_repeats_and_resolve_stops_at_most_once(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock, order: tuple[str, ...]
+) -> None:
+    engine = engine_for(journal, make_policy(), clock)
+    await deliver(engine, *(alert_payload(cost_alert(s), status=s) for s in order))
+    stops = await remediations(journal)
+    assert len(stops) == (0 if order[0] == "resolved" else 1)
+
+
+async def test_a_new_start_time_is_a_new_instance_and_meets_the_cooldown(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    engine = engine_for(journal, make_policy(), clock)
+    await deliver(engine, alert_payload(cost_alert()))
+    clock.now += 60
+    await deliver(engine, alert_payload(cost_alert(starts_at="2026-11-23T13:05:00Z")))
+    first, second = await journal.timeline("4f1c2a9e8d7b6c5a")
+    assert len(first["steps"]) == 4 and first["steps"][0]["kind"] == "remediation"
+    assert [r["guard"] for r in second["events"][0]["detail"]["refusals"]] == ["cooldown"]
+    assert {s["kind"] for s in second["steps"]} == {"escalation"}
+    assert engine.metrics.refusals.labels("cooldown")._value.get() == 1
+
+
+async def test_resolve_cancels_rungs_not_yet_due_and_tells_who_was_told(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    engine = engine_for(journal, make_policy(), clock)
+    investigate = cost_alert(action="INVESTIGATE")
+    await deliver(engine, alert_payload(investigate))
+    clock.now += 300
+    await deliver(engine, alert_payload({**investigate, "status": "resolved"}, status="resolved"))
+    [instance] = await journal.timeline("4f1c2a9e8d7b6c5a")
+    steps = {(s["name"], s["params"]["event"]): s["status"] for s in instance["steps"] if s["kind"] == "escalation"}
+    assert steps == {
+        ("slack", "firing"): "succeeded",
+        ("pagerduty", "firing"): "succeeded",
+        ("sms", "firing"): "cancelled",  # the 15m rung was not due yet
+        ("pagerduty", "resolved"): "succeeded",
+        ("slack", "resolved"): "succeeded",
+    }
+
+
+async def test_truncated_notifications_are_counted_and_escalated(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    out = io.StringIO()
+    engine = engine_for(journal, make_policy(), clock, notifier=ConsoleNotifier(out))
+    await deliver(engine, alert_payload(cost_alert(), truncated=7))
+    assert engine.metrics.truncated._value.get() == 7
+    assert "ResponderNotificationTruncated" in out.getvalue()
+
+
+async def test_transient_failures_are_retried_with_backoff_then_succeed(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    remediator = FlakyRemediator(failures=2)
+    engine = engine_for(journal, make_policy(), clock, remediator=remediator)
+    await deliver(engine, alert_payload(cost_alert()))
+    for _ in range(2):
+        clock.now += 600  # past any backoff
+        await engine.drain()
+    [stop] = await remediations(journal)
+    assert [a["status"] for a in stop["attempts"]] == ["retry", "retry", "succeeded"]
+    assert stop["status"] == "succeeded"
+
+
+async def test_a_remediation_that_keeps_failing_is_escalated_to_every_channel_at_once(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    out = io.StringIO()
+    engine = engine_for(
+        journal, make_policy({"workers.max_attempts": 2}), clock, FlakyRemediator(99), ConsoleNotifier(out)
+    )
+    await deliver(engine, alert_payload(cost_alert()))
+    clock.now += 600
+    await engine.drain()
+    [stop] = await remediations(journal)
+    assert stop["status"] == "failed"
+    assert sorted(line.split("]")[0] for line in out.getvalue().splitlines() if "REMEDIATION FAILED" in line) == [
+        "[pagerduty",
+        "[slack",
+        "[sms",
+    ]
+
+
+async def test_a_slow_notifier_never_delays_a_remediation(
+    journal: SqliteJournal, make_policy: Callable[..., Policy]
+) -> None:
+    remediator = FlakyRemediator(failures=0)
+    engine = Engine(journal, make_policy(), remediator, SlowNotifier(), create_metrics())
+    await engine.start()
+    try:
+        await journal.append_notification(json.dumps(alert_payload(cost_alert())).encode(), "c", engine.clock())
+        engine.wake()
+        for _ in range(100):
+            if remediator.calls:
+                break
+            await asyncio.sleep(0.02)
+        assert remediator.calls == 1, "the stop waited behind the notifier"
+    finally:
+        await engine.stop(grace_seconds=0.1)

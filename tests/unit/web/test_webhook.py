@@ -1,0 +1,145 @@
+import base64
+import io
+import json
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from responder.policy import Policy
+from responder.web.app import Responder, build_responder, create_app
+from tests.conftest import TOKEN, alert_payload, cost_alert
+from tests.unit.web.conftest import AUTH
+
+BODY = json.dumps(alert_payload(cost_alert())).encode()
+JSON = {**AUTH, "Content-Type": "application/json"}
+
+
+async def post(client: Any, body: bytes = BODY, headers: dict[str, str] | None = None) -> Any:
+    return await client.post("/webhook", data=body, headers=JSON if headers is None else headers)
+
+
+async def test_a_notification_is_on_disk_before_the_200(service: tuple[Responder, Any]) -> None:
+    responder, client = service
+    response = await post(client)
+    assert response.status == 200
+    accepted = await response.json()
+    reader = sqlite3.connect(responder.policy.journal_path)  # independent of the responder
+    stored = reader.execute("SELECT body FROM notifications WHERE id = ?", (accepted["id"],)).fetchone()
+    assert stored == (BODY,)
+
+
+async def test_a_journal_that_cannot_write_answers_503_not_200(service: tuple[Responder, Any]) -> None:
+    responder, client = service
+    await responder.journal.close()
+    response = await post(client)
+    assert response.status == 503
+    assert response.headers["Retry-After"]
+    assert (await response.json())["error"] == "journal_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Content-Type": "application/json"}, 401),
+        ({"Authorization": "Bearer wrong-token-000000000", "Content-Type": "application/json"}, 401),
+        ({"Authorization": "Basic !!!notbase64", "Content-Type": "application/json"}, 401),
+        ({**AUTH, "Content-Type": "text/plain"}, 415),
+    ],
+)
+async def test_unauthenticated_and_wrongly_typed_requests_are_refused(
+    client: Any, headers: dict[str, str], status: int
+) -> None:
+    response = await post(client, headers=headers)
+    assert response.status == status
+    assert (await response.json())["detail"]
+
+
+async def test_basic_auth_as_alertmanager_sends_it(
+    make_policy: Callable[..., Policy], aiohttp_client: Callable[..., Awaitable[Any]]
+) -> None:
+    policy = make_policy({"auth": {"basic": {"username": "am", "password": "correct-horse-battery"}}})
+    client = await aiohttp_client(create_app(build_responder(policy, console=io.StringIO())))
+    good = base64.b64encode(b"am:correct-horse-battery").decode()
+    bad = base64.b64encode(b"am:wrong-horse-battery").decode()
+    ok = await post(client, headers={"Authorization": f"Basic {good}", "Content-Type": "application/json"})
+    refused = await post(client, headers={"Authorization": f"Basic {bad}", "Content-Type": "application/json"})
+    assert (ok.status, refused.status) == (200, 401)
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "fragment"),
+    [
+        (b"{not json", None, "not a JSON document"),
+        (b"[" * 100_000, None, "not a JSON document"),  # nesting deeper than any parser's stack
+        (b"\xff\xfe\x00garbage", None, "not a JSON document"),
+        (json.dumps({"version": "5", "status": "firing", "alerts": []}).encode(), "$.version", "not supported"),
+        (json.dumps(alert_payload({**cost_alert(), "status": "burning"})).encode(), "$.alerts[0].status", "burning"),
+    ],
+)
+async def test_bad_input_is_400_saying_what_is_wrong(client: Any, body: bytes, path: str | None, fragment: str) -> None:
+    response = await post(client, body)
+    assert response.status == 400
+    answer = await response.json()
+    assert fragment in answer["detail"]
+    assert answer.get("path") == path
+
+
+async def test_a_body_over_the_limit_is_413_declared_or_streamed(
+    make_policy: Callable[..., Policy], aiohttp_client: Callable[..., Awaitable[Any]]
+) -> None:
+    client = await aiohttp_client(
+        create_app(build_responder(make_policy({"server.max_body_bytes": 4096}), console=io.StringIO()))
+    )
+    big = json.dumps(alert_payload(*(cost_alert(fingerprint=f"f{i}") for i in range(20)))).encode()
+    declared = await post(client, big)
+
+    async def stream() -> Any:
+        yield big  # chunked: no Content-Length to check up front
+
+    streamed = await client.post("/webhook", data=stream(), headers=JSON)
+    assert (declared.status, streamed.status) == (413, 413)
+
+
+async def test_over_the_backlog_bound_is_503_so_alertmanager_retries(
+    make_policy: Callable[..., Policy], aiohttp_client: Callable[..., Awaitable[Any]]
+) -> None:
+    responder = build_responder(make_policy({"server.max_backlog": 2}), console=io.StringIO())
+    client = await aiohttp_client(create_app(responder))
+    await responder.engine.stop()  # nothing drains the backlog
+    statuses = [(await post(client)).status for _ in range(3)]
+    assert statuses == [200, 200, 503]
+
+
+async def test_secrets_never_appear_in_logs_errors_audit_or_metrics(
+    service: tuple[Responder, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, client = service
+    caplog.set_level(logging.DEBUG)
+    texts = [await (await post(client, headers={"Authorization": f"Bearer {TOKEN}x"})).text()]
+    texts.append(await (await post(client)).text())
+    texts.append(await (await client.get("/api/v1/alerts", headers=AUTH)).text())
+    texts.append(await (await client.get("/metrics")).text())
+    texts.append(await (await client.get("/readyz")).text())
+    texts.append(caplog.text)
+    assert not [t for t in texts if TOKEN in t]
+
+
+async def test_metrics_count_each_outcome(client: Any) -> None:
+    await post(client)
+    await post(client, headers={"Content-Type": "application/json"})
+    await post(client, b"{")
+    text = await (await client.get("/metrics")).text()
+    for outcome in ("accepted", "unauthorized", "invalid"):
+        assert f'responder_notifications_total{{outcome="{outcome}"}} 1.0' in text
+    assert 'responder_notifications_total{outcome="overloaded"} 0.0' in text
+
+
+async def test_health_and_readiness(service: tuple[Responder, Any]) -> None:
+    responder, client = service
+    assert (await client.get("/healthz")).status == 200
+    assert (await client.get("/readyz")).status == 200
+    await responder.journal.close()
+    assert (await client.get("/readyz")).status == 503

@@ -1,0 +1,139 @@
+"""Arbitrary bodies, headers and sizes at a listening webhook: never a 5xx, never a crash, and
+every notification answered 2xx is in the journal."""
+
+import asyncio
+import http.client
+import io
+import json
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from responder.policy import load_policy
+from responder.web.app import build_responder, create_app
+from tests.conftest import TOKEN, alert_payload, cost_alert, write_policy
+
+MAX_BODY = 64 * 1024
+
+
+class ServerThread:
+    """The real app on 127.0.0.1 in its own thread and event loop."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        policy = load_policy(write_policy(tmp_path, {"server.max_body_bytes": MAX_BODY}), env={})
+        self.responder = build_responder(policy, console=io.StringIO())
+        self.loop = asyncio.new_event_loop()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.runner = web.AppRunner(create_app(self.responder))
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> "ServerThread":
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=30)
+        return self
+
+    async def _start(self) -> None:
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+    def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("POST", "/webhook", body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    with ServerThread(tmp_path_factory.mktemp("fuzz")) as running:
+        yield running
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+def _mutate(payload: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    mutated: dict[str, Any] = json.loads(json.dumps(payload))
+    target = mutated["alerts"][0] if key.startswith("alert.") else mutated
+    target[key.removeprefix("alert.")] = value
+    return mutated
+
+
+valid = alert_payload(cost_alert())
+payload_keys = st.sampled_from(
+    [
+        "version",
+        "status",
+        "alerts",
+        "truncatedAlerts",
+        "groupKey",
+        "alert.status",
+        "alert.labels",
+        "alert.annotations",
+        "alert.startsAt",
+        "alert.fingerprint",
+        "extraField",
+    ]
+)
+bodies = st.one_of(
+    st.binary(max_size=2048),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.builds(_mutate, st.just(valid), payload_keys, json_values).map(lambda p: json.dumps(p).encode()),
+    st.builds(
+        lambda n: json.dumps(alert_payload(*(cost_alert(fingerprint=f"f{i}") for i in range(n)))).encode(),
+        st.integers(min_value=0, max_value=400),
+    ),
+    st.just(json.dumps(valid).encode()),
+)
+headers = st.fixed_dictionaries(
+    {},
+    optional={
+        "Authorization": st.sampled_from([f"Bearer {TOKEN}", "Bearer nope", "Basic Zm9vOmJhcg==", "", "Bearer"]),
+        "Content-Type": st.sampled_from(
+            ["application/json", "application/json; charset=utf-8", "text/plain", "multipart/form-data", ""]
+        ),
+    },
+)
+
+accepted: list[int] = []
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=bodies, request_headers=headers)
+def test_no_input_gets_a_5xx(server: ServerThread, body: bytes, request_headers: dict[str, str]) -> None:
+    status, answer = server.post(body, request_headers)
+    assert status < 500, answer
+    if 200 <= status < 300:
+        accepted.append(json.loads(answer)["id"])
+    else:
+        assert json.loads(answer)["detail"], "every refusal says what was wrong"
+
+
+def test_every_accepted_notification_is_in_the_journal(server: ServerThread) -> None:
+    stored = {
+        row[0] for row in sqlite3.connect(server.responder.policy.journal_path).execute("SELECT id FROM notifications")
+    }
+    assert accepted, "the fuzz run accepted nothing; the strategies are broken"
+    assert set(accepted) <= stored
