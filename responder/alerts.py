@@ -9,6 +9,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ class Notification:
     alerts: tuple[Alert, ...]
 
 
+@lru_cache(maxsize=65536)
 def canonical_time(text: str) -> str:
     """RFC 3339 (nanoseconds, any offset) as UTC with microseconds, so replicas compare equal.
 

@@ -44,6 +44,7 @@ class PlannedStep:
     delay_seconds: float
     params: dict[str, Any]
     key: str  # unique per instance: the journal refuses to plan the same step twice
+    target_key: str | None = None  # what the cooldown and breaker count, for remediation steps
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ def decide_firing(alert: Alert, policy: Policy, guards: GuardState, now: float) 
             delay_seconds=0.0,
             params={"target": t.as_dict(), "mode": action.mode},
             key=f"remediation:{name}:{t.key}",
+            target_key=t.key,
         )
         for t in accepted
     ]
@@ -198,6 +200,7 @@ def decide_resolved(alert: Alert, policy: Policy, notified: frozenset[str]) -> D
                 delay_seconds=0.0,
                 params={"target": t.as_dict(), "mode": policy.actions[name].mode},
                 key=f"remediation:UNFREEZE:{t.key}",
+                target_key=t.key,
             )
             for t in _targets(alert, policy.actions[name])
         ]

@@ -18,12 +18,13 @@ notifier never delays a remediation.
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import orjson
 
 from responder.alerts import Alert, Notification, canonical_time, notification_from
 from responder.decision import PlannedStep, decide_firing, decide_resolved, targets_of
@@ -37,8 +38,10 @@ log = logging.getLogger("responder.engine")
 
 LEASE_SECONDS = 300.0
 STEP_TIMEOUT_SECONDS = 120.0
-INGEST_BATCH = 200
+INGEST_BATCH = 100  # notifications read per round
+INGEST_ALERTS_PER_TRANSACTION = 100  # keeps a transaction short so webhook appends never wait long
 IDLE_POLL_SECONDS = 1.0
+TOUCH_SECONDS = 60.0  # how stale last_seen may get before a repeat updates it
 
 
 @dataclass
@@ -84,73 +87,76 @@ def apply_alert(
     tx: Transaction,
     policy: Policy,
     alert: Alert,
+    instance: Instance | None,
     nid: int,
     correlation: str,
     now: float,
     applied: Applied,
-) -> None:
+) -> Instance:
     """Apply one alert's own status to its instance: the identity and ordering rules."""
-    instance = tx.instance(alert.fingerprint, alert.starts_at)
     steps: tuple[PlannedStep, ...] = ()
     if instance is None:
         instance = tx.insert_instance(alert, now)
         if alert.status == "firing":
             keys = [t.key for t in targets_of(alert, policy)]
-            guards = tx.guard_state(sorted(MUTATING), keys, policy.breaker_window_seconds, now)
-            decision = decide_firing(alert, policy, guards, now)
+            window, cap = policy.breaker_window_seconds, policy.breaker_max_mutations
+            decision = decide_firing(alert, policy, tx.guard_state(sorted(MUTATING), keys, window, now, cap), now)
             tx.add_event(instance, nid, "firing", decision.as_dict(), now)
+            applied.alerts.append((decision.action, "firing"))
             applied.refusals += [r.guard for r in decision.refusals]
             steps = decision.steps
         else:
-            tx.add_event(
-                instance,
-                nid,
-                "resolved_unseen",
-                {"note": "resolve for an instance never seen firing"},
-                now,
-            )
-        applied.alerts.append((decision.action if alert.status == "firing" else "NOTIFY_ONLY", alert.status))
-    elif alert.status == "firing":
-        if instance.status == "resolved":
-            tx.add_event(instance, nid, "stale_firing_ignored", {"note": "firing arrived after resolve"}, now)
-            applied.stale += 1
-        else:
+            note = {"note": "resolve for an instance never seen firing"}
+            tx.add_event(instance, nid, "resolved_unseen", note, now)
+            applied.alerts.append(("NOTIFY_ONLY", "resolved"))
+    elif alert.status == "firing" and instance.status == "resolved":
+        tx.add_event(instance, nid, "stale_firing_ignored", {"note": "firing arrived after resolve"}, now)
+        applied.stale += 1
+    elif alert.status == instance.status:  # a repeat: keep last_seen roughly current, cheaply
+        if now - instance.last_seen >= TOUCH_SECONDS:
             tx.touch(instance, now)
-    elif instance.status == "resolved":
-        tx.touch(instance, now)
+            instance = replace(instance, last_seen=now)
     else:
         tx.set_status(instance, "resolved", now)
+        instance = replace(instance, status="resolved", last_seen=now)
         cancelled = tx.cancel_escalations(instance, now)
         decision = decide_resolved(_alert_of(instance, "resolved"), policy, tx.notified_channels(instance))
         tx.add_event(instance, nid, "resolved", {**decision.as_dict(), "ladder_cancelled": cancelled}, now)
         applied.alerts.append((decision.action, "resolved"))
         steps = decision.steps
     applied.steps += tx.add_steps(instance, steps, now, correlation)
+    return instance
 
 
 def apply_notification(
-    tx: Transaction,
-    policy: Policy,
-    stored: StoredNotification,
-    notification: Notification,
-    now: float,
+    tx: Transaction, policy: Policy, stored: StoredNotification, notification: Notification, now: float
 ) -> Applied:
+    """Apply every alert of one notification; instances are looked up in one query."""
     applied = Applied()
     alerts = list(notification.alerts)
     if notification.truncated_alerts:
         alerts.append(truncation_alert(notification))
+    known = tx.instances([(a.fingerprint, a.starts_at) for a in alerts])
     for alert in alerts:
-        apply_alert(
-            tx,
-            policy,
-            alert,
-            stored.id,
-            f"{stored.correlation_id}/{alert.fingerprint}",
-            now,
-            applied,
-        )
-    tx.mark_processed(stored.id, now)
+        key = (alert.fingerprint, alert.starts_at)
+        correlation = f"{stored.correlation_id}/{alert.fingerprint}"
+        known[key] = apply_alert(tx, policy, alert, known.get(key), stored.id, correlation, now, applied)
     return applied
+
+
+def _chunks(
+    parsed: list[tuple[StoredNotification, Notification]],
+) -> list[list[tuple[StoredNotification, Notification]]]:
+    """Whole notifications, cut into transactions of about INGEST_ALERTS_PER_TRANSACTION alerts."""
+    chunks: list[list[tuple[StoredNotification, Notification]]] = [[]]
+    size = 0
+    for item in parsed:
+        if chunks[-1] and size + len(item[1].alerts) > INGEST_ALERTS_PER_TRANSACTION:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(item)
+        size += len(item[1].alerts)
+    return [c for c in chunks if c]
 
 
 class Engine:
@@ -216,7 +222,7 @@ class Engine:
         broken: list[StoredNotification] = []
         for stored in batch:
             try:
-                parsed.append((stored, notification_from(json.loads(stored.body))))
+                parsed.append((stored, notification_from(orjson.loads(stored.body))))
             except (ValueError, KeyError, TypeError) as exc:
                 # Validated before it was accepted: only a format change between versions lands here.
                 log.error(
@@ -224,13 +230,17 @@ class Engine:
                 )
                 broken.append(stored)
 
-        def apply(tx: Transaction) -> list[Applied]:
-            for stored in broken:
-                tx.mark_processed(stored.id, now)
-            return [apply_notification(tx, self.policy, stored, n, now) for stored, n in parsed]
+        if broken:
+            await self.journal.transact(lambda tx: tx.mark_processed([s.id for s in broken], now))
+        for chunk in _chunks(parsed):
 
-        for (stored, notification), applied in zip(parsed, await self.journal.transact(apply), strict=True):
-            self._account(stored, notification, applied)
+            def apply(tx: Transaction, chunk: list[tuple[StoredNotification, Notification]] = chunk) -> list[Applied]:
+                applied = [apply_notification(tx, self.policy, stored, n, now) for stored, n in chunk]
+                tx.mark_processed([stored.id for stored, _ in chunk], now)
+                return applied
+
+            for (stored, notification), applied in zip(chunk, await self.journal.transact(apply), strict=True):
+                self._account(stored, notification, applied)
         self.wake("remediation")
         self.wake("escalation")
         self.metrics.backlog.set(await self.journal.refresh_backlog())
@@ -301,6 +311,8 @@ class Engine:
                     task.add_done_callback(lambda _t: self.wake(kind))
                 if steps:
                     continue
+                if not running:
+                    self.metrics.backlog.set(await self.journal.refresh_backlog())
                 due = await self.journal.next_due(kind)
                 wait = IDLE_POLL_SECONDS if due is None else min(IDLE_POLL_SECONDS, due - self.clock())
             except Exception:
@@ -339,7 +351,9 @@ class Engine:
         if kind == "escalation" and result.status != "retry":
             outcome = "delivered" if result.status == "succeeded" else "failed"
             self.metrics.deliveries.labels(step.name, outcome).inc()
-        log.info(
+        quiet = kind == "escalation" and result.status == "succeeded"  # the audit API has these
+        log.log(
+            logging.DEBUG if quiet else logging.INFO,
             "step finished",
             extra={
                 "correlation_id": step.correlation_id,

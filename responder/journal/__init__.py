@@ -8,7 +8,10 @@ are atomic in each, so several engines may share one PostgreSQL journal.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
+
+import orjson
 
 from responder.alerts import Alert
 from responder.decision import GuardState, PlannedStep
@@ -29,6 +32,9 @@ class StoredNotification:
 
 @dataclass(frozen=True)
 class Instance:
+    """An alert instance as journaled. Labels and annotations are decoded on first use: the
+    common case, a repeat, never reads them."""
+
     id: int
     fingerprint: str
     starts_at: str
@@ -36,8 +42,17 @@ class Instance:
     alertname: str
     severity: str
     action: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
+    labels_json: str
+    annotations_json: str
+    last_seen: float
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        return dict(orjson.loads(self.labels_json))
+
+    @cached_property
+    def annotations(self) -> dict[str, str]:
+        return dict(orjson.loads(self.annotations_json))
 
 
 @dataclass(frozen=True)
@@ -66,7 +81,7 @@ class StepResult:
 class Transaction(Protocol):
     """Reads and writes inside one atomic unit of work."""
 
-    def instance(self, fingerprint: str, starts_at: str) -> Instance | None: ...
+    def instances(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Instance]: ...
     def insert_instance(self, alert: Alert, now: float) -> Instance: ...
     def set_status(self, instance: Instance, status: str, now: float) -> None: ...
     def touch(self, instance: Instance, now: float) -> None: ...
@@ -80,11 +95,11 @@ class Transaction(Protocol):
     ) -> None: ...
     def add_steps(self, instance: Instance, steps: Sequence[PlannedStep], now: float, correlation_id: str) -> int: ...
     def guard_state(
-        self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float
+        self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float, cap: int
     ) -> GuardState: ...
     def cancel_escalations(self, instance: Instance, now: float) -> int: ...
     def notified_channels(self, instance: Instance) -> frozenset[str]: ...
-    def mark_processed(self, notification_id: int, now: float) -> None: ...
+    def mark_processed(self, notification_ids: Sequence[int], now: float) -> None: ...
 
 
 class Journal(Protocol):

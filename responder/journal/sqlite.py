@@ -1,10 +1,17 @@
 """The embedded journal: one SQLite file in WAL mode with full synchronous commits.
 
-One thread owns the connection; every operation is queued to it. Webhook appends that are
-waiting together are written in one transaction and one fsync (group commit), so durability
-costs one disk flush per batch rather than per request. A file lock keeps a second responder
-process off the same journal: SQLite here is single-process, which is also why steps left
-`running` by a crash can be handed back at start without waiting for their lease.
+One thread owns the connection; every operation is queued to it, and the operations waiting
+together run in one transaction (group commit).
+
+Disk flushes go where a lost write would break a promise. The webhook's 200 promises the
+notification is on disk, so a batch holding an append commits with synchronous=FULL (one fsync
+for the batch). Everything else — ingest, claims, step outcomes — commits with NORMAL: in WAL
+mode that survives a process crash, and the next FULL commit flushes it too. What a power loss
+can cost in between is redone safely at start: ingest is replayed from the notifications, and
+remediations are idempotent; an escalation message may be repeated. A file
+lock keeps a second responder process off the same journal: SQLite here is single-process, which
+is also why steps left `running` by a crash can be handed back at start without waiting for
+their lease.
 """
 
 import asyncio
@@ -34,12 +41,23 @@ class JournalLockedError(RuntimeError):
     """Another responder process holds this journal."""
 
 
+MAX_BATCH = 512
+
+
+class _OpFailed(Exception):
+    """One operation of a batch raised; the batch is rolled back and retried op by op."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass
 class _Op:
     fn: Callable[[sqlite3.Connection], Any]
     future: "asyncio.Future[Any]"
     loop: asyncio.AbstractEventLoop
-    group: bool
+    durable: bool  # must be on disk, not just in the WAL, when the caller hears back
 
 
 def _settle(op: _Op, result: Any, error: BaseException | None) -> None:
@@ -62,6 +80,7 @@ class SqliteJournal:
         self._lock_file: Any = None
         self._backlog = 0
         self._healthy = False
+        self._synchronous_full = True
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -98,7 +117,7 @@ class SqliteJournal:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")  # a commit is on disk before we answer 200
+        conn.execute("PRAGMA synchronous = FULL")  # switched per batch, see the module docstring
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.executescript(SCHEMA)
@@ -111,47 +130,76 @@ class SqliteJournal:
             ready.put(exc)
             return
         ready.put(None)
-        held: list[_Op | None] = []  # taken off the queue while batching, runs next
-        while True:
-            op = held.pop() if held else self._queue.get()
+        stopping = False
+        while not stopping:
+            op = self._queue.get()
             if op is None:
                 break
             batch = [op]
-            while op.group:  # group commit: every append already waiting joins this transaction
+            while len(batch) < MAX_BATCH:  # group commit: whatever is already waiting joins
                 try:
                     following = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if following is None or not following.group:
-                    held.append(following)
+                if following is None:
+                    stopping = True
                     break
                 batch.append(following)
             self._execute(conn, batch)
         conn.close()
 
     def _execute(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
-        results: list[Any] = []
+        """The whole batch in one transaction with one fsync. If an operation raises, the batch
+        is rolled back and re-run one operation per transaction, so only the failing one fails."""
+        try:
+            outcomes = self._transaction(conn, batch)
+        except _OpFailed:
+            for op in batch:
+                try:
+                    [(result, error)] = self._transaction(conn, [op])
+                except _OpFailed as failed:
+                    result, error = None, failed.error
+                except sqlite3.Error as exc:
+                    result, error = None, exc
+                _settle(op, result, error)
+            return
+        except sqlite3.Error as exc:  # the disk or the database itself: nothing in the batch holds
+            for op in batch:
+                _settle(op, None, exc)
+            return
+        for op, (result, error) in zip(batch, outcomes, strict=True):
+            _settle(op, result, error)
+
+    def _transaction(self, conn: sqlite3.Connection, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
+        durable = any(op.durable for op in ops)
+        if durable != self._synchronous_full:
+            conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+            self._synchronous_full = durable
         try:
             conn.execute("BEGIN IMMEDIATE")
-            results = [op.fn(conn) for op in batch]
+            results: list[tuple[Any, BaseException | None]] = []
+            for op in ops:
+                try:
+                    results.append((op.fn(conn), None))
+                except sqlite3.OperationalError:
+                    raise
+                except Exception as exc:
+                    raise _OpFailed(exc) from exc
             conn.execute("COMMIT")
-            self._healthy = True
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._healthy = not isinstance(exc, sqlite3.OperationalError)
-            for op in batch:
-                _settle(op, None, exc)
-            return
-        for op, result in zip(batch, results, strict=True):
-            _settle(op, result, None)
+            raise
+        self._healthy = True
+        return results
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], T], group: bool = False) -> T:
+    async def _call(self, fn: Callable[[sqlite3.Connection], T], durable: bool = False) -> T:
         if self._thread is None:
             raise RuntimeError("the journal is not started")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Op(fn, future, loop, group))
+        self._queue.put(_Op(fn, future, loop, durable))
         return await future
 
     @staticmethod
@@ -173,7 +221,7 @@ class SqliteJournal:
             assert cursor.lastrowid is not None
             return cursor.lastrowid
 
-        notification_id = await self._call(insert, group=True)
+        notification_id = await self._call(insert, durable=True)
         self._backlog += 1
         return notification_id
 
@@ -265,7 +313,7 @@ class SqliteJournal:
         def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             out = []
             for row in conn.execute(
-                f"SELECT {INSTANCE_COLUMNS}, first_seen, last_seen, resolved_at FROM instances"
+                f"SELECT {INSTANCE_COLUMNS}, first_seen, resolved_at FROM instances"
                 " WHERE fingerprint = ? ORDER BY starts_at",
                 (fingerprint,),
             ).fetchall():
@@ -311,8 +359,8 @@ class SqliteJournal:
                         "action": inst.action,
                         "labels": inst.labels,
                         "annotations": inst.annotations,
-                        "first_seen": row[9],
-                        "last_seen": row[10],
+                        "first_seen": row[10],
+                        "last_seen": inst.last_seen,
                         "resolved_at": row[11],
                         "events": events,
                         "steps": steps,

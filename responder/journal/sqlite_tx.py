@@ -5,10 +5,12 @@ UNIQUE (fingerprint, starts_at) on instances and UNIQUE (instance_id, key) on st
 make "planned at most once" hold even if the engine's own checks were wrong.
 """
 
-import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from responder.alerts import Alert
 from responder.decision import GuardState, PlannedStep
@@ -67,7 +69,7 @@ CREATE TABLE IF NOT EXISTS steps (
 );
 CREATE INDEX IF NOT EXISTS steps_due ON steps (kind, status, due_at);
 CREATE INDEX IF NOT EXISTS steps_target ON steps (target_key, created_at);
-CREATE INDEX IF NOT EXISTS steps_created ON steps (kind, created_at);
+CREATE INDEX IF NOT EXISTS steps_window ON steps (kind, created_at, name, status);
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
     step_id INTEGER NOT NULL REFERENCES steps (id),
@@ -79,7 +81,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE INDEX IF NOT EXISTS attempts_step ON attempts (step_id);
 """
 
-INSTANCE_COLUMNS = "id, fingerprint, starts_at, status, alertname, severity, action, labels, annotations"
+INSTANCE_COLUMNS = "id, fingerprint, starts_at, status, alertname, severity, action, labels, annotations, last_seen"
 
 
 def instance_from_row(row: Sequence[Any]) -> Instance:
@@ -91,13 +93,22 @@ def instance_from_row(row: Sequence[Any]) -> Instance:
         alertname=row[4],
         severity=row[5],
         action=row[6],
-        labels=json.loads(row[7]),
-        annotations=json.loads(row[8]),
+        labels_json=row[7],
+        annotations_json=row[8],
+        last_seen=row[9],
     )
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+@dataclass
+class _GuardCache:
+    key: tuple[Any, ...]
+    mutating: frozenset[str]
+    count: int
+    last: dict[str, float | None]
 
 
 class SqliteTransaction:
@@ -105,15 +116,21 @@ class SqliteTransaction:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self._guards: _GuardCache | None = None
 
-    def instance(self, fingerprint: str, starts_at: str) -> Instance | None:
-        row = self._conn.execute(
-            f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE fingerprint = ? AND starts_at = ?",
-            (fingerprint, starts_at),
-        ).fetchone()
-        return instance_from_row(row) if row else None
+    def instances(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Instance]:
+        if not keys:
+            return {}
+        pairs = ",".join("(?, ?)" for _ in keys)
+        rows = self._conn.execute(
+            f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE (fingerprint, starts_at) IN (VALUES {pairs})",
+            [v for key in keys for v in key],
+        ).fetchall()
+        found = (instance_from_row(row) for row in rows)
+        return {(i.fingerprint, i.starts_at): i for i in found}
 
     def insert_instance(self, alert: Alert, now: float) -> Instance:
+        labels, annotations = dumps(alert.labels), dumps(alert.annotations)
         cursor = self._conn.execute(
             "INSERT INTO instances (fingerprint, starts_at, status, alertname, severity, action,"
             " labels, annotations, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -124,15 +141,25 @@ class SqliteTransaction:
                 alert.name,
                 alert.severity,
                 alert.action,
-                dumps(alert.labels),
-                dumps(alert.annotations),
+                labels,
+                annotations,
                 now,
                 now,
             ),
         )
-        instance = self.instance(alert.fingerprint, alert.starts_at)
-        assert instance is not None and instance.id == cursor.lastrowid
-        return instance
+        assert cursor.lastrowid is not None
+        return Instance(
+            cursor.lastrowid,
+            alert.fingerprint,
+            alert.starts_at,
+            alert.status,
+            alert.name,
+            alert.severity,
+            alert.action,
+            labels,
+            annotations,
+            now,
+        )
 
     def set_status(self, instance: Instance, status: str, now: float) -> None:
         self._conn.execute(
@@ -158,52 +185,64 @@ class SqliteTransaction:
         )
 
     def add_steps(self, instance: Instance, steps: Sequence[PlannedStep], now: float, correlation_id: str) -> int:
-        added = 0
-        for step in steps:
-            target = step.params.get("target")
-            target_key = (
-                f"{target['namespace']}/{target.get('deployment') or target.get('selector')}" if target else None
+        rows = [
+            (
+                instance.id,
+                s.key,
+                s.kind,
+                s.name,
+                s.target_key,
+                dumps(s.params),
+                STEP_PENDING,
+                now + s.delay_seconds,
+                now,
+                now,
+                correlation_id,
             )
-            cursor = self._conn.execute(
-                "INSERT OR IGNORE INTO steps (instance_id, key, kind, name, target_key, params, status,"
-                " due_at, created_at, updated_at, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    instance.id,
-                    step.key,
-                    step.kind,
-                    step.name,
-                    target_key,
-                    dumps(step.params),
-                    STEP_PENDING,
-                    now + step.delay_seconds,
-                    now,
-                    now,
-                    correlation_id,
-                ),
-            )
-            added += cursor.rowcount
+            for s in steps
+        ]
+        added = self._conn.executemany(
+            "INSERT OR IGNORE INTO steps (instance_id, key, kind, name, target_key, params, status,"
+            " due_at, created_at, updated_at, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        ).rowcount
+        if self._guards is not None:
+            if added != len(steps):  # some were already planned: count afresh next time
+                self._guards = None
+            else:
+                for step in steps:
+                    if step.kind == "remediation" and step.name in self._guards.mutating and step.target_key:
+                        self._guards.count += 1
+                        self._guards.last[step.target_key] = now
         return added
 
     def guard_state(
-        self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float
+        self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float, cap: int
     ) -> GuardState:
-        """Mutations in the window, and the last mutation of each of `targets` (indexed lookups)."""
-        names = ",".join("?" * len(mutating))
-        count = self._conn.execute(
-            f"SELECT COUNT(*) FROM steps WHERE kind = 'remediation' AND created_at > ? AND name IN ({names})"
-            " AND status != ?",
-            (now - window_seconds, *mutating, STEP_CANCELLED),
-        ).fetchone()[0]
-        last = {}
+        """Mutations in the window (counted up to `cap`, all the breaker needs to know) and the
+        last mutation of each of `targets`. Read once per transaction, then kept current as steps
+        are planned: the transaction holds the write lock, so nothing else can change them."""
+        key = (tuple(mutating), window_seconds, now, cap)
+        if self._guards is None or self._guards.key != key:
+            names = ",".join("?" * len(mutating))
+            count = self._conn.execute(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM steps WHERE kind = 'remediation' AND created_at > ?"
+                f" AND name IN ({names}) AND status != ? LIMIT ?)",
+                (now - window_seconds, *mutating, STEP_CANCELLED, cap),
+            ).fetchone()[0]
+            self._guards = _GuardCache(key, frozenset(mutating), count, {})
+        cache = self._guards
         for target in targets:
-            row = self._conn.execute(
-                f"SELECT MAX(created_at) FROM steps WHERE target_key = ? AND kind = 'remediation'"
-                f" AND name IN ({names}) AND status != ?",
-                (target, *mutating, STEP_CANCELLED),
-            ).fetchone()
-            if row[0] is not None:
-                last[target] = row[0]
-        return GuardState(mutations_in_window=count, last_mutation_at=last)
+            if target not in cache.last:
+                row = self._conn.execute(
+                    "SELECT MAX(created_at) FROM steps INDEXED BY steps_target"
+                    f" WHERE target_key = ? AND kind = 'remediation' AND name IN ({','.join('?' * len(mutating))})"
+                    " AND status != ?",
+                    (target, *mutating, STEP_CANCELLED),
+                ).fetchone()
+                cache.last[target] = row[0]
+        last = {t: at for t in targets if (at := cache.last.get(t)) is not None}
+        return GuardState(mutations_in_window=min(cache.count, cap), last_mutation_at=last)
 
     def cancel_escalations(self, instance: Instance, now: float) -> int:
         """Stop the ladder: rungs not yet due are cancelled; what is already due still goes out."""
@@ -224,5 +263,7 @@ class SqliteTransaction:
         ).fetchall()
         return frozenset(r[0] for r in rows)
 
-    def mark_processed(self, notification_id: int, now: float) -> None:
-        self._conn.execute("UPDATE notifications SET processed_at = ? WHERE id = ?", (now, notification_id))
+    def mark_processed(self, notification_ids: Sequence[int], now: float) -> None:
+        self._conn.executemany(
+            "UPDATE notifications SET processed_at = ? WHERE id = ?", [(now, nid) for nid in notification_ids]
+        )

@@ -37,7 +37,8 @@ async def journal(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 async def _plan(journal: SqliteJournal, *steps: PlannedStep) -> None:
     def plan(tx: SqliteTransaction) -> None:
-        instance = tx.instance(ALERT.fingerprint, ALERT.starts_at) or tx.insert_instance(ALERT, NOW)
+        key = (ALERT.fingerprint, ALERT.starts_at)
+        instance = tx.instances([key]).get(key) or tx.insert_instance(ALERT, NOW)
         tx.add_steps(instance, steps, NOW, "c1")
 
     await journal.transact(plan)
@@ -113,3 +114,18 @@ async def test_pruning_forgets_old_finished_history_but_never_unfinished_work(jo
     await journal.finish_step(stop, StepResult("succeeded", {}), NOW, NOW, None)
     assert await journal.prune(NOW + 10**6) == 1
     assert await journal.timeline("fp1") == []
+
+
+async def test_one_failing_operation_does_not_fail_the_others_in_its_batch(journal: SqliteJournal) -> None:
+    def broken(tx: SqliteTransaction) -> None:
+        tx.mark_processed([1], NOW)
+        raise ValueError("a bug in one caller")
+
+    results = await asyncio.gather(
+        *(journal.append_notification(b"{}", f"c{i}", NOW) for i in range(20)),
+        journal.transact(broken),
+        return_exceptions=True,
+    )
+    assert [r for r in results if isinstance(r, BaseException)] == [results[20]]
+    assert isinstance(results[20], ValueError)
+    assert len(await journal.unprocessed(100)) == 20, "the failed operation's write was rolled back"
