@@ -35,20 +35,25 @@ PAYLOAD_SIZES = (1, 10, 100)
 TARGET_RATIO, TARGET_P99_MS, TARGET_START_P99_MS = 0.5, 25.0, 50.0
 
 
-def alert(i: int, starts_at: str = "2026-11-23T13:00:00.000Z") -> dict[str, Any]:
+MIX = (("EMERGENCY_STOP", "critical"), ("FREEZE_DEPLOYMENTS", "warning"), ("INVESTIGATE", "critical"), ("", "info"))
+
+
+def alert(
+    i: int, action: str = "EMERGENCY_STOP", severity: str = "critical", starts_at: str = "2026-11-23T13:00:00.000Z"
+) -> dict[str, Any]:
     """An alert shaped like the catalogue's generated CostBudgetExceeded."""
     return {
         "status": "firing",
         "labels": {
             "alertname": "CostBudgetExceeded",
-            "severity": "critical",
+            "severity": severity,
             "system": "builder_hardening",
             "team": "builder-sre",
             "instance": f"10.0.{i // 256}.{i % 256}:8080",
             "job": "cost-guard",
         },
         "annotations": {
-            "action": "EMERGENCY_STOP",
+            "action": action,
             "summary": "Daily cost budget exceeded",
             "description": "Spend is running at $0.734/day, above the hard limit of $0.50/day.",
             "runbook_url": "https://runbooks.example.com/alert-responder/builder_hardening.md#costbudgetexceeded",
@@ -170,7 +175,7 @@ def _start(argv: list[str], port: int, work: Path, name: str) -> subprocess.Pope
     return process
 
 
-async def paced(url: str, rate: int, seconds: int) -> int:
+async def paced(url: str, rate: int, seconds: int, mix: bool) -> int:
     """Send `rate` new single-alert notifications per second; returns how many got a 200."""
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     ok = 0
@@ -178,7 +183,9 @@ async def paced(url: str, rate: int, seconds: int) -> int:
 
         async def send(i: int) -> None:
             nonlocal ok
-            async with session.post(url, data=payload([alert(1_000_000 + i)]), headers=headers) as response:
+            action, severity = MIX[i % len(MIX)] if mix else MIX[0]
+            body = payload([alert(1_000_000 + i, action, severity)])
+            async with session.post(url, data=body, headers=headers) as response:
                 ok += response.status == 200
 
         tasks, start = [], time.monotonic()
@@ -268,24 +275,31 @@ def throughput(work: Path, seconds: int, connections: int) -> bool:
     return ok
 
 
-def start_latency(work: Path, rate: int, seconds: int) -> bool:
-    port, responder = _responder(work, "paced")
+def start_latency(work: Path, rate: int, seconds: int, mix: bool) -> bool:
+    name = "paced-mix" if mix else "paced-stops"
+    port, responder = _responder(work, name)
     try:
-        accepted = asyncio.run(paced(f"http://127.0.0.1:{port}/webhook", rate, seconds))
+        accepted = asyncio.run(paced(f"http://127.0.0.1:{port}/webhook", rate, seconds, mix))
         _drain(port)
     finally:
         responder.terminate()
         responder.wait(timeout=30)
-    latencies = start_latencies_ms(work / "paced" / "journal.db")
+    latencies = start_latencies_ms(work / name / "journal.db")
+    expected = rate * seconds * (3 if mix else 4) // 4
+    what = (
+        "a new alert each, actions rotating EMERGENCY_STOP/FREEZE/INVESTIGATE/none"
+        if mix
+        else "a new EMERGENCY_STOP each (remediation + 3 channels at once: the worst case)"
+    )
     if not latencies:
-        print("paced run: no notification reached a remediation step")
+        print(f"paced {rate}/s, {what}: no notification reached a remediation step")
         return False
     p50, p99 = _p(latencies, 50), _p(latencies, 99)
-    met = p99 <= TARGET_START_P99_MS and len(latencies) == rate * seconds
+    met = p99 <= TARGET_START_P99_MS and len(latencies) == expected
     print(
-        f"paced {rate}/s for {seconds}s, one new EMERGENCY_STOP alert each: {accepted} accepted, "
-        f"{len(latencies)} started a remediation; arrival -> first remediation start "
-        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (target p99 <= {TARGET_START_P99_MS} ms: {'met' if met else 'NOT met'})"
+        f"paced {rate}/s for {seconds}s, {what}: {accepted} accepted, {len(latencies)}/{expected} started a "
+        f"remediation; arrival -> first remediation start p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"(target p99 <= {TARGET_START_P99_MS} ms: {'met' if met else 'NOT met'})"
     )
     return met
 
@@ -294,8 +308,9 @@ def benchmark(seconds: int, connections: int, rate: int) -> bool:
     with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp:
         work = Path(tmp)
         fast = throughput(work, seconds, connections)
-        prompt = start_latency(work, rate, seconds)
-    return fast and prompt
+        mixed = start_latency(work, rate, seconds, mix=True)
+        worst = start_latency(work, rate, seconds, mix=False)
+    return fast and mixed and worst
 
 
 def main(argv: list[str] | None = None) -> int:

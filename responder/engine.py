@@ -323,7 +323,8 @@ class Engine:
     async def _run_step(self, kind: str, step: Step, runner: Callable[[Step], Awaitable[StepResult]]) -> None:
         started = self.clock()
         try:
-            result = await asyncio.wait_for(runner(step), timeout=STEP_TIMEOUT_SECONDS)
+            async with asyncio.timeout(STEP_TIMEOUT_SECONDS):
+                result = await runner(step)
         except TimeoutError:
             result = StepResult("retry", {"error": f"no answer within {STEP_TIMEOUT_SECONDS:g}s"})
         except Exception as exc:  # a bug or an unexpected client error: retried, then escalated

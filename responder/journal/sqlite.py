@@ -17,6 +17,7 @@ their lease.
 import asyncio
 import fcntl
 import json
+import logging
 import queue
 import sqlite3
 import threading
@@ -42,6 +43,8 @@ class JournalLockedError(RuntimeError):
 
 
 MAX_BATCH = 512
+CHECKPOINT_SECONDS = 1.0
+log = logging.getLogger("responder.journal")
 
 
 class _OpFailed(Exception):
@@ -81,6 +84,8 @@ class SqliteJournal:
         self._backlog = 0
         self._healthy = False
         self._synchronous_full = True
+        self._checkpointer: threading.Thread | None = None
+        self._stop_checkpoints = threading.Event()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -102,9 +107,18 @@ class SqliteJournal:
             raise error
         await self._call(self._recover)
         await self.refresh_backlog()
+        self._stop_checkpoints.clear()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint, args=(self._stop_checkpoints,), name="journal-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
         self._healthy = True
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._stop_checkpoints.set()
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.join)
+            self._checkpointer = None
         if self._thread is not None:
             self._queue.put(None)
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
@@ -120,8 +134,24 @@ class SqliteJournal:
         conn.execute("PRAGMA synchronous = FULL")  # switched per batch, see the module docstring
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run beside, not inside, our commits
         conn.executescript(SCHEMA)
         return conn
+
+    def _checkpoint(self, stop: threading.Event) -> None:
+        """Copy the WAL into the database from a second connection, so that no commit of the
+        writer ever pays for a checkpoint (PASSIVE never waits for the writer)."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 1000")
+        try:
+            while not stop.wait(CHECKPOINT_SECONDS):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as exc:  # retried next round; the WAL only grows meanwhile
+                    log.warning("journal checkpoint failed", extra={"error": str(exc)})
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
 
     def _run(self, ready: "queue.SimpleQueue[BaseException | None]") -> None:
         try:
@@ -239,18 +269,22 @@ class SqliteJournal:
 
     async def claim_steps(self, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]:
         def claim(conn: sqlite3.Connection) -> list[Step]:
-            rows = conn.execute(
+            claimed = conn.execute(
                 "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
                 " WHERE id IN (SELECT id FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
-                " ORDER BY due_at, id LIMIT ?)"
-                " RETURNING id, instance_id, kind, name, params, attempts, correlation_id",
+                " ORDER BY due_at, id LIMIT ?) RETURNING id",
                 (STEP_RUNNING, now + lease_seconds, now, kind, STEP_PENDING, now, limit),
             ).fetchall()
-            steps = []
-            for row in rows:
-                inst = conn.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?", (row[1],)).fetchone()
-                steps.append(Step(row[0], instance_from_row(inst), row[2], row[3], json.loads(row[4]), row[5], row[6]))
-            return sorted(steps, key=lambda s: s.id)
+            if not claimed:
+                return []
+            marks = ",".join("?" * len(claimed))
+            columns = ", ".join(f"i.{c.strip()}" for c in INSTANCE_COLUMNS.split(","))
+            rows = conn.execute(
+                f"SELECT s.id, s.kind, s.name, s.params, s.attempts, s.correlation_id, {columns}"
+                f" FROM steps s JOIN instances i ON i.id = s.instance_id WHERE s.id IN ({marks}) ORDER BY s.id",
+                [row[0] for row in claimed],
+            ).fetchall()
+            return [Step(r[0], instance_from_row(r[6:]), r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
 
         return await self._call(claim)
 
