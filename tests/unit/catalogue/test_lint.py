@@ -29,3 +29,8 @@ def test_findings_name_the_source_file_rule_and_check(catalogue_root: Path) -> N
     [finding] = run_lint(load_catalogue(catalogue_root))
     assert str(finding).startswith("rules/src/shop.yaml: alert ShopCostHigh: for 30s is shorter")
     assert str(finding).endswith("[for-minimum]")
+
+
+def test_the_readme_lists_every_check() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert [c.name for c in all_checks() if f"`{c.name}`" not in readme] == []
