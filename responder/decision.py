@@ -14,27 +14,9 @@ from typing import Any
 
 from responder.alerts import Alert
 from responder.policy import ACTIONS, MUTATING, ActionPolicy, Policy
+from responder.targets import Target
 
 NOTIFY_ONLY = "NOTIFY_ONLY"
-
-
-@dataclass(frozen=True)
-class Target:
-    namespace: str
-    deployment: str | None = None
-    selector: str | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.deployment or self.selector}"
-
-    def as_dict(self) -> dict[str, str]:
-        out = {"namespace": self.namespace}
-        if self.deployment:
-            out["deployment"] = self.deployment
-        if self.selector:
-            out["selector"] = self.selector
-        return out
 
 
 @dataclass(frozen=True)
@@ -82,18 +64,14 @@ def targets_of(alert: Alert, policy: Policy) -> list[Target]:
 
 
 def _targets(alert: Alert, action: ActionPolicy) -> list[Target]:
-    source = alert.annotations
-    namespace = source.get("target_namespace")
-    name, selector = source.get("target_deployment"), source.get("target_selector")
-    if not namespace and action.label_targets:
-        namespace, name, selector = (
-            alert.labels.get("namespace"),
-            alert.labels.get("deployment"),
-            None,
-        )
-    if not namespace or not (name or selector):
-        return []
-    return [Target(namespace, name, selector)]
+    target = Target.from_annotations(alert.annotations)
+    if target is None and action.label_targets:
+        labels = {
+            "target_namespace": alert.labels.get("namespace", ""),
+            "target_deployment": alert.labels.get("deployment", ""),
+        }
+        target = Target.from_annotations(labels)
+    return [target] if target else []
 
 
 def _guard(

@@ -32,12 +32,8 @@ _MODE_WORDS = {
 }
 
 
-class PolicyError(Exception):
+class PolicyError(schemas.ProblemsError):
     """responder.yaml cannot be used; `problems` lists every reason with the key it concerns."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,14 @@ from typing import Any
 import jsonschema
 
 
+class ProblemsError(Exception):
+    """A file cannot be used; `problems` lists every reason, so that one run fixes them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 @cache
 def _validator(schema_path: Path) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_path.read_text("utf-8"))

@@ -11,6 +11,7 @@ from typing import Any
 
 from responder import schemas
 from responder.durations import parse_duration
+from responder.targets import Target
 from responder.yamlio import YamlError, load_yaml
 
 ACTIONS = ("EMERGENCY_STOP", "FREEZE_DEPLOYMENTS", "INVESTIGATE")
@@ -21,29 +22,8 @@ CATALOGUE_FILE = Path("rules/catalogue.yaml")
 SOURCE_DIR = Path("rules/src")
 
 
-class CatalogueError(Exception):
+class CatalogueError(schemas.ProblemsError):
     """The catalogue cannot be loaded; `problems` lists every reason, each naming file and field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a remediation acts on: one namespace and one deployment name or label selector."""
-
-    namespace: str
-    deployment: str | None = None
-    selector: str | None = None
-
-    def annotations(self) -> dict[str, str]:
-        out = {"target_namespace": self.namespace}
-        if self.deployment:
-            out["target_deployment"] = self.deployment
-        if self.selector:
-            out["target_selector"] = self.selector
-        return out
 
 
 @dataclass(frozen=True)

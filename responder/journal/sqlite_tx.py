@@ -130,36 +130,23 @@ class SqliteTransaction:
         return {(i.fingerprint, i.starts_at): i for i in found}
 
     def insert_instance(self, alert: Alert, now: float) -> Instance:
-        labels, annotations = dumps(alert.labels), dumps(alert.annotations)
-        cursor = self._conn.execute(
-            "INSERT INTO instances (fingerprint, starts_at, status, alertname, severity, action,"
-            " labels, annotations, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                alert.fingerprint,
-                alert.starts_at,
-                alert.status,
-                alert.name,
-                alert.severity,
-                alert.action,
-                labels,
-                annotations,
-                now,
-                now,
-            ),
-        )
-        assert cursor.lastrowid is not None
-        return Instance(
-            cursor.lastrowid,
+        values = (
             alert.fingerprint,
             alert.starts_at,
             alert.status,
             alert.name,
             alert.severity,
             alert.action,
-            labels,
-            annotations,
-            now,
+            dumps(alert.labels),
+            dumps(alert.annotations),
         )
+        cursor = self._conn.execute(
+            "INSERT INTO instances (fingerprint, starts_at, status, alertname, severity, action,"
+            " labels, annotations, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*values, now, now),
+        )
+        assert cursor.lastrowid is not None
+        return Instance(cursor.lastrowid, *values, now)
 
     def set_status(self, instance: Instance, status: str, now: float) -> None:
         self._conn.execute(

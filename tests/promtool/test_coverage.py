@@ -55,7 +55,9 @@ def test_every_alert_has_a_firing_case_with_annotations_and_a_quiet_case(system:
 
 @pytest.mark.parametrize("system", CATALOGUE.systems, ids=lambda s: s.system)
 def test_every_recording_rule_has_an_expression_test(system: System) -> None:
-    tested = " ".join(case["expr"] for group in _groups(system) for case in group.get("promql_expr_test", []))
+    cases = [case for group in _groups(system) for case in group.get("promql_expr_test", [])]
+    samples = [sample.get("labels", "") for case in cases for sample in case.get("exp_samples", [])]
+    tested = " ".join([case["expr"] for case in cases] + samples)
     for rule in system.recording_rules:
         label = f'slo="{rule.labels["slo"]}"' if "slo" in rule.labels else ""
         assert rule.record in tested and label in tested, f"{rule.record} {label}: no promql_expr_test"
