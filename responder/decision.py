@@ -7,7 +7,7 @@ action. Every guard that stops a remediation produces a Refusal, and any refusal
 whole escalation ladder at once, so a human hears about it immediately (DESIGN invariant 4).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -95,7 +95,9 @@ def _guard(
     return None
 
 
-def _ladder_steps(alert: Alert, policy: Policy, action: str, event: str, at_once: bool) -> list[PlannedStep]:
+def _ladder_steps(
+    alert: Alert, policy: Policy, action: str, event: str, at_once: bool, reason: str | None = None
+) -> list[PlannedStep]:
     steps = []
     for index, rung in enumerate(policy.ladder_for(alert.severity, action)):
         for channel in rung.channels:
@@ -104,7 +106,7 @@ def _ladder_steps(alert: Alert, policy: Policy, action: str, event: str, at_once
                     kind="escalation",
                     name=channel,
                     delay_seconds=0.0 if at_once else rung.after_seconds,
-                    params={"event": event, "rung": index},
+                    params={"event": event, "rung": index, **({"reason": reason} if reason else {})},
                     key=f"escalation:{event}:{index}:{channel}",
                 )
             )
@@ -157,19 +159,23 @@ def decide_firing(alert: Alert, policy: Policy, guards: GuardState, now: float) 
         )
         for t in accepted
     ]
-    steps += _ladder_steps(alert, policy, name, "firing", at_once=bool(refusals))
+    reason = "; ".join(f"{name} refused ({r.guard}): {r.reason}" for r in refusals) or None
+    steps += _ladder_steps(alert, policy, name, "firing", at_once=bool(refusals), reason=reason)
     return Decision(name, tuple(steps), tuple(refusals))
 
 
-def decide_resolved(alert: Alert, policy: Policy, notified: frozenset[str]) -> Decision:
-    """The plan when a firing instance resolves: tell whoever was told, undo only what policy says."""
+def decide_resolved(
+    alert: Alert, policy: Policy, notified: frozenset[str], frozen: Sequence[Target], cancelled_remediations: int
+) -> Decision:
+    """The plan when a firing instance resolves: tell whoever was told, undo only what policy
+    says, and only what this instance did (`frozen`: the targets its freeze actually froze)."""
     name = alert.action if alert.action in ACTIONS else NOTIFY_ONLY
     steps: list[PlannedStep] = []
     follow_up = {
         "EMERGENCY_STOP": "nothing is restored automatically; run `responder restore` when safe",
         "FREEZE_DEPLOYMENTS": "deployments stay frozen; it is now safe to run `responder unfreeze`",
     }.get(name)
-    if name == "FREEZE_DEPLOYMENTS" and policy.actions[name].unfreeze_on_resolve:
+    if name == "FREEZE_DEPLOYMENTS" and policy.actions[name].unfreeze_on_resolve and frozen:
         follow_up = "deployments are being unfrozen, as the policy says"
         steps += [
             PlannedStep(
@@ -180,8 +186,11 @@ def decide_resolved(alert: Alert, policy: Policy, notified: frozenset[str]) -> D
                 key=f"remediation:UNFREEZE:{t.key}",
                 target_key=t.key,
             )
-            for t in _targets(alert, policy.actions[name])
+            for t in frozen
         ]
+    if cancelled_remediations:
+        note = f"{cancelled_remediations} remediation step(s) had not run yet and were cancelled"
+        follow_up = f"{note}; {follow_up}" if follow_up else note
     for channel in sorted(notified):
         params: dict[str, Any] = {"event": "resolved"}
         if follow_up:

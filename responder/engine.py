@@ -33,6 +33,7 @@ from responder.journal import Instance, Journal, Step, StepResult, StoredNotific
 from responder.metrics import Metrics
 from responder.policy import MUTATING, Policy
 from responder.remediation import Remediator
+from responder.targets import Target
 
 log = logging.getLogger("responder.engine")
 
@@ -119,9 +120,13 @@ def apply_alert(
     else:
         tx.set_status(instance, "resolved", now)
         instance = replace(instance, status="resolved", last_seen=now)
-        cancelled = tx.cancel_escalations(instance, now)
-        decision = decide_resolved(_alert_of(instance, "resolved"), policy, tx.notified_channels(instance))
-        tx.add_event(instance, nid, "resolved", {**decision.as_dict(), "ladder_cancelled": cancelled}, now)
+        rungs, remediations = tx.stop_pending(instance, now)
+        frozen = [Target(**t) for t in tx.acted_targets(instance, "FREEZE_DEPLOYMENTS")]
+        decision = decide_resolved(
+            _alert_of(instance, "resolved"), policy, tx.notified_channels(instance), frozen, remediations
+        )
+        detail = {**decision.as_dict(), "ladder_cancelled": rungs, "remediations_cancelled": remediations}
+        tx.add_event(instance, nid, "resolved", detail, now)
         applied.alerts.append((decision.action, "resolved"))
         steps = decision.steps
     applied.steps += tx.add_steps(instance, steps, now, correlation)
@@ -337,14 +342,18 @@ class Engine:
                 retry_at = now + (result.retry_after if result.retry_after is not None else backoff(step.attempts))
             else:
                 result = StepResult("failed", {**result.detail, "gave_up_after_attempts": step.attempts})
+        # A remediation that failed for good is escalated in the same transaction that records it,
+        # so that no crash in between can lose the page.
+        then = self._failure_escalation(step, result) if result.status == "failed" and kind == "remediation" else []
         try:
-            await self.journal.finish_step(step, result, started, now, retry_at)
-            self._record(kind, step, result, now - started)
-            if result.status == "failed" and kind == "remediation":
-                await self._escalate_failure(step, result)
+            await self.journal.finish_step(step, result, started, now, retry_at, then)
         except Exception:
-            # The step stays `running` in the journal and is handed back at the next start.
+            # The step stays `running`; its lease runs out and it is claimed again.
             log.exception("recording a step outcome failed", extra={"correlation_id": step.correlation_id})
+            return
+        self._record(kind, step, result, now - started)
+        if then:
+            self.wake("escalation")
 
     def _record(self, kind: str, step: Step, result: StepResult, seconds: float) -> None:
         self.metrics.steps.labels(kind, step.name, result.status).inc()
@@ -366,12 +375,12 @@ class Engine:
             },
         )
 
-    async def _escalate_failure(self, step: Step, result: StepResult) -> None:
+    def _failure_escalation(self, step: Step, result: StepResult) -> list[PlannedStep]:
         """A remediation that failed for good is told to every channel of its ladder at once."""
         inst = step.instance
         channels = sorted({c for rung in self.policy.ladder_for(inst.severity, inst.action) for c in rung.channels})
         reason = f"{step.name} on {step.params.get('target')} failed: {result.detail}"
-        planned = [
+        return [
             PlannedStep(
                 "escalation",
                 c,
@@ -381,8 +390,6 @@ class Engine:
             )
             for c in channels
         ]
-        await self.journal.transact(lambda tx: tx.add_steps(inst, planned, self.clock(), step.correlation_id))
-        self.wake("escalation")
 
     async def _maintenance(self) -> None:
         while True:

@@ -11,6 +11,8 @@ from typing import Any
 
 import jsonschema
 
+SECRET_SUFFIXES = ("token", "password")
+
 
 class ProblemsError(Exception):
     """A file cannot be used; `problems` lists every reason, so that one run fixes them all."""
@@ -49,4 +51,11 @@ def problems(document: Any, schema_path: Path, shown_as: Path) -> list[str]:
     """Every schema violation in `document`, each as 'file: where: problem'."""
     validator = _validator(schema_path)
     errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.path])
-    return [f"{shown_as}: {_where(document, list(e.path))}: {e.message}" for e in errors]
+    return [f"{shown_as}: {_where(document, list(e.path))}: {_message(e)}" for e in errors]
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """The validator's message, except that a secret's value is never repeated back."""
+    if any(isinstance(p, str) and p.endswith(SECRET_SUFFIXES) for p in error.path):
+        return f"the value (not shown: it is a secret) fails `{error.validator}: {error.validator_value}`"
+    return error.message

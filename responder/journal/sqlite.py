@@ -21,11 +21,12 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from responder.decision import PlannedStep
 from responder.journal import (
     STEP_PENDING,
     STEP_RUNNING,
@@ -271,9 +272,9 @@ class SqliteJournal:
         def claim(conn: sqlite3.Connection) -> list[Step]:
             claimed = conn.execute(
                 "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
-                " WHERE id IN (SELECT id FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
-                " ORDER BY due_at, id LIMIT ?) RETURNING id",
-                (STEP_RUNNING, now + lease_seconds, now, kind, STEP_PENDING, now, limit),
+                " WHERE id IN (SELECT id FROM steps WHERE kind = ? AND ((status = ? AND due_at <= ?)"
+                " OR (status = ? AND lease_until < ?)) ORDER BY due_at, id LIMIT ?) RETURNING id",
+                (STEP_RUNNING, now + lease_seconds, now, kind, STEP_PENDING, now, STEP_RUNNING, now, limit),
             ).fetchall()
             if not claimed:
                 return []
@@ -289,9 +290,19 @@ class SqliteJournal:
         return await self._call(claim)
 
     async def finish_step(
-        self, step: Step, result: StepResult, started: float, now: float, retry_at: float | None
+        self,
+        step: Step,
+        result: StepResult,
+        started: float,
+        now: float,
+        retry_at: float | None,
+        then: Sequence[PlannedStep] = (),
     ) -> None:
+        """Record one attempt's outcome and, in the same transaction, plan the steps in `then`."""
+
         def finish(conn: sqlite3.Connection) -> None:
+            if then:
+                SqliteTransaction(conn).add_steps(step.instance, then, now, step.correlation_id)
             conn.execute(
                 "INSERT INTO attempts (step_id, started_at, finished_at, status, detail) VALUES (?, ?, ?, ?, ?)",
                 (step.id, started, now, result.status, dumps(result.detail)),
@@ -412,9 +423,9 @@ class SqliteJournal:
                 "DELETE FROM notifications WHERE processed_at IS NOT NULL AND received_at < ?",
                 (older_than,),
             )
-            old = (
-                "SELECT id FROM instances WHERE last_seen < ? AND NOT EXISTS (SELECT 1 FROM steps"
-                " WHERE steps.instance_id = instances.id AND status IN (?, ?))"
+            old = (  # never a firing instance: its repeat would look new and act again
+                "SELECT id FROM instances WHERE last_seen < ? AND status != 'firing'"
+                " AND NOT EXISTS (SELECT 1 FROM steps WHERE steps.instance_id = instances.id AND status IN (?, ?))"
             )
             args = (older_than, STEP_PENDING, STEP_RUNNING)
             conn.execute(
@@ -444,4 +455,4 @@ class SqliteJournal:
         return self._backlog
 
     def writable(self) -> bool:
-        return self._healthy and self._thread is not None
+        return self._healthy and self._thread is not None and self._thread.is_alive()

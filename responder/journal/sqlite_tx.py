@@ -231,15 +231,29 @@ class SqliteTransaction:
         last = {t: at for t in targets if (at := cache.last.get(t)) is not None}
         return GuardState(mutations_in_window=min(cache.count, cap), last_mutation_at=last)
 
-    def cancel_escalations(self, instance: Instance, now: float) -> int:
-        """Stop the ladder: rungs not yet due are cancelled; what is already due still goes out."""
-        cursor = self._conn.execute(
+    def stop_pending(self, instance: Instance, now: float) -> tuple[int, int]:
+        """On resolve: cancel ladder rungs not yet due (what is due still goes out) and every
+        remediation not yet run, so nothing acts after the resolve. Returns both counts."""
+        rungs = self._conn.execute(
             "UPDATE steps SET status = ?, updated_at = ?, outcome = 'ladder stopped'"
             " WHERE instance_id = ? AND kind = 'escalation' AND status = ? AND due_at > ?"
             " AND json_extract(params, '$.event') = 'firing'",
             (STEP_CANCELLED, now, instance.id, STEP_PENDING, now),
-        )
-        return cursor.rowcount
+        ).rowcount
+        remediations = self._conn.execute(
+            "UPDATE steps SET status = ?, updated_at = ?, outcome = 'resolved before it ran'"
+            " WHERE instance_id = ? AND kind = 'remediation' AND status = ?",
+            (STEP_CANCELLED, now, instance.id, STEP_PENDING),
+        ).rowcount
+        return rungs, remediations
+
+    def acted_targets(self, instance: Instance, action: str) -> list[dict[str, str]]:
+        rows = self._conn.execute(
+            "SELECT json_extract(params, '$.target') FROM steps WHERE instance_id = ? AND kind = 'remediation'"
+            " AND name = ? AND status = 'succeeded' ORDER BY id",
+            (instance.id, action),
+        ).fetchall()
+        return [dict(orjson.loads(row[0])) for row in rows]
 
     def notified_channels(self, instance: Instance) -> frozenset[str]:
         """Channels that were, or are about to be, told this instance fired."""

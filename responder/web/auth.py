@@ -4,7 +4,6 @@ Credentials are compared in constant time; the header itself is never logged.
 """
 
 import base64
-import binascii
 import hmac
 
 from aiohttp import web
@@ -13,7 +12,8 @@ from responder.policy import Policy
 
 
 def _equal(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
+    # surrogateescape: a header with bytes that are not UTF-8 compares unequal instead of raising.
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def authorized(request: web.Request, policy: Policy) -> bool:
@@ -24,7 +24,7 @@ def authorized(request: web.Request, policy: Policy) -> bool:
     if scheme.lower() == "basic" and policy.basic_password is not None:
         try:
             decoded = base64.b64decode(credentials.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII input
             return False
         user, _, password = decoded.partition(":")
         # Both compared, always, so timing does not reveal which one was wrong.

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
-from responder.alerts import PayloadError, validate
+from responder.alerts import PayloadError, parse_notification
 from responder.journal import Journal
 from responder.metrics import Metrics
 from responder.policy import Policy
@@ -66,8 +66,7 @@ def webhook_handler(
             outcome.labels("too_large").inc()
             return _error(413, "too_large", f"body exceeds server.max_body_bytes ({policy.max_body_bytes})")
         try:
-            document = orjson.loads(body)
-            validate(document)
+            parse_notification(orjson.loads(body))  # everything ingest will need, checked before the 200
         except PayloadError as exc:
             outcome.labels("invalid").inc()
             return _error(400, "invalid", exc.problem, path=exc.path)

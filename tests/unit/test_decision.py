@@ -3,6 +3,7 @@ from collections.abc import Callable
 from responder.alerts import Alert
 from responder.decision import NOTIFY_ONLY, GuardState, decide_firing, decide_resolved
 from responder.policy import Policy
+from responder.targets import Target
 
 NOW = 1_800_000_000.0
 
@@ -86,16 +87,32 @@ def test_a_disabled_action_is_reported_not_silently_skipped(make_policy: Callabl
 
 
 def test_resolve_tells_whoever_was_told_and_restores_nothing(make_policy: Callable[..., Policy]) -> None:
-    decision = decide_resolved(alert(), make_policy(), frozenset({"slack", "sms"}))
+    decision = decide_resolved(alert(), make_policy(), frozenset({"slack", "sms"}), [], 0)
     assert kinds(decision.steps) == ["escalation:slack+0", "escalation:sms+0"]
     assert "run `responder restore`" in decision.steps[0].params["follow_up"]
 
 
-def test_resolve_unfreezes_only_when_the_policy_says_so(make_policy: Callable[..., Policy]) -> None:
+def test_resolve_says_when_a_remediation_was_cancelled_before_it_ran(make_policy: Callable[..., Policy]) -> None:
+    decision = decide_resolved(alert(), make_policy(), frozenset({"slack"}), [], 1)
+    assert decision.steps[0].params["follow_up"].startswith("1 remediation step(s) had not run yet and were cancelled")
+
+
+def test_resolve_unfreezes_only_what_this_alert_froze_and_only_if_policy_says(
+    make_policy: Callable[..., Policy],
+) -> None:
     freeze = alert("FREEZE_DEPLOYMENTS")
-    kept = decide_resolved(freeze, make_policy(), frozenset({"slack"}))
+    frozen = [Target("autogen-council", "o3")]
+    kept = decide_resolved(freeze, make_policy(), frozenset({"slack"}), frozen, 0)
     assert [s.name for s in kept.steps] == ["slack"]
     assert "safe to run `responder unfreeze`" in kept.steps[0].params["follow_up"]
     policy = make_policy({"actions.FREEZE_DEPLOYMENTS.unfreeze_on_resolve": True})
-    undone = decide_resolved(freeze, policy, frozenset({"slack"}))
+    undone = decide_resolved(freeze, policy, frozenset({"slack"}), frozen, 0)
     assert [s.name for s in undone.steps] == ["UNFREEZE", "slack"]
+    refused_freeze = decide_resolved(freeze, policy, frozenset({"slack"}), [], 0)
+    assert [s.name for s in refused_freeze.steps] == ["slack"], "nothing was frozen, so nothing to unfreeze"
+
+
+def test_a_refusal_reason_reaches_the_people_paged(make_policy: Callable[..., Policy]) -> None:
+    decision = decide_firing(alert(target_namespace="kube-system"), make_policy(), GuardState(), NOW)
+    reasons = {s.params.get("reason") for s in decision.steps}
+    assert reasons == {"EMERGENCY_STOP refused (protected_namespace): kube-system is a protected namespace"}

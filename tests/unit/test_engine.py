@@ -198,3 +198,17 @@ async def test_a_slow_notifier_never_delays_a_remediation(
         assert remediator.calls == 1, "the stop waited behind the notifier"
     finally:
         await engine.stop(grace_seconds=0.1)
+
+
+async def test_a_resolve_cancels_a_stop_still_waiting_to_retry(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    remediator = FlakyRemediator(failures=1)
+    engine = engine_for(journal, make_policy(), clock, remediator=remediator)
+    await deliver(engine, alert_payload(cost_alert()))  # the stop fails once and waits to retry
+    await deliver(engine, alert_payload(cost_alert("resolved"), status="resolved"))
+    clock.now += 600
+    await engine.drain()
+    [stop] = await remediations(journal)
+    assert stop["status"] == "cancelled"
+    assert remediator.calls == 1, "the stop ran after the resolve"

@@ -61,3 +61,12 @@ def test_check_config_describes_the_plan_in_words(make_policy: Callable[..., Pol
     assert "warning: slack at once; pagerduty after 60m unless acknowledged" in text
     assert "on resolve: tells humans it is safe to unfreeze" in text
     assert TOKEN not in text
+
+
+def test_a_secret_that_fails_validation_is_not_repeated_in_the_error(tmp_path: Path) -> None:
+    path = write_policy(tmp_path, {"auth": {"bearer_token": "${SHORT}"}})
+    with pytest.raises(PolicyError) as raised:
+        load_policy(path, env={"SHORT": "hunter2-short"})
+    text = "\n".join(raised.value.problems)
+    assert "auth.bearer_token" in text and "minLength" in text
+    assert "hunter2" not in text

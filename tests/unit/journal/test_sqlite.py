@@ -112,6 +112,9 @@ async def test_pruning_forgets_old_finished_history_but_never_unfinished_work(jo
     assert await journal.prune(NOW + 10**6) == 0  # the stop is still pending
     [stop] = await journal.claim_steps("remediation", 1, NOW, 60)
     await journal.finish_step(stop, StepResult("succeeded", {}), NOW, NOW, None)
+    assert await journal.prune(NOW + 10**6) == 0  # still firing
+    key = (ALERT.fingerprint, ALERT.starts_at)
+    await journal.transact(lambda tx: tx.set_status(tx.instances([key])[key], "resolved", NOW))
     assert await journal.prune(NOW + 10**6) == 1
     assert await journal.timeline("fp1") == []
 
@@ -129,3 +132,18 @@ async def test_one_failing_operation_does_not_fail_the_others_in_its_batch(journ
     assert [r for r in results if isinstance(r, BaseException)] == [results[20]]
     assert isinstance(results[20], ValueError)
     assert len(await journal.unprocessed(100)) == 20, "the failed operation's write was rolled back"
+
+
+async def test_a_step_whose_lease_ran_out_is_claimed_again(journal: SqliteJournal) -> None:
+    await _plan(journal, STOP)
+    [first] = await journal.claim_steps("remediation", 1, NOW, 60)
+    assert await journal.claim_steps("remediation", 1, NOW + 30, 60) == []
+    [again] = await journal.claim_steps("remediation", 1, NOW + 61, 60)
+    assert again.id == first.id and again.attempts == 2
+
+
+async def test_a_firing_instance_is_never_pruned(journal: SqliteJournal) -> None:
+    await _plan(journal, STOP)
+    [stop] = await journal.claim_steps("remediation", 1, NOW, 60)
+    await journal.finish_step(stop, StepResult("succeeded", {}), NOW, NOW, None)
+    assert await journal.prune(NOW + 10**6) == 0, "its next repeat would look new and stop again"

@@ -1,3 +1,4 @@
+import asyncio
 import base64
 import io
 import json
@@ -77,6 +78,12 @@ async def test_basic_auth_as_alertmanager_sends_it(
         (b"\xff\xfe\x00garbage", None, "not a JSON document"),
         (json.dumps({"version": "5", "status": "firing", "alerts": []}).encode(), "$.version", "not supported"),
         (json.dumps(alert_payload({**cost_alert(), "status": "burning"})).encode(), "$.alerts[0].status", "burning"),
+        # Matches the schema's pattern but is no time: refused now, not accepted and dropped later.
+        (
+            json.dumps(alert_payload(cost_alert(starts_at="2026-13-01T00:00:00Z"))).encode(),
+            "$.alerts[0].startsAt",
+            "month",
+        ),
     ],
 )
 async def test_bad_input_is_400_saying_what_is_wrong(client: Any, body: bytes, path: str | None, fragment: str) -> None:
@@ -143,3 +150,23 @@ async def test_health_and_readiness(service: tuple[Responder, Any]) -> None:
     assert (await client.get("/readyz")).status == 200
     await responder.journal.close()
     assert (await client.get("/readyz")).status == 503
+
+
+@pytest.mark.parametrize("credentials", [b"Bearer \xff\xfe", b"Basic \xc3\xa9", b"Basic \xff"])
+async def test_credentials_that_are_not_ascii_are_401_not_500(
+    make_policy: Callable[..., Policy], aiohttp_client: Callable[..., Awaitable[Any]], credentials: bytes
+) -> None:
+    policy = make_policy(
+        {"auth": {"bearer_token": TOKEN, "basic": {"username": "am", "password": "correct-horse-battery"}}}
+    )
+    client = await aiohttp_client(create_app(build_responder(policy, console=io.StringIO())))
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(
+        b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: "
+        + credentials
+        + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), timeout=10)
+    writer.close()
+    assert status_line.split()[1] == b"401", status_line
