@@ -272,9 +272,11 @@ class SqliteJournal:
         def claim(conn: sqlite3.Connection) -> list[Step]:
             claimed = conn.execute(
                 "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
-                " WHERE id IN (SELECT id FROM steps WHERE kind = ? AND ((status = ? AND due_at <= ?)"
-                " OR (status = ? AND lease_until < ?)) ORDER BY due_at, id LIMIT ?) RETURNING id",
-                (STEP_RUNNING, now + lease_seconds, now, kind, STEP_PENDING, now, STEP_RUNNING, now, limit),
+                " WHERE id IN (SELECT id FROM ("  # two branches, each served by the steps_due index
+                "SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
+                " UNION ALL SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND lease_until < ?)"
+                " ORDER BY due_at, id LIMIT ?) RETURNING id",
+                (STEP_RUNNING, now + lease_seconds, now, kind, STEP_PENDING, now, kind, STEP_RUNNING, now, limit),
             ).fetchall()
             if not claimed:
                 return []
