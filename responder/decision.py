@@ -13,8 +13,9 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from responder.alerts import Alert
-from responder.policy import ACTIONS, MUTATING, ActionPolicy, Policy
+from responder.policy import ActionPolicy, Policy
 from responder.targets import Target
+from responder.vocabulary import ACTIONS, MUTATING
 
 NOTIFY_ONLY = "NOTIFY_ONLY"
 

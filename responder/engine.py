@@ -31,9 +31,10 @@ from responder.decision import PlannedStep, decide_firing, decide_resolved, targ
 from responder.escalation import Notifier
 from responder.journal import Instance, Journal, Step, StepResult, StoredNotification, Transaction
 from responder.metrics import Metrics
-from responder.policy import MUTATING, Policy
+from responder.policy import Policy
 from responder.remediation import Remediator
 from responder.targets import Target
+from responder.vocabulary import MUTATING
 
 log = logging.getLogger("responder.engine")
 

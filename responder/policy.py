@@ -16,13 +16,12 @@ import yaml
 
 from responder import schemas
 from responder.durations import parse_duration
+from responder.vocabulary import ACTIONS, SEVERITIES
 from responder.yamlio import YamlError, load_yaml
 
-ACTIONS = ("EMERGENCY_STOP", "FREEZE_DEPLOYMENTS", "INVESTIGATE")
-MUTATING = frozenset({"EMERGENCY_STOP", "FREEZE_DEPLOYMENTS"})
-SEVERITIES = ("critical", "warning", "info")
 DEFAULT_SOURCE = "embedded default policy"
 
+_DEFAULT: dict[str, Any] = yaml.safe_load(Path(__file__).with_name("default_policy.yaml").read_text("utf-8"))
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MODE_WORDS = {
     "disabled": "disabled: never runs",
@@ -153,34 +152,38 @@ def _build(document: dict[str, Any], source: str, problems: list[str]) -> Policy
     server, auth, journal = document["server"], document["auth"], document["journal"]
     basic = auth.get("basic")
     host, port = server["listen"].rsplit(":", 1)
+    # Optional sections default to the embedded policy's, so each default is written once. Actions
+    # are the exception: one left out is disabled, never inherited with the default's "*" namespaces.
     actions = {name: _action(document["actions"].get(name, {"mode": "disabled"})) for name in ACTIONS}
     ladders = {sev: _ladder(document["escalation"]["ladders"][sev]) for sev in SEVERITIES}
     ladders["emergency_stop"] = _ladder(
-        document["escalation"].get("emergency_stop", [{"after": "0s", "channels": ["slack", "pagerduty", "sms"]}])
+        document["escalation"].get("emergency_stop", _DEFAULT["escalation"]["emergency_stop"])
     )
-    breaker = document.get("circuit_breaker", {"max_mutations": 10, "window": "10m"})
-    workers = document.get("workers", {})
-    protected = set(document.get("protected_namespaces", ["kube-system", "kube-public", "kube-node-lease"]))
+    breaker = document.get("circuit_breaker", _DEFAULT["circuit_breaker"])
+    workers = {**_DEFAULT["workers"], **document.get("workers", {})}
+    protected = set(document.get("protected_namespaces", _DEFAULT["protected_namespaces"]))
+    server = {**_DEFAULT["server"], **server}
+    journal = {**_DEFAULT["journal"], **journal}
     return Policy(
         source=source,
         host=host,
         port=int(port),
         namespace=server["namespace"],
-        max_body_bytes=server.get("max_body_bytes", 1048576),
-        max_backlog=server.get("max_backlog", 10000),
+        max_body_bytes=server["max_body_bytes"],
+        max_backlog=server["max_backlog"],
         bearer_token=_secret(auth, "bearer_token", "auth", problems),
         basic_username=basic["username"] if basic else None,
         basic_password=_secret(basic, "password", "auth.basic", problems) if basic else None,
         journal_path=Path(journal["sqlite"]),
-        retention_seconds=parse_duration(journal.get("retention", "30d")),
+        retention_seconds=parse_duration(journal["retention"]),
         protected_namespaces=frozenset(protected | {server["namespace"]}),
         breaker_max_mutations=breaker["max_mutations"],
         breaker_window_seconds=parse_duration(breaker["window"]),
         actions=actions,
         ladders=ladders,
-        remediation_workers=workers.get("remediation", 4),
-        escalation_workers=workers.get("escalation", 8),
-        max_attempts=workers.get("max_attempts", 5),
+        remediation_workers=workers["remediation"],
+        escalation_workers=workers["escalation"],
+        max_attempts=workers["max_attempts"],
     )
 
 
@@ -188,8 +191,7 @@ def load_policy(path: Path | None, env: Mapping[str, str] | None = None) -> Poli
     """The policy at `path`, or the embedded default; PolicyError lists every problem."""
     env = os.environ if env is None else env
     if path is None:
-        text = Path(__file__).with_name("default_policy.yaml").read_text("utf-8")
-        raw, source = yaml.safe_load(text), DEFAULT_SOURCE
+        raw, source = _DEFAULT, DEFAULT_SOURCE
     else:
         try:
             raw, source = load_yaml(path), str(path)

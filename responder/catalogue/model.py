@@ -14,10 +14,6 @@ from responder.durations import parse_duration
 from responder.targets import Target
 from responder.yamlio import YamlError, load_yaml
 
-ACTIONS = ("EMERGENCY_STOP", "FREEZE_DEPLOYMENTS", "INVESTIGATE")
-MUTATING_ACTIONS = ("EMERGENCY_STOP", "FREEZE_DEPLOYMENTS")
-SEVERITIES = ("critical", "warning", "info")
-
 CATALOGUE_FILE = Path("rules/catalogue.yaml")
 SOURCE_DIR = Path("rules/src")
 

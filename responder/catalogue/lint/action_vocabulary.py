@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from responder.catalogue.lint import Context, RuleView, per_rule
-from responder.catalogue.model import ACTIONS
+from responder.vocabulary import ACTIONS
 
 
 def _check(rule: RuleView, ctx: Context) -> Iterator[str]:

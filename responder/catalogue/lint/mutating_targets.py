@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from responder.catalogue.lint import Context, RuleView, per_rule
-from responder.catalogue.model import MUTATING_ACTIONS
+from responder.vocabulary import MUTATING
 
 
 def _check(rule: RuleView, ctx: Context) -> Iterator[str]:
@@ -13,7 +13,7 @@ def _check(rule: RuleView, ctx: Context) -> Iterator[str]:
     for key, value in sorted(targets.items()):
         if "{{" in value:
             yield f"annotation {key} is templated; targets must be static, labels are untrusted"
-    if rule.annotations.get("action") not in MUTATING_ACTIONS:
+    if rule.annotations.get("action") not in MUTATING:
         return
     if not targets.get("target_namespace"):
         yield "mutating action without target_namespace; add target.namespace in the source"

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from responder.catalogue.lint import Context, RuleView, per_rule
-from responder.catalogue.model import SEVERITIES
+from responder.vocabulary import SEVERITIES
 
 REQUIRED_LABELS = ("severity", "team", "system")
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url", "action")

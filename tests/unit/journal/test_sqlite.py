@@ -44,7 +44,9 @@ async def _plan(journal: SqliteJournal, *steps: PlannedStep) -> None:
     await journal.transact(plan)
 
 
-async def test_an_appended_notification_is_on_disk_when_append_returns(journal: SqliteJournal, tmp_path: Path) -> None:
+async def test_an_appended_notification_is_committed_when_append_returns(
+    journal: SqliteJournal, tmp_path: Path
+) -> None:
     nid = await journal.append_notification(b'{"v": 1}', "c1", NOW)
     other = sqlite3.connect(tmp_path / "journal.db")  # an independent reader, as after a crash
     assert other.execute("SELECT body FROM notifications WHERE id = ?", (nid,)).fetchone() == (b'{"v": 1}',)

@@ -22,7 +22,7 @@ async def post(client: Any, body: bytes = BODY, headers: dict[str, str] | None =
     return await client.post("/webhook", data=body, headers=JSON if headers is None else headers)
 
 
-async def test_a_notification_is_on_disk_before_the_200(service: tuple[Responder, Any]) -> None:
+async def test_a_notification_is_committed_before_the_200(service: tuple[Responder, Any]) -> None:
     responder, client = service
     response = await post(client)
     assert response.status == 200
