@@ -5,24 +5,35 @@ guards, escalation, audit) works and can be watched before anything is allowed t
 """
 
 from responder.journal import Step, StepResult
+from responder.remediation import OperatorResult
+from responder.targets import Target
 
 _WOULD = {
     "EMERGENCY_STOP": "record the current replica count on {target} and scale it to 0",
     "FREEZE_DEPLOYMENTS": "pause rollouts of {target} and mark it frozen by {alert}",
     "UNFREEZE": "resume rollouts of {target} and clear its freeze",
     "INVESTIGATE": "collect rollout status, unhealthy pods, warning events and recent logs of {target}",
+    "RESTORE": "scale {target} back to the replica count recorded by its emergency stop",
 }
 
 
-def _describe(target: dict[str, str]) -> str:
-    name = (
-        f"deployment {target['deployment']}" if "deployment" in target else f"deployments matching {target['selector']}"
-    )
-    return f"{name} in namespace {target['namespace']}"
+def describe(target: Target) -> str:
+    name = f"deployment {target.deployment}" if target.deployment else f"deployments matching {target.selector}"
+    return f"{name} in namespace {target.namespace}"
 
 
 class PlanRemediator:
     async def remediate(self, step: Step) -> StepResult:
-        target = _describe(step.params["target"])
+        target = describe(Target(**step.params["target"]))
         would = _WOULD[step.name].format(target=target, alert=step.instance.alertname)
         return StepResult("succeeded", {"mode": "plan", "would": would, "changed": False})
+
+    async def restore(self, target: Target, actor: str) -> OperatorResult:
+        return self._would("RESTORE", target, actor)
+
+    async def unfreeze(self, target: Target, actor: str) -> OperatorResult:
+        return self._would("UNFREEZE", target, actor)
+
+    def _would(self, name: str, target: Target, actor: str) -> OperatorResult:
+        would = _WOULD[name].format(target=describe(target), alert="")
+        return OperatorResult(True, f"plan mode: would {would}", {"mode": "plan", "actor": actor, "changed": False})

@@ -14,6 +14,7 @@ from responder.journal import Journal
 from responder.journal.sqlite import SqliteJournal
 from responder.metrics import Metrics, create_metrics
 from responder.policy import Policy, PolicyError
+from responder.remediation import Operator
 from responder.remediation.plan import PlanRemediator
 from responder.web.audit import audit_routes
 from responder.web.ops import healthz, metrics_handler, readyz_handler
@@ -27,6 +28,7 @@ class Responder:
     policy: Policy
     journal: Journal
     engine: Engine
+    operator: Operator  # restore and unfreeze, for the API, the CLI and Slack
     metrics: Metrics
     clock: Callable[[], float]
 
@@ -43,8 +45,9 @@ def build_responder(policy: Policy, clock: Callable[[], float] = time.time, cons
         )
     journal = SqliteJournal(policy.journal_path)
     metrics = create_metrics()
-    engine = Engine(journal, policy, PlanRemediator(), ConsoleNotifier(console), metrics, clock)
-    return Responder(policy, journal, engine, metrics, clock)
+    remediator = PlanRemediator()
+    engine = Engine(journal, policy, remediator, ConsoleNotifier(console), metrics, clock)
+    return Responder(policy, journal, engine, remediator, metrics, clock)
 
 
 def create_app(responder: Responder) -> web.Application:
