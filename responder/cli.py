@@ -159,21 +159,55 @@ def _replay_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _api(policy: Policy, url: str | None, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """Call a running responder's API with the policy's credentials: (status, decoded JSON)."""
+    base = url or f"http://{policy.host}:{policy.port}"
+    headers = {"Content-Type": "application/json"}
+    if policy.bearer_token:
+        headers["Authorization"] = f"Bearer {policy.bearer_token.value}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{base}{path}", data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def _unreachable(url: str | None, policy: Policy, exc: Exception) -> int:
+    base = url or f"http://{policy.host}:{policy.port}"
+    return _report([f"{base}: {exc}; is `responder serve` running?"], "cannot reach the responder:")
+
+
 def _status(args: argparse.Namespace) -> int:
     policy = _policy(args)
-    url = args.url or f"http://{policy.host}:{policy.port}"
-    headers = {"Authorization": f"Bearer {policy.bearer_token.value}"} if policy.bearer_token else {}
     try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
-            ready = json.load(response)
-        request = urllib.request.Request(f"{url}/api/v1/alerts?status=firing", headers=headers)
-        with urllib.request.urlopen(request, timeout=5) as response:
-            firing = json.load(response)["alerts"]
-    except (urllib.error.URLError, OSError) as exc:
-        return _report([f"{url}: {exc}; is `responder serve` running?"], "cannot reach the responder:")
-    print(f"{url}: {ready['status']}, backlog {ready.get('backlog', '?')}, {len(firing)} firing alert(s)")
-    for alert in firing:
+        _, ready = _api(policy, args.url, "/readyz")
+        _, firing = _api(policy, args.url, "/api/v1/alerts?status=firing")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return _unreachable(args.url, policy, exc)
+    url = args.url or f"http://{policy.host}:{policy.port}"
+    print(f"{url}: {ready['status']}, backlog {ready.get('backlog', '?')}, {len(firing['alerts'])} firing alert(s)")
+    for alert in firing["alerts"]:
         print(f"  {alert['alertname']} [{alert['severity']}] {alert['action'] or 'no action'} {alert['fingerprint']}")
+    return EXIT_OK
+
+
+def _undo(args: argparse.Namespace) -> int:
+    """`restore` and `unfreeze`: ask the running responder, so that it records who did what."""
+    policy = _policy(args)
+    namespace, _, deployment = args.target.partition("/")
+    if bool(deployment) == bool(args.selector):
+        return _report(["give NAMESPACE/DEPLOYMENT, or NAMESPACE with --selector"], f"{args.command}: no target:")
+    body = {"namespace": namespace, "actor": args.actor}
+    body.update({"deployment": deployment} if deployment else {"selector": args.selector})
+    try:
+        status, answer = _api(policy, args.url, f"/api/v1/{args.command}", body)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return _unreachable(args.url, policy, exc)
+    if status != 200:
+        return _report([answer.get("message") or answer.get("detail") or str(answer)], f"{args.command} refused:")
+    print(answer["message"])
     return EXIT_OK
 
 
@@ -208,6 +242,15 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--dry-run", action="store_true", help="plan every action, whatever the policy says")
     status = with_config("status", "readiness, backlog and firing alerts of a running responder")
     status.add_argument("--url", help="base URL of the responder (default: the policy's listen address)")
+    for name, help_text in (
+        ("restore", "scale an emergency-stopped deployment back to its recorded replica count"),
+        ("unfreeze", "lift every freeze on a deployment and resume its rollouts"),
+    ):
+        undo = with_config(name, help_text)
+        undo.add_argument("target", help="NAMESPACE/DEPLOYMENT, or NAMESPACE with --selector")
+        undo.add_argument("--selector", help="a label selector instead of a deployment name")
+        undo.add_argument("--actor", default=os.environ.get("USER", "cli"), help="who asks (recorded)")
+        undo.add_argument("--url", help="base URL of the responder (default: the policy's listen address)")
     return parser
 
 
@@ -217,6 +260,8 @@ _COMMANDS = {
     "check-config": _check_config,
     "replay": _replay_command,
     "status": _status,
+    "restore": _undo,
+    "unfreeze": _undo,
 }
 
 

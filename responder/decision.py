@@ -160,6 +160,16 @@ def decide_firing(alert: Alert, policy: Policy, guards: GuardState, now: float) 
         )
         for t in accepted
     ]
+    if name == "EMERGENCY_STOP" and accepted and action.hook is not None:
+        steps.append(
+            PlannedStep(
+                kind="remediation",
+                name="EMERGENCY_HOOK",
+                delay_seconds=0.0,
+                params={"targets": [t.as_dict() for t in accepted], "mode": action.mode},
+                key="remediation:EMERGENCY_HOOK",
+            )
+        )
     reason = "; ".join(f"{name} refused ({r.guard}): {r.reason}" for r in refusals) or None
     steps += _ladder_steps(alert, policy, name, "firing", at_once=bool(refusals), reason=reason)
     return Decision(name, tuple(steps), tuple(refusals))

@@ -122,7 +122,7 @@ def apply_alert(
         tx.set_status(instance, "resolved", now)
         instance = replace(instance, status="resolved", last_seen=now)
         rungs, remediations = tx.stop_pending(instance, now)
-        frozen = [Target(**t) for t in tx.acted_targets(instance, "FREEZE_DEPLOYMENTS")]
+        frozen = [Target(ns, name) for ns, name in tx.held(instance, "frozen")]
         decision = decide_resolved(
             _alert_of(instance, "resolved"), policy, tx.notified_channels(instance), frozen, remediations
         )
@@ -358,6 +358,8 @@ class Engine:
 
     def _record(self, kind: str, step: Step, result: StepResult, seconds: float) -> None:
         self.metrics.steps.labels(kind, step.name, result.status).inc()
+        if refused := result.detail.get("refused"):  # guards that only execution can apply: RBAC, selectors
+            self.metrics.refusals.labels(refused["guard"]).inc()
         self.metrics.step_seconds.labels(kind).observe(seconds)
         if kind == "escalation" and result.status != "retry":
             outcome = "delivered" if result.status == "succeeded" else "failed"

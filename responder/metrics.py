@@ -18,7 +18,7 @@ NOTIFICATION_OUTCOMES = (
     "overloaded",
     "failed",
 )
-ACTION_LABELS = ("EMERGENCY_STOP", "FREEZE_DEPLOYMENTS", "INVESTIGATE", "UNFREEZE", "NOTIFY_ONLY")
+ACTION_LABELS = ("EMERGENCY_STOP", "EMERGENCY_HOOK", "FREEZE_DEPLOYMENTS", "INVESTIGATE", "UNFREEZE", "NOTIFY_ONLY")
 STEP_OUTCOMES = ("succeeded", "failed", "retry")
 CHANNELS = ("slack", "pagerduty", "sms", "console")
 DELIVERY_OUTCOMES = ("delivered", "failed")
@@ -30,6 +30,7 @@ GUARDS = (
     "allow_list",
     "cooldown",
     "circuit_breaker",
+    "rbac",
 )
 
 

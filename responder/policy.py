@@ -48,6 +48,15 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """An HTTP endpoint told about an emergency stop (the seeds' autoscaler `POST /emergency_stop`)."""
+
+    url: str
+    timeout_seconds: float
+    bearer_token: Secret | None
+
+
+@dataclass(frozen=True)
 class ActionPolicy:
     mode: str
     allowed_namespaces: tuple[str, ...]
@@ -55,6 +64,23 @@ class ActionPolicy:
     cooldown_seconds: float
     label_targets: bool
     unfreeze_on_resolve: bool
+    hook: Hook | None = None  # EMERGENCY_STOP only
+    log_lines: int = 50  # INVESTIGATE: lines per failing container
+    evidence_bytes: int = 16384  # INVESTIGATE: bound on everything collected for one target
+
+
+@dataclass(frozen=True)
+class KubeSettings:
+    """How to reach the cluster: in-cluster service account, a kubeconfig, or an explicit host."""
+
+    in_cluster: bool
+    kubeconfig: Path | None
+    context: str | None
+    host: str | None
+    token: Secret | None
+    ca_file: Path | None
+    insecure_skip_tls_verify: bool
+    timeout_seconds: float
 
 
 @dataclass(frozen=True)
@@ -84,6 +110,7 @@ class Policy:
     remediation_workers: int
     escalation_workers: int
     max_attempts: int
+    kubernetes: KubeSettings | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -132,7 +159,19 @@ def _secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str]) -
     return Secret(inline) if inline is not None else None
 
 
-def _action(raw: Mapping[str, Any]) -> ActionPolicy:
+_ONLY_FOR = {
+    "hook": "EMERGENCY_STOP",
+    "unfreeze_on_resolve": "FREEZE_DEPLOYMENTS",
+    "log_lines": "INVESTIGATE",
+    "evidence_bytes": "INVESTIGATE",
+}
+
+
+def _action(name: str, raw: Mapping[str, Any], problems: list[str]) -> ActionPolicy:
+    for key, owner in _ONLY_FOR.items():
+        if key in raw and name != owner:
+            problems.append(f"actions.{name}.{key}: only {owner} has {key}; remove it here")
+    hook = raw.get("hook")
     return ActionPolicy(
         mode=raw["mode"],
         allowed_namespaces=tuple(raw.get("allowed_namespaces", [])),
@@ -140,6 +179,33 @@ def _action(raw: Mapping[str, Any]) -> ActionPolicy:
         cooldown_seconds=parse_duration(raw.get("cooldown", "0s")),
         label_targets=raw.get("label_targets", False),
         unfreeze_on_resolve=raw.get("unfreeze_on_resolve", False),
+        hook=Hook(
+            hook["url"],
+            parse_duration(hook.get("timeout", "5s")),
+            _secret(hook, "bearer_token", f"actions.{name}.hook", problems),
+        )
+        if hook
+        else None,
+        log_lines=raw.get("log_lines", 50),
+        evidence_bytes=raw.get("evidence_bytes", 16384),
+    )
+
+
+def _kubernetes(raw: Mapping[str, Any] | None, problems: list[str]) -> KubeSettings | None:
+    if raw is None:
+        return None
+    ways = [k for k in ("in_cluster", "kubeconfig", "host") if raw.get(k)]
+    if len(ways) != 1:
+        problems.append("kubernetes: give exactly one of in_cluster: true, kubeconfig: PATH or host: URL")
+    return KubeSettings(
+        in_cluster=bool(raw.get("in_cluster")),
+        kubeconfig=Path(raw["kubeconfig"]) if raw.get("kubeconfig") else None,
+        context=raw.get("context"),
+        host=raw.get("host"),
+        token=_secret(raw, "token", "kubernetes", problems),
+        ca_file=Path(raw["ca_file"]) if raw.get("ca_file") else None,
+        insecure_skip_tls_verify=raw.get("insecure_skip_tls_verify", False),
+        timeout_seconds=parse_duration(raw.get("timeout", "10s")),
     )
 
 
@@ -154,7 +220,13 @@ def _build(document: dict[str, Any], source: str, problems: list[str]) -> Policy
     host, port = server["listen"].rsplit(":", 1)
     # Optional sections default to the embedded policy's, so each default is written once. Actions
     # are the exception: one left out is disabled, never inherited with the default's "*" namespaces.
-    actions = {name: _action(document["actions"].get(name, {"mode": "disabled"})) for name in ACTIONS}
+    actions = {name: _action(name, document["actions"].get(name, {"mode": "disabled"}), problems) for name in ACTIONS}
+    problems += [
+        f"actions.{name}.mode: {a.mode} needs a cluster; add a kubernetes: section "
+        "(in_cluster: true, kubeconfig: PATH or host: URL), or use mode: plan"
+        for name, a in actions.items()
+        if a.mode in ("server", "live") and "kubernetes" not in document
+    ]
     ladders = {sev: _ladder(document["escalation"]["ladders"][sev]) for sev in SEVERITIES}
     ladders["emergency_stop"] = _ladder(
         document["escalation"].get("emergency_stop", _DEFAULT["escalation"]["emergency_stop"])
@@ -184,6 +256,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str]) -> Policy
         remediation_workers=workers["remediation"],
         escalation_workers=workers["escalation"],
         max_attempts=workers["max_attempts"],
+        kubernetes=_kubernetes(document.get("kubernetes"), problems),
     )
 
 

@@ -7,7 +7,7 @@ are atomic in each, so several engines may share one PostgreSQL journal.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
@@ -46,6 +46,11 @@ class Instance:
     annotations_json: str
     last_seen: float
 
+    @property
+    def holder(self) -> str:
+        """How holds (freezes, stops) this instance put on deployments name it."""
+        return f"{self.fingerprint}@{self.starts_at}"
+
     @cached_property
     def labels(self) -> dict[str, str]:
         return dict(orjson.loads(self.labels_json))
@@ -67,15 +72,33 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Effect:
+    """A hold put on or lifted from a deployment: what the deploy gate and the stop list read.
+
+    `holder` is the alert instance that holds it; lifting with no holder (a human's `unfreeze`
+    or `restore`) lifts every hold of that kind.
+    """
+
+    state: str  # "frozen" or "stopped"
+    namespace: str
+    deployment: str
+    on: bool
+    holder: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class StepResult:
     """How one attempt ended: succeeded, failed (for good), or retry (a transient failure).
 
     `retry_after` is the provider's own hint (Retry-After), honoured over our backoff.
+    `effects` are recorded in the same transaction as the outcome.
     """
 
     status: str
     detail: dict[str, Any]
     retry_after: float | None = None
+    effects: tuple[Effect, ...] = ()
 
 
 class Transaction(Protocol):
@@ -98,7 +121,7 @@ class Transaction(Protocol):
         self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float, cap: int
     ) -> GuardState: ...
     def stop_pending(self, instance: Instance, now: float) -> tuple[int, int]: ...
-    def acted_targets(self, instance: Instance, action: str) -> list[dict[str, str]]: ...
+    def held(self, instance: Instance, state: str) -> list[tuple[str, str]]: ...
     def notified_channels(self, instance: Instance) -> frozenset[str]: ...
     def mark_processed(self, notification_ids: Sequence[int], now: float) -> None: ...
 
@@ -122,6 +145,18 @@ class Journal(Protocol):
     async def next_due(self, kind: str) -> float | None: ...
     async def instances(self, filters: dict[str, str], limit: int) -> list[dict[str, Any]]: ...
     async def timeline(self, fingerprint: str) -> list[dict[str, Any]]: ...
+    async def record_operation(
+        self,
+        actor: str,
+        op: str,
+        target: dict[str, str],
+        ok: bool,
+        detail: dict[str, Any],
+        effects: Sequence[Effect],
+        now: float,
+    ) -> None: ...
+    async def holds(self, state: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]: ...
+    async def operations(self, limit: int) -> list[dict[str, Any]]: ...
     async def prune(self, older_than: float) -> int: ...
     async def refresh_backlog(self) -> int: ...
     def backlog(self) -> int: ...

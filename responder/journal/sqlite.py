@@ -30,9 +30,11 @@ from responder.decision import PlannedStep
 from responder.journal import (
     STEP_PENDING,
     STEP_RUNNING,
+    Effect,
     Step,
     StepResult,
     StoredNotification,
+    sqlite_holds,
 )
 from responder.journal.sqlite_tx import INSTANCE_COLUMNS, SCHEMA, SqliteTransaction, dumps, instance_from_row
 
@@ -136,7 +138,7 @@ class SqliteJournal:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run beside, not inside, our commits
-        conn.executescript(SCHEMA)
+        conn.executescript(SCHEMA + sqlite_holds.SCHEMA)
         return conn
 
     def _checkpoint(self, stop: threading.Event) -> None:
@@ -309,6 +311,7 @@ class SqliteJournal:
                 "INSERT INTO attempts (step_id, started_at, finished_at, status, detail) VALUES (?, ?, ?, ?, ?)",
                 (step.id, started, now, result.status, dumps(result.detail)),
             )
+            sqlite_holds.apply_effects(conn, result.effects, now)
             if retry_at is not None:
                 conn.execute(
                     "UPDATE steps SET status = ?, due_at = ?, lease_until = NULL, updated_at = ?,"
@@ -417,6 +420,27 @@ class SqliteJournal:
 
         return await self._call(read)
 
+    async def record_operation(
+        self,
+        actor: str,
+        op: str,
+        target: dict[str, str],
+        ok: bool,
+        detail: dict[str, Any],
+        effects: Sequence[Effect],
+        now: float,
+    ) -> None:
+        """A human's restore or unfreeze: who, what, how it went, and the holds it lifted."""
+        await self._call(
+            lambda conn: sqlite_holds.record_operation(conn, actor, op, target, ok, detail, effects, now), durable=True
+        )
+
+    async def holds(self, state: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
+        return await self._call(lambda conn: sqlite_holds.holds(conn, state, namespace))
+
+    async def operations(self, limit: int) -> list[dict[str, Any]]:
+        return await self._call(lambda conn: sqlite_holds.operations(conn, limit))
+
     async def prune(self, older_than: float) -> int:
         """Forget finished history older than `older_than`; unfinished work is never pruned."""
 
@@ -436,6 +460,7 @@ class SqliteJournal:
             )
             conn.execute(f"DELETE FROM steps WHERE instance_id IN ({old})", args)
             conn.execute(f"DELETE FROM events WHERE instance_id IN ({old})", args)
+            conn.execute("DELETE FROM operations WHERE at < ?", (older_than,))
             return conn.execute(f"DELETE FROM instances WHERE id IN ({old})", args).rowcount
 
         return await self._call(prune)

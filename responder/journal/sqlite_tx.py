@@ -247,13 +247,13 @@ class SqliteTransaction:
         ).rowcount
         return rungs, remediations
 
-    def acted_targets(self, instance: Instance, action: str) -> list[dict[str, str]]:
+    def held(self, instance: Instance, state: str) -> list[tuple[str, str]]:
+        """The (namespace, deployment) pairs this instance holds in `state`: what its resolve may lift."""
         rows = self._conn.execute(
-            "SELECT json_extract(params, '$.target') FROM steps WHERE instance_id = ? AND kind = 'remediation'"
-            " AND name = ? AND status = 'succeeded' ORDER BY id",
-            (instance.id, action),
+            "SELECT namespace, deployment FROM holds WHERE state = ? AND holder = ? ORDER BY namespace, deployment",
+            (state, instance.holder),
         ).fetchall()
-        return [dict(orjson.loads(row[0])) for row in rows]
+        return [(r[0], r[1]) for r in rows]
 
     def notified_channels(self, instance: Instance) -> frozenset[str]:
         """Channels that were, or are about to be, told this instance fired."""

@@ -13,10 +13,12 @@ from responder.escalation.console import ConsoleNotifier
 from responder.journal import Journal
 from responder.journal.sqlite import SqliteJournal
 from responder.metrics import Metrics, create_metrics
-from responder.policy import Policy, PolicyError
+from responder.policy import Policy
 from responder.remediation import Operator
-from responder.remediation.plan import PlanRemediator
+from responder.remediation.cluster import ClusterRemediator
+from responder.remediation.kube import Kube
 from responder.web.audit import audit_routes
+from responder.web.holds import holds_routes
 from responder.web.ops import healthz, metrics_handler, readyz_handler
 from responder.web.webhook import webhook_handler
 
@@ -34,18 +36,11 @@ class Responder:
 
 
 def build_responder(policy: Policy, clock: Callable[[], float] = time.time, console: TextIO = sys.stdout) -> Responder:
-    """Wire the parts. Remediation is plan-only until a cluster can be configured."""
-    needs_cluster = [f"actions.{n}.mode: {a.mode}" for n, a in policy.actions.items() if a.mode in ("server", "live")]
-    if needs_cluster:
-        raise PolicyError(
-            [
-                f"{p} needs a Kubernetes cluster, which this version cannot reach yet; use mode: plan"
-                for p in needs_cluster
-            ]
-        )
+    """Wire the parts. Actions in plan mode need no cluster; the policy requires one for the others."""
     journal = SqliteJournal(policy.journal_path)
     metrics = create_metrics()
-    remediator = PlanRemediator()
+    kube = Kube(policy.kubernetes) if policy.kubernetes is not None else None
+    remediator = ClusterRemediator(policy, journal, kube, clock)
     engine = Engine(journal, policy, remediator, ConsoleNotifier(console), metrics, clock)
     return Responder(policy, journal, engine, remediator, metrics, clock)
 
@@ -63,6 +58,7 @@ def create_app(responder: Responder) -> web.Application:
             web.get("/readyz", readyz_handler(journal, policy.source)),
             web.get("/metrics", metrics_handler(responder.metrics, journal)),
             *audit_routes(policy, journal),
+            *holds_routes(policy, journal, responder.operator),
         ]
     )
 

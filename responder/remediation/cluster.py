@@ -1,0 +1,185 @@
+"""The cluster remediator: every remediation step, and every human undo, in its policy's mode.
+
+`plan` records what would be done; `server` sends the same writes with `dryRun=All`, so that
+admission and RBAC are exercised without a change; `live` changes the cluster. A selector
+is resolved to concrete deployments before anything is done, the resolved list is recorded,
+and a selector that matches more than the action's `max_targets` is refused, not obeyed.
+
+Each deployment is handled on its own: one that fails does not stop the others (an
+emergency stop should stop what it can). A transient failure anywhere retries the step,
+which is safe because every action finds a deployment already in its desired state and
+leaves it alone.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from responder.journal import Effect, Journal, Step, StepResult
+from responder.policy import ActionPolicy, Policy
+from responder.remediation import OperatorResult
+from responder.remediation.freeze import freeze, unfreeze
+from responder.remediation.hook import call_hook
+from responder.remediation.investigate import investigate
+from responder.remediation.kube import Kube, KubeError
+from responder.remediation.objects import Cause, Ref
+from responder.remediation.plan import PlanRemediator
+from responder.remediation.stop import restore, stop
+from responder.targets import Target
+
+OWNER = {"UNFREEZE": "FREEZE_DEPLOYMENTS", "RESTORE": "EMERGENCY_STOP", "EMERGENCY_HOOK": "EMERGENCY_STOP"}
+
+
+class Refused(Exception):
+    def __init__(self, guard: str, reason: str) -> None:
+        super().__init__(reason)
+        self.guard = guard
+        self.reason = reason
+
+
+class ClusterRemediator:
+    def __init__(
+        self, policy: Policy, journal: Journal, kube: Kube | None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._policy = policy
+        self._journal = journal
+        self._kube = kube
+        self._clock = clock
+        self._plan = PlanRemediator()
+
+    def _action(self, name: str) -> ActionPolicy:
+        return self._policy.actions[OWNER.get(name, name)]
+
+    async def _resolve(self, kube: Kube, target: Target, action: ActionPolicy) -> list[Ref]:
+        if target.deployment:
+            return [Ref(target.namespace, target.deployment)]
+        items = await kube.list_deployments(target.namespace, target.selector or "")
+        refs = [Ref(target.namespace, d["metadata"]["name"]) for d in items]
+        if not refs:
+            raise Refused("no_target", f"selector {target.selector!r} matches no deployment in {target.namespace}")
+        if len(refs) > action.max_targets:
+            raise Refused(
+                "max_targets",
+                f"selector {target.selector!r} matches {len(refs)} deployments in {target.namespace}, more than "
+                f"max_targets {action.max_targets}; refused rather than obeyed. Narrow the selector or raise "
+                "max_targets",
+            )
+        return refs
+
+    # --- alert-driven steps -------------------------------------------------------------------
+
+    async def remediate(self, step: Step) -> StepResult:
+        mode = step.params["mode"]
+        if mode == "plan" or self._kube is None:
+            return await self._plan.remediate(step)
+        dry_run = mode == "server"
+        if step.name == "EMERGENCY_HOOK":
+            hook = self._action(step.name).hook
+            if hook is None:
+                return StepResult("failed", {"error": "the policy no longer has an emergency hook; nothing called"})
+            return await call_hook(hook, step, dry_run)
+        kube, target = self._kube, Target(**step.params["target"])
+        try:
+            refs = await self._resolve(kube, target, self._action(step.name))
+        except Refused as exc:
+            return StepResult("failed", {"mode": mode, "refused": {"guard": exc.guard, "reason": exc.reason}})
+        except KubeError as exc:
+            return _error_result(mode, exc)
+        cause = Cause.of(step, self._clock())
+        outcomes: list[dict[str, Any]] = []
+        effects: list[Effect] = []
+        errors: list[KubeError] = []
+        for ref in refs:
+            try:
+                if step.name == "EMERGENCY_STOP":
+                    outcome, done = await stop(kube, ref, cause, dry_run)
+                elif step.name == "FREEZE_DEPLOYMENTS":
+                    outcome, done = await freeze(kube, ref, cause, dry_run)
+                elif step.name == "UNFREEZE":
+                    outcome, done = await unfreeze(kube, ref, cause.holder, dry_run)
+                else:
+                    action = self._action(step.name)
+                    outcome, done = await investigate(kube, ref, action.log_lines, action.evidence_bytes), []
+            except KubeError as exc:
+                errors.append(exc)
+                outcome, done = {"deployment": str(ref), "error": exc.message}, []
+            outcomes.append(outcome)
+            effects += done
+        detail = {"mode": mode, "resolved": [str(r) for r in refs], "targets": outcomes}
+        if step.name == "INVESTIGATE":
+            detail["findings"] = [o for o in outcomes if "error" not in o]
+        return _combine(detail, errors, tuple(effects))
+
+    # --- human undo ---------------------------------------------------------------------------
+
+    async def restore(self, target: Target, actor: str) -> OperatorResult:
+        return await self._operate("RESTORE", target, actor)
+
+    async def unfreeze(self, target: Target, actor: str) -> OperatorResult:
+        return await self._operate("UNFREEZE", target, actor)
+
+    async def _operate(self, op: str, target: Target, actor: str) -> OperatorResult:
+        action = self._action(op)
+        effects: list[Effect] = []
+        if action.mode == "disabled":
+            result = OperatorResult(False, f"{OWNER[op]} is disabled in the policy; {op.lower()} is too")
+        elif action.mode == "plan" or self._kube is None:
+            plan = self._plan.restore if op == "RESTORE" else self._plan.unfreeze
+            result = await plan(target, actor)
+        else:
+            result, effects = await self._undo(self._kube, op, target, action)
+        detail = {"message": result.message, "mode": action.mode, **result.detail}
+        await self._journal.record_operation(actor, op, target.as_dict(), result.ok, detail, effects, self._clock())
+        return result
+
+    async def _undo(
+        self, kube: Kube, op: str, target: Target, action: ActionPolicy
+    ) -> tuple[OperatorResult, list[Effect]]:
+        dry_run = action.mode == "server"
+        try:
+            refs = await self._resolve(kube, target, action)
+        except Refused as exc:
+            return OperatorResult(False, exc.reason, {"refused": exc.guard}), []
+        except KubeError as exc:
+            return OperatorResult(False, exc.message), []
+        outcomes, effects, failed = [], [], []
+        for ref in refs:
+            try:
+                outcome, done = await (
+                    restore(kube, ref, dry_run) if op == "RESTORE" else unfreeze(kube, ref, None, dry_run)
+                )
+            except KubeError as exc:
+                outcome, done = {"deployment": str(ref), "error": exc.message}, []
+            if "error" in outcome or "refused" in outcome:
+                failed.append(f"{ref}: {outcome.get('error') or outcome.get('refused')}")
+            outcomes.append(outcome)
+            effects += done
+        verb = "restored" if op == "RESTORE" else "unfrozen"
+        done_refs = [o["deployment"] for o in outcomes if "error" not in o and "refused" not in o]
+        message = "; ".join(
+            ([f"{verb}{' (dry run)' if dry_run else ''}: {', '.join(done_refs)}"] if done_refs else []) + failed
+        )
+        return OperatorResult(not failed, message, {"targets": outcomes}), effects
+
+
+def _error_result(mode: str, exc: KubeError) -> StepResult:
+    detail: dict[str, Any] = {"mode": mode, "error": exc.message}
+    if exc.transient:
+        return StepResult("retry", detail, exc.retry_after)
+    if exc.status == 403:
+        detail["refused"] = {"guard": "rbac", "reason": exc.message}
+    return StepResult("failed", detail)
+
+
+def _combine(detail: dict[str, Any], errors: list[KubeError], effects: tuple[Effect, ...]) -> StepResult:
+    """Retry if anything failed transiently; fail (and escalate) if anything failed for good."""
+    transient = [e for e in errors if e.transient]
+    if transient:
+        hints = [e.retry_after for e in transient if e.retry_after is not None]
+        return StepResult("retry", detail, max(hints) if hints else None, effects)
+    if errors:
+        rbac = [e for e in errors if e.status == 403]
+        if rbac:
+            detail["refused"] = {"guard": "rbac", "reason": rbac[0].message}
+        return StepResult("failed", {**detail, "error": "; ".join(e.message for e in errors)}, None, effects)
+    return StepResult("succeeded", detail, None, effects)

@@ -1,0 +1,46 @@
+"""The optional emergency hook: tell another system (the seeds' autoscaler) to stop too.
+
+A 2xx is done; a 5xx, 429, timeout or refused connection is retried by the engine with
+backoff and then escalated; any other 4xx is a configuration mistake and is escalated at
+once. The body names the alert instance so the receiver can deduplicate retries.
+"""
+
+import aiohttp
+
+from responder.journal import Step, StepResult
+from responder.policy import Hook
+
+MAX_ERROR_TEXT = 300
+
+
+async def call_hook(hook: Hook, step: Step, dry_run: bool) -> StepResult:
+    inst = step.instance
+    body = {
+        "alert": inst.alertname,
+        "fingerprint": inst.fingerprint,
+        "startsAt": inst.starts_at,
+        "severity": inst.severity,
+        "summary": inst.annotations.get("summary", ""),
+        "targets": step.params.get("targets", []),
+    }
+    if dry_run:
+        return StepResult("succeeded", {"would": f"POST {hook.url}", "body": body, "changed": False})
+    headers = {"Authorization": f"Bearer {hook.bearer_token.value}"} if hook.bearer_token else {}
+    timeout = aiohttp.ClientTimeout(total=hook.timeout_seconds)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(hook.url, json=body, headers=headers) as response,
+        ):
+            text = (await response.text(errors="replace"))[:MAX_ERROR_TEXT]
+            detail = {"url": hook.url, "status": response.status, "response": text}
+            if 200 <= response.status < 300:
+                return StepResult("succeeded", {**detail, "changed": True})
+            if response.status == 429 or response.status >= 500:
+                retry_after = response.headers.get("Retry-After", "")
+                return StepResult("retry", detail, float(retry_after) if retry_after.isdigit() else None)
+            return StepResult(
+                "failed", {**detail, "error": f"the emergency hook refused the call ({response.status}); check its url"}
+            )
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return StepResult("retry", {"url": hook.url, "error": f"no answer from the emergency hook: {exc!r}"})

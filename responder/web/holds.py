@@ -1,0 +1,102 @@
+"""The deploy gate and the human undo, authenticated.
+
+GET  /api/v1/freezes                              every frozen deployment
+GET  /api/v1/freezes/{namespace}[/{deployment}]   200 when deploys may proceed, 423 while frozen
+GET  /api/v1/stops                                every deployment an emergency stop holds at zero
+POST /api/v1/restore   {"namespace", "deployment" | "selector", "actor"?}
+POST /api/v1/unfreeze  {"namespace", "deployment" | "selector", "actor"?}
+GET  /api/v1/operations                           who restored or unfroze what, newest first
+
+The gate answers from the journal, not the cluster: it stays fast and available to CD
+pipelines, needs no cluster-wide read permission, and a freeze lasts until it is lifted
+through the responder (which lifts it on the cluster too), whatever kubectl did meanwhile.
+A 423 names the alert, the reason, the time and the command that lifts it.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from responder.journal import Journal
+from responder.policy import Policy
+from responder.remediation import Operator, OperatorResult
+from responder.targets import Target
+from responder.web.auth import authorized, unauthorized
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+MAX_OPERATIONS = 200
+
+
+def _bad(detail: str) -> web.Response:
+    return web.json_response({"error": "invalid", "detail": detail}, status=400)
+
+
+def _target(body: Any) -> Target | str:
+    """The target a human named, or what is wrong with the request body."""
+    if not isinstance(body, dict) or not isinstance(body.get("namespace"), str) or not body["namespace"]:
+        return 'send a JSON object with "namespace" and "deployment" (or "selector")'
+    deployment, selector = body.get("deployment"), body.get("selector")
+    if bool(deployment) == bool(selector) or not isinstance(deployment or selector, str):
+        return 'name exactly one of "deployment" or "selector"'
+    return Target(body["namespace"], deployment, selector)
+
+
+def holds_routes(policy: Policy, journal: Journal, operator: Operator) -> list[web.RouteDef]:
+    def guarded(handler: Handler) -> Handler:
+        async def check(request: web.Request) -> web.Response:
+            return await handler(request) if authorized(request, policy) else unauthorized()
+
+        return check
+
+    async def freezes(_: web.Request) -> web.Response:
+        return web.json_response({"freezes": await journal.holds("frozen")})
+
+    async def stops(_: web.Request) -> web.Response:
+        return web.json_response({"stops": await journal.holds("stopped")})
+
+    async def gate(request: web.Request) -> web.Response:
+        namespace, deployment = request.match_info["namespace"], request.match_info.get("deployment")
+        found = [h for h in await journal.holds("frozen", namespace) if deployment in (None, h["deployment"])]
+        scope = f"{namespace}/{deployment}" if deployment else f"namespace {namespace}"
+        if not found:
+            return web.json_response({"frozen": False, "detail": f"deploys to {scope} may proceed"})
+        lift = sorted({f"responder unfreeze {h['namespace']}/{h['deployment']}" for h in found})
+        reasons = "; ".join(f"{h['namespace']}/{h['deployment']} by {h.get('alert', '?')}" for h in found)
+        return web.json_response(
+            {
+                "frozen": True,
+                "detail": f"deploys to {scope} are frozen ({reasons}); when it is safe: {', '.join(lift)}",
+                "freezes": found,
+            },
+            status=423,
+        )
+
+    def undo(name: str, run: Callable[[Target, str], Awaitable[OperatorResult]]) -> Handler:
+        async def handler(request: web.Request) -> web.Response:
+            try:
+                body = await request.json()
+            except ValueError:
+                return _bad("the body is not JSON; " + str(_target(None)))
+            target = _target(body)
+            if isinstance(target, str):
+                return _bad(target)
+            actor = str(body.get("actor") or "api")[:100]
+            result = await run(target, f"api:{actor}")
+            answer = {"ok": result.ok, "operation": name, "message": result.message, **result.detail}
+            return web.json_response(answer, status=200 if result.ok else 409)
+
+        return handler
+
+    async def operations(_: web.Request) -> web.Response:
+        return web.json_response({"operations": await journal.operations(MAX_OPERATIONS)})
+
+    return [
+        web.get("/api/v1/freezes", guarded(freezes)),
+        web.get("/api/v1/freezes/{namespace}", guarded(gate)),
+        web.get("/api/v1/freezes/{namespace}/{deployment}", guarded(gate)),
+        web.get("/api/v1/stops", guarded(stops)),
+        web.post("/api/v1/restore", guarded(undo("restore", operator.restore))),
+        web.post("/api/v1/unfreeze", guarded(undo("unfreeze", operator.unfreeze))),
+        web.get("/api/v1/operations", guarded(operations)),
+    ]
