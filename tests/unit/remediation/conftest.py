@@ -81,11 +81,13 @@ class Rig:
 async def rig(live_policy: Callable[..., Policy]) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
     started: list[Responder] = []
 
-    async def make(changes: dict[str, Any] | None = None, mode: str = "live") -> Rig:
+    async def make(changes: dict[str, Any] | None = None, mode: str = "live", start: bool = True) -> Rig:
+        """`start=False` leaves starting the journal to the app's own lifecycle."""
         clock = Clock()
         responder = build_responder(live_policy(changes, mode), clock, console=io.StringIO())
-        await responder.journal.start()
-        started.append(responder)
+        if start:
+            await responder.journal.start()
+            started.append(responder)
         return Rig(responder, clock)
 
     yield make

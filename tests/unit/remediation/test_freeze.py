@@ -1,0 +1,109 @@
+"""FREEZE_DEPLOYMENTS, unfreeze and the deploy gate, through the real client and the real app."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from responder.targets import Target
+from responder.web.app import create_app
+from tests.conftest import TOKEN, alert_payload, cost_alert
+from tests.unit.remediation.conftest import Cluster, Rig
+
+MakeRig = Callable[..., Awaitable[Rig]]
+NS, NAME = "shop", "checkout"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def freeze_alert(status: str = "firing", fingerprint: str = "aa11bb22cc33dd44", alertname: str = "Canary") -> Any:
+    alert = cost_alert(
+        status,
+        fingerprint=fingerprint,
+        action="FREEZE_DEPLOYMENTS",
+        target_namespace=NS,
+        target_deployment=NAME,
+        summary=f"{alertname} regressed",
+    )
+    alert["labels"]["alertname"] = alertname
+    return alert
+
+
+def paused(cluster: Cluster) -> bool:
+    return bool(cluster.fake.deployment(NS, NAME)["spec"].get("paused"))
+
+
+async def test_a_freeze_pauses_rollouts_and_the_gate_answers_423_until_unfreeze_then_200(
+    rig: MakeRig, cluster: Cluster, aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
+) -> None:
+    r = await rig(start=False)
+    client = await aiohttp_client(create_app(r.responder))
+    await r.deliver(alert_payload(freeze_alert()))
+    assert paused(cluster)
+    gate = await client.get(f"/api/v1/freezes/{NS}/{NAME}", headers=AUTH)
+    assert gate.status == 423
+    body = await gate.json()
+    assert "frozen (shop/checkout by Canary)" in body["detail"] and "responder unfreeze shop/checkout" in body["detail"]
+    assert (await client.get(f"/api/v1/freezes/{NS}", headers=AUTH)).status == 423
+    assert (await client.get(f"/api/v1/freezes/{NS}/cart", headers=AUTH)).status == 200
+    assert (await client.get(f"/api/v1/freezes/{NS}/{NAME}")).status == 401
+    [listed] = (await (await client.get("/api/v1/freezes", headers=AUTH)).json())["freezes"]
+    assert (listed["deployment"], listed["alert"]) == (NAME, "Canary")
+
+    lifted = await client.post(
+        "/api/v1/unfreeze", json={"namespace": NS, "deployment": NAME, "actor": "bob"}, headers=AUTH
+    )
+    assert lifted.status == 200, await lifted.text()
+    assert not paused(cluster)
+    assert (await client.get(f"/api/v1/freezes/{NS}/{NAME}", headers=AUTH)).status == 200
+    [operation] = (await (await client.get("/api/v1/operations", headers=AUTH)).json())["operations"]
+    assert (operation["actor"], operation["op"], operation["ok"]) == ("api:bob", "UNFREEZE", True)
+
+
+async def test_a_resolve_lifts_only_its_own_freeze_and_rollouts_resume_when_the_last_holder_resolves(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    r = await rig({"actions.FREEZE_DEPLOYMENTS.unfreeze_on_resolve": True, "actions.FREEZE_DEPLOYMENTS.cooldown": "0s"})
+    first, second = freeze_alert(alertname="Canary"), freeze_alert(fingerprint="ee55ff66aa77bb88", alertname="Accuracy")
+    await r.deliver(alert_payload(first, second))
+    assert paused(cluster)
+    await r.deliver(alert_payload(freeze_alert("resolved", alertname="Canary"), status="resolved"))
+    assert paused(cluster), "Accuracy still holds the freeze"
+    [hold] = await r.responder.journal.holds("frozen")
+    assert hold["alert"] == "Accuracy"
+    unfreeze = [s for s in await r.steps("aa11bb22cc33dd44", "remediation") if s["name"] == "UNFREEZE"]
+    assert unfreeze[0]["attempts"][0]["detail"]["targets"][0]["still_frozen_by"] == ["Accuracy"]
+    await r.deliver(
+        alert_payload(freeze_alert("resolved", fingerprint="ee55ff66aa77bb88", alertname="Accuracy"), status="resolved")
+    )
+    assert not paused(cluster)
+    assert await r.responder.journal.holds("frozen") == []
+
+
+async def test_without_unfreeze_on_resolve_the_freeze_stays_and_humans_are_told_it_is_safe(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    r = await rig()
+    await r.deliver(alert_payload(freeze_alert()), alert_payload(freeze_alert("resolved"), status="resolved"))
+    assert paused(cluster)
+    told = [s for s in await r.steps("aa11bb22cc33dd44", "escalation") if s["params"]["event"] == "resolved"]
+    assert told and all("safe to run `responder unfreeze`" in s["params"]["follow_up"] for s in told)
+
+
+async def test_a_deployment_paused_by_a_person_before_the_freeze_stays_paused_after_it(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    cluster.fake.objects["deployments"][(NS, NAME)]["spec"]["paused"] = True
+    r = await rig()
+    await r.deliver(alert_payload(freeze_alert()))
+    result = await r.responder.operator.unfreeze(Target(NS, NAME), "cli:carol")
+    assert result.ok, result.message
+    assert paused(cluster)
+    assert await r.responder.journal.holds("frozen") == []
+
+
+async def test_unfreezing_something_the_responder_never_froze_changes_nothing(rig: MakeRig, cluster: Cluster) -> None:
+    r = await rig()
+    result = await r.responder.operator.unfreeze(Target(NS, "cart"), "cli:carol")
+    assert result.ok
+    assert "not frozen by the responder" in result.detail["targets"][0]["note"]
+    assert cluster.fake.writes == []
