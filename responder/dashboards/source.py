@@ -106,17 +106,18 @@ def _source(root: Path, relative: Path) -> DashboardSource:
     )
 
 
-def _coverage(catalogue: Catalogue, sources: list[DashboardSource]) -> list[str]:
+def _coverage(catalogue: Catalogue, found: set[str], sources: list[DashboardSource]) -> list[str]:
     """Every system has a source, every source a system, and every alert a unit."""
     by_system = {s.system: s for s in sources}
     problems = [
         f"{SOURCE_DIR}/{name}.yaml: no system {name!r} in rules/src/; rename or delete it"
-        for name in sorted(set(by_system) - {s.system for s in catalogue.systems})
+        for name in sorted(found - {s.system for s in catalogue.systems})
     ]
     for system in catalogue.systems:
         source = by_system.get(system.system)
-        if source is None:
+        if system.system not in found:
             problems.append(f"{SOURCE_DIR}/{system.system}.yaml: missing; every system in rules/src/ needs a dashboard")
+        if source is None:
             continue
         names = {a.name for a in system.alerts}
         problems += [
@@ -134,12 +135,13 @@ def load_sources(catalogue: Catalogue) -> list[DashboardSource]:
     """Every dashboard source, validated against the schema and against the catalogue."""
     sources: list[DashboardSource] = []
     problems: list[str] = []
-    for path in sorted((catalogue.root / SOURCE_DIR).glob("*.yaml")):
+    paths = sorted((catalogue.root / SOURCE_DIR).glob("*.yaml"))
+    for path in paths:
         try:
             sources.append(_source(catalogue.root, path.relative_to(catalogue.root)))
         except DashboardSourceError as exc:
             problems.extend(exc.problems)
-    problems += _coverage(catalogue, sources)
+    problems += _coverage(catalogue, {p.stem for p in paths}, sources)
     if problems:
         raise DashboardSourceError(problems)
     return sources
