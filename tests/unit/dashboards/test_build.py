@@ -97,3 +97,12 @@ def test_drift_reports_edited_missing_and_orphaned_files(tmp_path: Path) -> None
         "run `responder dashboards build` and commit the result",
         "dashboards/gone.json: no source generates it any more; delete it",
     ]
+
+
+def test_the_readme_table_states_each_dashboards_panel_counts() -> None:
+    readme = (REPO / "README.md").read_text()
+    for built in build_all(load_catalogue(REPO)):
+        panels = list(data_panels(built.model))
+        alerts = len(built.alert_exprs)
+        row = f"| `{built.model['uid']}` | {len(panels)} ({len(panels) - alerts} + {alerts}) |"
+        assert row in readme, f"README: update the dashboards table: {row}"
