@@ -232,3 +232,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(exc.problems, "the alert catalogue has errors:")
     except PolicyError as exc:
         return _report(exc.problems, "responder.yaml has errors:")
+    except dashboards_command.Problems as exc:
+        return _report(exc.problems, exc.headline)

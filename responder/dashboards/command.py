@@ -2,19 +2,19 @@
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from responder.catalogue.model import CatalogueError, load_catalogue
+from responder.catalogue.model import load_catalogue
 from responder.catalogue.rules import write
 from responder.dashboards import generate
 from responder.dashboards.alert_panels import AlertPanelError
 from responder.dashboards.lint import lint_dashboards
 from responder.dashboards.push import PushError, Token, push
 from responder.dashboards.source import DashboardSourceError
+from responder.schemas import ProblemsError
 
-EXIT_OK, EXIT_PROBLEMS = 0, 1
+EXIT_OK = 0
 
 
 def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -34,11 +34,12 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     push_parser.add_argument("--message", default="", help="version history message")
 
 
-def _report(problems: Sequence[str], headline: str) -> int:
-    print(headline, file=sys.stderr)
-    for problem in problems:
-        print(f"  {problem}", file=sys.stderr)
-    return EXIT_PROBLEMS
+class Problems(ProblemsError):
+    """What a dashboards command found wrong; the CLI prints `headline`, then each problem."""
+
+    def __init__(self, headline: str, problems: Sequence[str]) -> None:
+        super().__init__(list(problems))
+        self.headline = headline
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -51,14 +52,14 @@ def _run(args: argparse.Namespace) -> int:
     if command == "check":
         problems = generate.drift(catalogue, generate.generate(catalogue))
         if problems:
-            return _report(problems, "generated dashboards are out of date with their sources:")
+            raise Problems("generated dashboards are out of date with their sources:", problems)
         print(f"generated dashboards match their sources ({len(catalogue.systems)} dashboards)")
         return EXIT_OK
     built = generate.build_all(catalogue)
     if command == "lint":
         findings = lint_dashboards(built)
         if findings:
-            return _report([str(f) for f in findings], f"{len(findings)} lint finding(s):")
+            raise Problems(f"{len(findings)} lint finding(s):", [str(f) for f in findings])
         count = sum(1 for b in built for p in b.model["panels"] if p.get("type") != "row")
         print(f"lint clean: {count} panels in {len(built)} dashboards")
         return EXIT_OK
@@ -70,11 +71,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The command; every failure it knows of leaves as Problems, which cli.main prints."""
     try:
         return _run(args)
-    except (CatalogueError, DashboardSourceError) as exc:
-        return _report(exc.problems, "the dashboard sources have errors:")
+    except DashboardSourceError as exc:
+        raise Problems("the dashboard sources have errors:", exc.problems) from exc
     except AlertPanelError as exc:
-        return _report([str(exc)], "an alert cannot be drawn:")
+        raise Problems("an alert cannot be drawn:", [str(exc)]) from exc
     except PushError as exc:
-        return _report([str(exc)], "push to Grafana failed:")
+        raise Problems("push to Grafana failed:", [str(exc)]) from exc

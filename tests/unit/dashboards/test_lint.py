@@ -1,5 +1,3 @@
-import importlib
-import pkgutil
 from pathlib import Path
 
 import responder.dashboards.lint as lint
@@ -7,17 +5,11 @@ from responder.catalogue.model import load_catalogue
 from responder.dashboards.generate import build_all
 from responder.dashboards.lint import all_checks, lint_dashboards
 from tests.conftest import REPO
+from tests.unit.lint_modules import unregistered_untested_or_unexplained
 
 
 def test_every_check_module_is_registered_tested_and_explained() -> None:
-    modules = {m.name for m in pkgutil.iter_modules(lint.__path__)}
-    registered = {c.name for c in all_checks()}
-    assert len(registered) == len(modules)
-    for name in modules:
-        check = importlib.import_module(f"responder.dashboards.lint.{name}").CHECK
-        assert check.name in registered
-        assert len(check.why) > 20, f"{name}: say in one line why the check exists"
-        assert (Path(__file__).parent / "lint" / f"test_{name}.py").exists(), f"{name} has no test"
+    assert unregistered_untested_or_unexplained(lint, all_checks(), Path(__file__).parent / "lint") == []
 
 
 def test_the_generated_dashboards_are_lint_clean() -> None:

@@ -58,5 +58,12 @@ def built(changed: dict[str, Any] | None = None) -> BuiltDashboard:
     )
 
 
+def with_expr(panel_index: int, expr: str) -> BuiltDashboard:
+    """The example with one panel's first query replaced."""
+    changed = model()
+    changed["panels"][panel_index]["targets"][0]["expr"] = expr
+    return built(changed)
+
+
 def messages(check: Check, dashboard: BuiltDashboard) -> list[str]:
     return list(check.run(dashboard))

@@ -1,5 +1,5 @@
 from responder.dashboards.lint.rate_interval import CHECK
-from tests.unit.dashboards.lint.factory import built, messages, model
+from tests.unit.dashboards.lint.factory import built, messages, with_expr
 
 
 def test_rate_interval_and_the_alerts_own_window_pass() -> None:
@@ -7,22 +7,16 @@ def test_rate_interval_and_the_alerts_own_window_pass() -> None:
 
 
 def test_a_fixed_window_on_a_hand_written_panel_is_reported() -> None:
-    changed = model()
-    changed["panels"][1]["targets"][0]["expr"] = "sum(rate(api_requests_total[5m]))"
-    assert messages(CHECK, built(changed)) == [
+    assert messages(CHECK, with_expr(1, "sum(rate(api_requests_total[5m]))")) == [
         "panel 2 ('panel 2') query A uses a fixed 300s window; use [$__rate_interval]"
     ]
 
 
 def test_an_alert_panel_with_a_window_its_alert_does_not_use_is_reported() -> None:
-    changed = model()
-    changed["panels"][2]["targets"][0]["expr"] = "sum(increase(rollbacks_total[$__rate_interval]))"
-    [message] = messages(CHECK, built(changed))
+    [message] = messages(CHECK, with_expr(2, "sum(increase(rollbacks_total[$__rate_interval]))"))
     assert "window its alert does not" in message
 
 
 def test_a_query_that_does_not_parse_is_reported() -> None:
-    changed = model()
-    changed["panels"][1]["targets"][0]["expr"] = "sum(rate(api_requests_total[$__rate_interval])"
-    [message] = messages(CHECK, built(changed))
+    [message] = messages(CHECK, with_expr(1, "sum(rate(api_requests_total[$__rate_interval])"))
     assert message.startswith("panel 2 ('panel 2') query A does not parse as PromQL")

@@ -1,5 +1,5 @@
 from responder.dashboards.lint.template_variables import CHECK
-from tests.unit.dashboards.lint.factory import built, messages, model
+from tests.unit.dashboards.lint.factory import built, messages, model, with_expr
 
 
 def test_filtered_queries_pass_and_alert_panels_are_left_as_the_alert_has_them() -> None:
@@ -7,18 +7,14 @@ def test_filtered_queries_pass_and_alert_panels_are_left_as_the_alert_has_them()
 
 
 def test_a_query_that_ignores_a_variable_is_reported() -> None:
-    changed = model()
-    changed["panels"][1]["targets"][0]["expr"] = "sum(rate(api_requests_total[$__rate_interval]))"
-    assert messages(CHECK, built(changed)) == [
+    assert messages(CHECK, with_expr(1, "sum(rate(api_requests_total[$__rate_interval]))")) == [
         "panel 2 ('panel 2') query A: api_requests_total does not filter by $instance; "
         'add $filters (or instance=~"$instance") to it'
     ]
 
 
 def test_recorded_series_need_no_filter() -> None:
-    changed = model()
-    changed["panels"][1]["targets"][0]["expr"] = 'slo:sli_error:ratio_rate5m{slo="x"}'
-    assert messages(CHECK, built(changed)) == []
+    assert messages(CHECK, with_expr(1, 'slo:sli_error:ratio_rate5m{slo="x"}')) == []
 
 
 def test_a_dashboard_without_label_variables_is_reported() -> None:
