@@ -92,7 +92,7 @@ def _quantities(alert: Alert) -> list[Quantity]:
             quantities.append(Quantity(rhs.prettify(), f"threshold ({op})", None))
     unique = list(dict.fromkeys(quantities))
     if not unique:
-        raise AlertPanelError(f"alert {alert.name}: no comparison to draw in {alert.expr!r}")
+        raise AlertPanelError(f"no comparison to draw in {alert.expr!r}")
     return unique
 
 

@@ -7,7 +7,8 @@ import promql_parser
 
 from responder.catalogue import promql
 from responder.dashboards.build import BuiltDashboard
-from responder.dashboards.lint import Check, describe, queries
+from responder.dashboards.lint import Check, data_panels, describe, queries
+from responder.dashboards.variables import names
 
 
 def _marker(label: str) -> str:
@@ -24,6 +25,15 @@ def _variable_problems(variable: dict[str, Any]) -> Iterator[str]:
         yield f"variable {name}: needs multi, includeAll and allValue '.*' so that All also matches series without it"
 
 
+def _unknown_variables(built: BuiltDashboard, defined: set[str]) -> Iterator[str]:
+    """A misspelt `$instnace` would run as `.*` and filter nothing, silently."""
+    for panel in data_panels(built.model):
+        for target in panel.get("targets", []):
+            used = {n for n in names(str(target.get("expr", ""))) if not n.startswith("__")}  # __: Grafana's own
+            for unknown in sorted(used - defined):
+                yield f"{describe(panel)} query {target.get('refId')}: ${unknown} is not a variable of this dashboard"
+
+
 def _check(built: BuiltDashboard) -> Iterator[str]:
     variables = [v for v in built.model.get("templating", {}).get("list", []) if v.get("name") != "datasource"]
     if not variables:
@@ -31,6 +41,7 @@ def _check(built: BuiltDashboard) -> Iterator[str]:
     for variable in variables:
         yield from _variable_problems(variable)
     labels = [str(v.get("name")) for v in variables]
+    yield from _unknown_variables(built, set(labels))
     for query in queries(built, "1m", {label: _marker(label) for label in labels}):
         if query.ast is None or query.panel["id"] in built.alert_exprs:
             continue  # unparsable: rate-interval reports it; alert panels show the alert's exact quantity

@@ -31,3 +31,8 @@ def test_a_single_value_variable_is_reported() -> None:
     changed["templating"]["list"][1]["includeAll"] = False
     [message] = messages(CHECK, built(changed))
     assert message.startswith("variable instance: needs multi, includeAll and allValue")
+
+
+def test_a_misspelt_variable_is_reported() -> None:
+    found = messages(CHECK, with_expr(1, 'sum(rate(api_requests_total{instance=~"$instnace"}[$__rate_interval]))'))
+    assert "panel 2 ('panel 2') query A: $instnace is not a variable of this dashboard" in found
