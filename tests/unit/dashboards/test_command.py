@@ -3,14 +3,6 @@ from pathlib import Path
 import pytest
 
 from responder import cli
-from tests.unit.dashboards.test_source import SHOP_DASHBOARD
-
-
-@pytest.fixture
-def shop(catalogue_root: Path) -> Path:
-    (catalogue_root / "dashboards" / "src").mkdir(parents=True)
-    (catalogue_root / "dashboards" / "src" / "shop.yaml").write_text(SHOP_DASHBOARD)
-    return catalogue_root
 
 
 def _run(root: Path, *command: str) -> int:

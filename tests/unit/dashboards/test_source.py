@@ -7,29 +7,6 @@ from responder.catalogue.model import load_catalogue
 from responder.dashboards.source import DashboardSourceError, load_sources
 from tests.conftest import REPO
 
-SHOP_DASHBOARD = """\
-title: Shop
-variables:
-  - {label: instance, values_from: shop_cost_dollars}
-rows:
-  - title: Spend
-    panels:
-      - title: Spend
-        unit: currencyUSD
-        description: What the shop spends.
-        targets:
-          - {expr: 'sum(shop_cost_dollars{$filters})'}
-alert_units:
-  ShopCostHigh: currencyUSD
-"""
-
-
-@pytest.fixture
-def shop(catalogue_root: Path) -> Path:
-    (catalogue_root / "dashboards" / "src").mkdir(parents=True)
-    (catalogue_root / "dashboards" / "src" / "shop.yaml").write_text(SHOP_DASHBOARD)
-    return catalogue_root
-
 
 def _problems(root: Path) -> list[str]:
     with pytest.raises(DashboardSourceError) as caught:
