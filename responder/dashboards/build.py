@@ -14,6 +14,7 @@ from typing import Any
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as builders
 from grafana_foundation_sdk.builders import prometheus, stat, timeseries
+from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common, dashboard
 
@@ -79,8 +80,8 @@ def _thresholds(steps: Steps) -> builders.ThresholdsConfig:
     )
 
 
-def _source_panel(panel: Panel, panel_id: int, pos: dashboard.GridPos) -> Any:
-    builder: Any
+def _source_panel(panel: Panel, panel_id: int, pos: dashboard.GridPos) -> stat.Panel | timeseries.Panel:
+    builder: stat.Panel | timeseries.Panel
     if panel.kind == "stat":
         builder = stat.Panel().reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]))
     else:
@@ -123,7 +124,7 @@ def _alert_panel(panel: AlertPanel, pos: dashboard.GridPos) -> timeseries.Panel:
     return builder
 
 
-def _variables(source: DashboardSource) -> Iterator[Any]:
+def _variables(source: DashboardSource) -> Iterator[cogbuilder.Builder[dashboard.VariableModel]]:
     yield builders.DatasourceVariable("datasource").label("Data source").type("prometheus")
     for variable in source.variables:
         yield (
