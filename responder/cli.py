@@ -20,6 +20,7 @@ from responder.alerts import PayloadError, validate
 from responder.catalogue import preview, rules
 from responder.catalogue.lint import run_lint
 from responder.catalogue.model import CatalogueError, load_catalogue
+from responder.dashboards import command as dashboards_command
 from responder.policy import ActionPolicy, Policy, PolicyError, describe, load_policy
 from responder.web.app import build_responder, create_app
 
@@ -228,6 +229,8 @@ def _parser() -> argparse.ArgumentParser:
     preview_parser.add_argument("--listen", default="127.0.0.1:9090", help="host:port to serve on")
     preview_parser.add_argument("--data", type=Path, default=Path("var/preview"), help="data directory")
 
+    dashboards_command.add_parser(commands)
+
     def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--config", type=Path, help="responder.yaml (default: the embedded default policy)")
@@ -256,6 +259,7 @@ def _parser() -> argparse.ArgumentParser:
 
 _COMMANDS = {
     "rules": _rules,
+    "dashboards": dashboards_command.run,
     "serve": _serve,
     "check-config": _check_config,
     "replay": _replay_command,
@@ -273,3 +277,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(exc.problems, "the alert catalogue has errors:")
     except PolicyError as exc:
         return _report(exc.problems, "responder.yaml has errors:")
+    except dashboards_command.Problems as exc:
+        return _report(exc.problems, exc.headline)

@@ -13,6 +13,7 @@ REQUIRED_MODULES = (
     "tests.promtool.test_promtool",  # promtool check rules and promtool test rules
     "tests.deploy.test_alertmanager",  # amtool on deploy/alertmanager.yml
     "tests.process.test_crash",  # the responder as a real process, killed and restarted
+    "tests.prometheus.test_queries",  # every panel, alert and recording rule query on a real Prometheus
 )
 
 

@@ -4,12 +4,13 @@ Sources are validated against a JSON Schema before anything else reads them, so 
 stage (generator, linter, dashboards) can trust the shape and report only meaning.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from responder import schemas
+from responder.dashboards.ids import dashboard_url
 from responder.durations import parse_duration
 from responder.targets import Target
 from responder.yamlio import YamlError, load_yaml
@@ -44,6 +45,7 @@ class Alert:
     target: Target | None = None
     labels: dict[str, str] = field(default_factory=dict)
     seed: SeedChange | None = None
+    dashboard_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Slo:
 class Settings:
     version: str
     runbook_base_url: str
+    grafana_base_url: str
     scrape_interval: str
     for_minimum: dict[str, str]
     burn_rates: dict[str, BurnRate]
@@ -157,6 +160,7 @@ def _settings(root: Path) -> Settings:
     return Settings(
         version=str(raw["version"]),
         runbook_base_url=raw["runbook_base_url"].rstrip("/"),
+        grafana_base_url=raw["grafana_base_url"].rstrip("/"),
         scrape_interval=raw["scrape_interval"],
         for_minimum=dict(raw["for_minimum"]),
         burn_rates=burn_rates,
@@ -209,6 +213,9 @@ def _system(settings: Settings, root: Path, relative: Path) -> System:
         slo_records, slo_alerts = expand_slo(slo, settings)
         recording.extend(slo_records)
         alerts.extend(slo_alerts)
+    alerts = [
+        replace(a, dashboard_url=dashboard_url(settings.grafana_base_url, name, a.name, a.severity)) for a in alerts
+    ]
     return System(
         system=name,
         title=raw["title"],

@@ -34,6 +34,8 @@ def alert_rule(system: System, alert: Alert) -> dict[str, Any]:
         "runbook_url": alert.runbook_url,
         "action": alert.action,
     }
+    if alert.dashboard_url:
+        annotations["dashboard_url"] = alert.dashboard_url
     if alert.target:
         annotations.update(alert.target.annotations())
     return {

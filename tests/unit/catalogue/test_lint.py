@@ -1,22 +1,14 @@
-import importlib
-import pkgutil
 from pathlib import Path
 
 import responder.catalogue.lint as lint
 from responder.catalogue.lint import all_checks, run_lint
 from responder.catalogue.model import load_catalogue
 from tests.conftest import REPO
+from tests.unit.lint_modules import unregistered_untested_or_unexplained
 
 
 def test_every_check_module_is_registered_tested_and_explained() -> None:
-    modules = {m.name for m in pkgutil.iter_modules(lint.__path__)}
-    registered = {c.name for c in all_checks()}
-    assert len(registered) == len(modules)
-    for name in modules:
-        check = importlib.import_module(f"responder.catalogue.lint.{name}").CHECK
-        assert check.name in registered
-        assert len(check.why) > 20, f"{name}: say in one line why the check exists"
-        assert (Path(__file__).parent / "lint" / f"test_{name}.py").exists(), f"{name} has no test"
+    assert unregistered_untested_or_unexplained(lint, all_checks(), Path(__file__).parent / "lint") == []
 
 
 def test_the_catalogue_is_lint_clean() -> None:

@@ -1,0 +1,82 @@
+"""`responder dashboards build | check | lint | push`: registered on the main parser by cli.py."""
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from responder.catalogue.model import load_catalogue
+from responder.catalogue.rules import write
+from responder.dashboards import generate
+from responder.dashboards.alert_panels import AlertPanelError
+from responder.dashboards.lint import lint_dashboards
+from responder.dashboards.push import PushError, Token, push
+from responder.dashboards.source import DashboardSourceError
+from responder.schemas import ProblemsError
+
+EXIT_OK = 0
+
+
+def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    parser = commands.add_parser("dashboards", help="Grafana dashboards: build, check, lint, push")
+    parser.add_argument("--root", type=Path, default=Path(), help="repository root holding rules/ and dashboards/")
+    sub = parser.add_subparsers(dest="dashboards_command", required=True)
+    sub.add_parser("build", help="generate dashboards/*.json from dashboards/src/ and rules/src/")
+    sub.add_parser("check", help="fail when dashboards/*.json differ from their sources")
+    sub.add_parser("lint", help="offline checks over the generated dashboards")
+    push_parser = sub.add_parser("push", help="import the dashboards through Grafana's HTTP API")
+    push_parser.add_argument("--url", required=True, help="Grafana base URL, e.g. https://grafana.example.com")
+    push_parser.add_argument("--folder", required=True, help="folder title; created when missing")
+    push_parser.add_argument("--folder-uid", help="folder uid (default: derived from the title)")
+    push_parser.add_argument(
+        "--token-file", type=Path, help="file holding a service account token (default: $GRAFANA_TOKEN)"
+    )
+    push_parser.add_argument("--message", default="", help="version history message")
+
+
+class Problems(ProblemsError):
+    """What a dashboards command found wrong; the CLI prints `headline`, then each problem."""
+
+    def __init__(self, headline: str, problems: Sequence[str]) -> None:
+        super().__init__(list(problems))
+        self.headline = headline
+
+
+def _run(args: argparse.Namespace) -> int:
+    catalogue = load_catalogue(args.root)
+    command = args.dashboards_command
+    if command == "build":
+        changed = write(catalogue, generate.generate(catalogue))
+        print("\n".join(f"wrote {p}" for p in changed) or "generated dashboards are up to date")
+        return EXIT_OK
+    if command == "check":
+        problems = generate.drift(catalogue, generate.generate(catalogue))
+        if problems:
+            raise Problems("generated dashboards are out of date with their sources:", problems)
+        print(f"generated dashboards match their sources ({len(catalogue.systems)} dashboards)")
+        return EXIT_OK
+    built = generate.build_all(catalogue)
+    if command == "lint":
+        findings = lint_dashboards(built)
+        if findings:
+            raise Problems(f"{len(findings)} lint finding(s):", [str(f) for f in findings])
+        count = sum(1 for b in built for p in b.model["panels"] if p.get("type") != "row")
+        print(f"lint clean: {count} panels in {len(built)} dashboards")
+        return EXIT_OK
+    token = Token.from_environment(args.token_file)
+    results = asyncio.run(push(args.url, token, args.folder, args.folder_uid, built, args.message))
+    for line in results:
+        print(line)
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """The command; every failure it knows of leaves as Problems, which cli.main prints."""
+    try:
+        return _run(args)
+    except DashboardSourceError as exc:
+        raise Problems("the dashboard sources have errors:", exc.problems) from exc
+    except AlertPanelError as exc:
+        raise Problems("an alert cannot be drawn:", [str(exc)]) from exc
+    except PushError as exc:
+        raise Problems("push to Grafana failed:", [str(exc)]) from exc
