@@ -34,6 +34,7 @@ from responder.journal import (
     StepResult,
     StoredNotification,
 )
+from responder.journal.sqlite_escalation import ESCALATION_SCHEMA, SqliteEscalationStore
 from responder.journal.sqlite_tx import INSTANCE_COLUMNS, SCHEMA, SqliteTransaction, dumps, instance_from_row
 
 T = TypeVar("T")
@@ -87,6 +88,7 @@ class SqliteJournal:
         self._synchronous_full = True
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpoints = threading.Event()
+        self.escalation = SqliteEscalationStore(self._call)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -137,6 +139,7 @@ class SqliteJournal:
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run beside, not inside, our commits
         conn.executescript(SCHEMA)
+        conn.executescript(ESCALATION_SCHEMA)
         return conn
 
     def _checkpoint(self, stop: threading.Event) -> None:

@@ -9,7 +9,7 @@ from typing import TextIO
 from aiohttp import web
 
 from responder.engine import Engine
-from responder.escalation.console import ConsoleNotifier
+from responder.escalation.router import Router, build_router
 from responder.journal import Journal
 from responder.journal.sqlite import SqliteJournal
 from responder.metrics import Metrics, create_metrics
@@ -17,6 +17,7 @@ from responder.policy import Policy, PolicyError
 from responder.remediation import Operator
 from responder.remediation.plan import PlanRemediator
 from responder.web.audit import audit_routes
+from responder.web.escalation import escalation_routes
 from responder.web.ops import healthz, metrics_handler, readyz_handler
 from responder.web.webhook import webhook_handler
 
@@ -31,6 +32,7 @@ class Responder:
     operator: Operator  # restore and unfreeze, for the API, the CLI and Slack
     metrics: Metrics
     clock: Callable[[], float]
+    escalation: Router  # channels; the Slack and PagerDuty callbacks talk back through it
 
 
 def build_responder(policy: Policy, clock: Callable[[], float] = time.time, console: TextIO = sys.stdout) -> Responder:
@@ -46,8 +48,9 @@ def build_responder(policy: Policy, clock: Callable[[], float] = time.time, cons
     journal = SqliteJournal(policy.journal_path)
     metrics = create_metrics()
     remediator = PlanRemediator()
-    engine = Engine(journal, policy, remediator, ConsoleNotifier(console), metrics, clock)
-    return Responder(policy, journal, engine, remediator, metrics, clock)
+    router = build_router(policy, journal.escalation, console, clock)
+    engine = Engine(journal, policy, remediator, router, metrics, clock)
+    return Responder(policy, journal, engine, remediator, metrics, clock, router)
 
 
 def create_app(responder: Responder) -> web.Application:
@@ -63,6 +66,7 @@ def create_app(responder: Responder) -> web.Application:
             web.get("/readyz", readyz_handler(journal, policy.source)),
             web.get("/metrics", metrics_handler(responder.metrics, journal)),
             *audit_routes(policy, journal),
+            *escalation_routes(responder),
         ]
     )
 
@@ -71,6 +75,7 @@ def create_app(responder: Responder) -> web.Application:
         await responder.engine.start()
         yield
         await responder.engine.stop(SHUTDOWN_GRACE_SECONDS)
+        await responder.escalation.close()
         await journal.close()
 
     app.cleanup_ctx.append(lifecycle)
