@@ -177,6 +177,30 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ack(args: argparse.Namespace) -> int:
+    """Acknowledge a firing alert on a running responder: its ladder stops."""
+    policy = _policy(args)
+    url = f"{args.url or f'http://{policy.host}:{policy.port}'}/api/v1/alerts/{args.fingerprint}/ack"
+    headers = {"Content-Type": "application/json"}
+    if policy.bearer_token:
+        headers["Authorization"] = f"Bearer {policy.bearer_token.value}"
+    actor = args.actor or f"cli:{os.environ.get('USER', 'unknown')}"
+    request = urllib.request.Request(url, json.dumps({"actor": actor}).encode(), headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as exc:
+        return _report([f"{url}: {exc.code} {exc.read().decode(errors='replace')}"], "acknowledge refused:")
+    except (urllib.error.URLError, OSError) as exc:
+        return _report([f"{url}: {exc}; is `responder serve` running?"], "cannot reach the responder:")
+    if answer["acknowledged"]:
+        stopped = ", ".join(answer["ladder_cancelled"]) or "nothing left to stop"
+        print(f"acknowledged {args.fingerprint} as {actor}; ladder stopped: {stopped}")
+    else:
+        print(f"{args.fingerprint} was already acknowledged by {answer['already_acknowledged_by']}")
+    return EXIT_OK
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 
@@ -208,6 +232,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--dry-run", action="store_true", help="plan every action, whatever the policy says")
     status = with_config("status", "readiness, backlog and firing alerts of a running responder")
     status.add_argument("--url", help="base URL of the responder (default: the policy's listen address)")
+    ack = with_config("ack", "acknowledge a firing alert: its escalation ladder stops")
+    ack.add_argument("fingerprint", help="the alert's fingerprint, as the audit API and messages show it")
+    ack.add_argument("--url", help="base URL of the responder (default: the policy's listen address)")
+    ack.add_argument("--actor", help="who acknowledges, for the audit trail (default: cli:$USER)")
     return parser
 
 
@@ -217,6 +245,7 @@ _COMMANDS = {
     "check-config": _check_config,
     "replay": _replay_command,
     "status": _status,
+    "ack": _ack,
 }
 
 

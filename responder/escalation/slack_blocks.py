@@ -5,6 +5,7 @@ Every string that came from an alert is escaped for mrkdwn, so a label cannot me
 is read back from the journal, never from the button.
 """
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,8 @@ from responder.escalation.content import action_words, links, summary, targets
 from responder.journal import Instance
 
 Block = dict[str, Any]
-DIGEST_MAX = 20  # alerts per storm digest: two blocks each, well inside Slack's 50
+DIGEST_MAX = 20
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]+")  # alerts per storm digest: two blocks each, well inside Slack's 50
 
 _SEVERITY_ICON = {"critical": ":rotating_light:", "warning": ":warning:", "info": ":information_source:"}
 
@@ -133,4 +135,6 @@ def reply_text(instance: Instance, params: dict[str, Any], stopped: Sequence[str
         return f"{who}:x: Remediation failed: {escape(params.get('reason', 'no detail'))}"
     if event == "firing" and "fallback_from" in params:
         return f"{who}:leftwards_arrow_with_hook: {escape(params['fallback_from'])} failed; Slack is the fallback."
-    return f"{who}{escape(params.get('text', ''))}"
+    by = str(params.get("by", ""))
+    mention = f"<@{by}> " if _SLACK_USER.fullmatch(by) else ""
+    return f"{who}{mention}{escape(params.get('text', ''))}"

@@ -116,10 +116,8 @@ async def _undo(responder: "Responder", slack: SlackNotifier, action_id: str, fi
         detail = {"actor": actor, "action": action_id, "target": raw, "ok": result.ok, "message": result.message}
         await responder.journal.escalation.record_event(instance.id, "operator_action", detail, responder.clock())
         lines.append(f"{'done' if result.ok else 'FAILED'}: {target.key}: {result.message}")
-    text = f"<@{user}> pressed {action_id.capitalize()}:\n" + "\n".join(lines)
-    update = PlannedStep(
-        "escalation", "slack", 0.0, {"event": "update", "text": text}, f"escalation:update:{actor}:{now}"
-    )
+    params = {"event": "update", "text": f"pressed {action_id.capitalize()}:\n" + "\n".join(lines), "by": user}
+    update = PlannedStep("escalation", "slack", 0.0, params, f"escalation:update:{actor}:{now}")
     await responder.journal.transact(lambda tx: tx.add_steps(instance, [update], now, f"slack/{fingerprint}"))
     responder.engine.wake("escalation")
     return "\n".join(lines)
