@@ -101,6 +101,10 @@ class SlackNotifier:
                 return StepResult("succeeded", {"channel": CHANNEL, "summary": "posted", **state})
         elif event == "firing" and "fallback_from" not in step.params:
             return StepResult("succeeded", {"channel": CHANNEL, "summary": "already posted", **state})
+        if event == "update" and state.get("digest"):
+            # A storm's digest thread gets acknowledgements, resolves and failures, not every
+            # remediation result: those would outrun the rate limit the digest exists for.
+            return StepResult("succeeded", {"channel": CHANNEL, "summary": "in a storm digest; see the audit API"})
         stopped = await self._store.stopped_rungs(inst.id) if event == "resolved" else step.params.get("stopped", [])
         text = reply_text(inst, step.params, stopped, state.get("digest", False))
         await self.pacer(state["channel"]).turn(priority(step))

@@ -13,7 +13,9 @@ def _texts(blocks: list[dict[str, Any]]) -> str:
     for block in blocks:
         for part in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
             if isinstance(part, dict):
-                out.append(part.get("text") if isinstance(part.get("text"), str) else part.get("text", {}).get("text", ""))
+                out.append(
+                    part.get("text") if isinstance(part.get("text"), str) else part.get("text", {}).get("text", "")
+                )
     return "\n".join(str(t) for t in out)
 
 

@@ -48,7 +48,10 @@ async def test_an_acknowledgement_stops_the_ladder_and_says_so_in_the_thread(
     await harness.later(FIFTEEN_MINUTES * 2)
     assert not fakes.twilio.messages
     [parent] = fakes.slack.parents()
-    assert any("Acknowledged by api:alice via api" in m.text and "sms (rung 1)" in m.text for m in fakes.slack.thread(parent.ts))
+    assert any(
+        "Acknowledged by api:alice via api" in m.text and "sms (rung 1)" in m.text
+        for m in fakes.slack.thread(parent.ts)
+    )
     assert [e["event_action"] for e in fakes.pagerduty.events] == ["trigger", "acknowledge"]
 
 
@@ -60,4 +63,6 @@ async def test_a_resolve_stops_the_ladder_and_names_the_rungs_not_sent(fakes: Fa
     await harness.later(FIFTEEN_MINUTES * 2)
     assert not fakes.twilio.messages
     [parent] = fakes.slack.parents()
-    assert any("Resolved." in m.text and "Ladder stopped: sms (rung 1)" in m.text for m in fakes.slack.thread(parent.ts))
+    assert any(
+        "Resolved." in m.text and "Ladder stopped: sms (rung 1)" in m.text for m in fakes.slack.thread(parent.ts)
+    )
