@@ -25,6 +25,7 @@ from responder.policy import ActionPolicy, Policy, PolicyError, describe, load_p
 from responder.web.app import build_responder, create_app
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+CLI_ACTOR = f"cli:{os.environ.get('USER', 'unknown')}"
 log = logging.getLogger("responder")
 
 
@@ -212,6 +213,23 @@ def _undo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ack(args: argparse.Namespace) -> int:
+    """Acknowledge a firing alert on a running responder: its ladder stops."""
+    policy = _policy(args)
+    try:
+        status, answer = _api(policy, args.url, f"/api/v1/alerts/{args.fingerprint}/ack", {"actor": args.actor})
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return _unreachable(args.url, policy, exc)
+    if status != 200:
+        return _report([answer.get("detail") or str(answer)], "acknowledge refused:")
+    if answer["acknowledged"]:
+        stopped = ", ".join(answer["ladder_cancelled"]) or "nothing left to stop"
+        print(f"acknowledged {args.fingerprint} as {args.actor}; ladder stopped: {stopped}")
+    else:
+        print(f"{args.fingerprint} was already acknowledged by {answer['already_acknowledged_by']}")
+    return EXIT_OK
+
+
 # --- parser ----------------------------------------------------------------------------------
 
 
@@ -252,8 +270,12 @@ def _parser() -> argparse.ArgumentParser:
         undo = with_config(name, help_text)
         undo.add_argument("target", help="NAMESPACE/DEPLOYMENT, or NAMESPACE with --selector")
         undo.add_argument("--selector", help="a label selector instead of a deployment name")
-        undo.add_argument("--actor", default=os.environ.get("USER", "cli"), help="who asks (recorded)")
+        undo.add_argument("--actor", default=CLI_ACTOR, help="who asks, for the audit trail (default: cli:$USER)")
         undo.add_argument("--url", help="base URL of the responder (default: the policy's listen address)")
+    ack = with_config("ack", "acknowledge a firing alert: its escalation ladder stops")
+    ack.add_argument("fingerprint", help="the alert's fingerprint, as the audit API and messages show it")
+    ack.add_argument("--url", help="base URL of the responder (default: the policy's listen address)")
+    ack.add_argument("--actor", default=CLI_ACTOR, help="who acknowledges, for the audit trail (default: cli:$USER)")
     return parser
 
 
@@ -266,6 +288,7 @@ _COMMANDS = {
     "status": _status,
     "restore": _undo,
     "unfreeze": _undo,
+    "ack": _ack,
 }
 
 

@@ -29,6 +29,7 @@ import orjson
 from responder.alerts import Alert, Notification, canonical_time, notification_from
 from responder.decision import PlannedStep, decide_firing, decide_resolved, targets_of
 from responder.escalation import Notifier
+from responder.escalation.ladder import follow_ups
 from responder.journal import Instance, Journal, Step, StepResult, StoredNotification, Transaction
 from responder.metrics import Metrics
 from responder.policy import Policy
@@ -346,6 +347,7 @@ class Engine:
         # A remediation that failed for good is escalated in the same transaction that records it,
         # so that no crash in between can lose the page.
         then = self._failure_escalation(step, result) if result.status == "failed" and kind == "remediation" else []
+        then += follow_ups(kind, step, result, self.policy)  # thread updates and channel fallbacks
         try:
             await self.journal.finish_step(step, result, started, now, retry_at, then)
         except Exception:

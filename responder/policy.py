@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from responder import schemas
+from responder.channel_policy import CHANNEL_SECTIONS, Channels, channels_from, describe_channels
 from responder.durations import parse_duration
 from responder.vocabulary import ACTIONS, SEVERITIES
 from responder.yamlio import YamlError, load_yaml
@@ -110,6 +111,7 @@ class Policy:
     remediation_workers: int
     escalation_workers: int
     max_attempts: int
+    channels: Channels
     kubernetes: KubeSettings | None = None
 
     @property
@@ -123,17 +125,19 @@ class Policy:
         return self.ladders.get(severity, self.ladders["warning"])
 
 
-def _expand(node: Any, env: Mapping[str, str], where: str, problems: list[str]) -> Any:
+def _expand(node: Any, env: Mapping[str, str], where: str, problems: list[str], soft: list[str]) -> Any:
+    """Expand ${ENV}; a missing variable in a channel section only disables that channel (`soft`)."""
     if isinstance(node, dict):
-        return {k: _expand(v, env, f"{where}.{k}" if where else k, problems) for k, v in node.items()}
+        return {k: _expand(v, env, f"{where}.{k}" if where else k, problems, soft) for k, v in node.items()}
     if isinstance(node, list):
-        return [_expand(v, env, f"{where}[{i}]", problems) for i, v in enumerate(node)]
+        return [_expand(v, env, f"{where}[{i}]", problems, soft) for i, v in enumerate(node)]
     if isinstance(node, str):
 
         def value(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in env:
-                problems.append(f"{where}: environment variable {name} is not set; export it")
+                found = soft if where.startswith(CHANNEL_SECTIONS) else problems
+                found.append(f"{where}: environment variable {name} is not set; export it")
                 return ""
             return env[name]
 
@@ -214,7 +218,7 @@ def _ladder(raw: list[dict[str, Any]]) -> tuple[Rung, ...]:
     return tuple(sorted(rungs, key=lambda r: r.after_seconds))
 
 
-def _build(document: dict[str, Any], source: str, problems: list[str]) -> Policy:
+def _build(document: dict[str, Any], source: str, problems: list[str], soft: list[str]) -> Policy:
     server, auth, journal = document["server"], document["auth"], document["journal"]
     basic = auth.get("basic")
     host, port = server["listen"].rsplit(":", 1)
@@ -256,6 +260,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str]) -> Policy
         remediation_workers=workers["remediation"],
         escalation_workers=workers["escalation"],
         max_attempts=workers["max_attempts"],
+        channels=channels_from(document["escalation"], _secret, soft),
         kubernetes=_kubernetes(document.get("kubernetes"), problems),
     )
 
@@ -271,11 +276,12 @@ def load_policy(path: Path | None, env: Mapping[str, str] | None = None) -> Poli
         except YamlError as exc:
             raise PolicyError([str(exc)]) from exc
     problems: list[str] = []
-    document = _expand(raw, env, "", problems)
+    soft: list[str] = []
+    document = _expand(raw, env, "", problems, soft)
     problems += schemas.problems(document, Path(__file__).with_name("policy.schema.json"), Path(source))
     if problems:
         raise PolicyError(problems)
-    policy = _build(document, source, problems)
+    policy = _build(document, source, problems, soft)
     if problems:
         raise PolicyError(problems)
     return policy
@@ -326,4 +332,5 @@ def describe(policy: Policy) -> list[str]:
         for severity in SEVERITIES:
             lines.append(f"  {severity}: {_rungs_in_words(policy.ladder_for(severity, name))}")
     lines += ["", "Missing or unknown action: notify only, by severity, and counted."]
+    lines += ["", *describe_channels(policy.channels)]
     return lines

@@ -9,12 +9,15 @@ are atomic in each, so several engines may share one PostgreSQL journal.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import orjson
 
 from responder.alerts import Alert
 from responder.decision import GuardState, PlannedStep
+
+if TYPE_CHECKING:  # the escalation store's types use Instance, defined here
+    from responder.journal.escalation import EscalationStore
 
 T = TypeVar("T")
 
@@ -127,6 +130,9 @@ class Transaction(Protocol):
 
 
 class Journal(Protocol):
+    @property
+    def escalation(self) -> "EscalationStore": ...  # channel state, acknowledgements, delivery marks
+
     async def start(self) -> None: ...
     async def close(self) -> None: ...
     async def append_notification(self, body: bytes, correlation_id: str, now: float) -> int: ...

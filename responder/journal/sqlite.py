@@ -36,6 +36,7 @@ from responder.journal import (
     StoredNotification,
     sqlite_holds,
 )
+from responder.journal.sqlite_escalation import ESCALATION_SCHEMA, SqliteEscalationStore
 from responder.journal.sqlite_tx import INSTANCE_COLUMNS, SCHEMA, SqliteTransaction, dumps, instance_from_row
 
 T = TypeVar("T")
@@ -89,6 +90,7 @@ class SqliteJournal:
         self._synchronous_full = True
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpoints = threading.Event()
+        self.escalation = SqliteEscalationStore(self._call)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -139,6 +141,7 @@ class SqliteJournal:
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run beside, not inside, our commits
         conn.executescript(SCHEMA + sqlite_holds.SCHEMA)
+        conn.executescript(ESCALATION_SCHEMA)
         return conn
 
     def _checkpoint(self, stop: threading.Event) -> None:

@@ -247,6 +247,15 @@ class SqliteTransaction:
         ).rowcount
         return rungs, remediations
 
+    def acted_targets(self, instance: Instance, action: str) -> list[dict[str, str]]:
+        """The targets `action` succeeded on for this instance (as planned, before selector resolution)."""
+        rows = self._conn.execute(
+            "SELECT json_extract(params, '$.target') FROM steps WHERE instance_id = ? AND kind = 'remediation'"
+            " AND name = ? AND status = 'succeeded' ORDER BY id",
+            (instance.id, action),
+        ).fetchall()
+        return [dict(orjson.loads(row[0])) for row in rows]
+
     def held(self, instance: Instance, state: str) -> list[tuple[str, str]]:
         """The (namespace, deployment) pairs this instance holds in `state`: what its resolve may lift."""
         rows = self._conn.execute(

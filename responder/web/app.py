@@ -9,7 +9,7 @@ from typing import TextIO
 from aiohttp import web
 
 from responder.engine import Engine
-from responder.escalation.console import ConsoleNotifier
+from responder.escalation.router import Router, build_router
 from responder.journal import Journal
 from responder.journal.sqlite import SqliteJournal
 from responder.metrics import Metrics, create_metrics
@@ -18,6 +18,7 @@ from responder.remediation import Operator
 from responder.remediation.cluster import ClusterRemediator
 from responder.remediation.kube import Kube
 from responder.web.audit import audit_routes
+from responder.web.escalation import escalation_routes
 from responder.web.holds import holds_routes
 from responder.web.ops import healthz, metrics_handler, readyz_handler
 from responder.web.webhook import webhook_handler
@@ -33,6 +34,7 @@ class Responder:
     operator: Operator  # restore and unfreeze, for the API, the CLI and Slack
     metrics: Metrics
     clock: Callable[[], float]
+    escalation: Router  # channels; the Slack and PagerDuty callbacks talk back through it
 
 
 def build_responder(policy: Policy, clock: Callable[[], float] = time.time, console: TextIO = sys.stdout) -> Responder:
@@ -41,8 +43,9 @@ def build_responder(policy: Policy, clock: Callable[[], float] = time.time, cons
     metrics = create_metrics()
     kube = Kube(policy.kubernetes) if policy.kubernetes is not None else None
     remediator = ClusterRemediator(policy, journal, kube, clock)
-    engine = Engine(journal, policy, remediator, ConsoleNotifier(console), metrics, clock)
-    return Responder(policy, journal, engine, remediator, metrics, clock)
+    router = build_router(policy, journal.escalation, console, clock)
+    engine = Engine(journal, policy, remediator, router, metrics, clock)
+    return Responder(policy, journal, engine, remediator, metrics, clock, router)
 
 
 def create_app(responder: Responder) -> web.Application:
@@ -59,6 +62,7 @@ def create_app(responder: Responder) -> web.Application:
             web.get("/metrics", metrics_handler(responder.metrics, journal)),
             *audit_routes(policy, journal),
             *holds_routes(policy, journal, responder.operator),
+            *escalation_routes(responder),
         ]
     )
 
@@ -67,6 +71,7 @@ def create_app(responder: Responder) -> web.Application:
         await responder.engine.start()
         yield
         await responder.engine.stop(SHUTDOWN_GRACE_SECONDS)
+        await responder.escalation.close()
         await journal.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -81,8 +81,7 @@ def holds_routes(policy: Policy, journal: Journal, operator: Operator) -> list[w
             target = _target(body)
             if isinstance(target, str):
                 return _bad(target)
-            actor = str(body.get("actor") or "api")[:100]
-            result = await run(target, f"api:{actor}")
+            result = await run(target, str(body.get("actor") or "api")[:100])
             answer = {"ok": result.ok, "operation": name, "message": result.message, **result.detail}
             return web.json_response(answer, status=200 if result.ok else 409)
 

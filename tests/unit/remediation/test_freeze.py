@@ -56,7 +56,7 @@ async def test_a_freeze_pauses_rollouts_and_the_gate_answers_423_until_unfreeze_
     assert not paused(cluster)
     assert (await client.get(f"/api/v1/freezes/{NS}/{NAME}", headers=AUTH)).status == 200
     [operation] = (await (await client.get("/api/v1/operations", headers=AUTH)).json())["operations"]
-    assert (operation["actor"], operation["op"], operation["ok"]) == ("api:bob", "UNFREEZE", True)
+    assert (operation["actor"], operation["op"], operation["ok"]) == ("bob", "UNFREEZE", True)
 
 
 async def test_a_resolve_lifts_only_its_own_freeze_and_rollouts_resume_when_the_last_holder_resolves(

@@ -1,0 +1,62 @@
+"""The escalation Notifier the engine runs: each step to its channel, and every channel without
+credentials to the console, with the reason logged once at start."""
+
+import logging
+import ssl
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+from responder.escalation import Notifier
+from responder.escalation.console import ConsoleNotifier
+from responder.escalation.pagerduty import PagerDutyNotifier
+from responder.escalation.slack import SlackNotifier, client_for
+from responder.escalation.sms import SmsNotifier
+from responder.journal import Step, StepResult
+from responder.journal.escalation import EscalationStore
+from responder.policy import Policy
+
+log = logging.getLogger("responder.escalation")
+
+
+class Router:
+    def __init__(
+        self,
+        notifiers: Mapping[str, Notifier],
+        console: Notifier,
+        slack: SlackNotifier | None = None,
+        sms: SmsNotifier | None = None,
+    ) -> None:
+        self._notifiers = dict(notifiers)
+        self._console = console
+        self.slack = slack  # the Slack interactivity endpoint talks back through it
+        self._sms = sms
+
+    def channel(self, name: str) -> Notifier:
+        return self._notifiers.get(name, self._console)
+
+    async def notify(self, step: Step) -> StepResult:
+        return await self.channel(step.name).notify(step)
+
+    async def close(self) -> None:
+        if self._sms is not None:
+            await self._sms.close()
+
+
+def build_router(
+    policy: Policy, store: EscalationStore, console: TextIO = sys.stdout, clock: Callable[[], float] = time.time
+) -> Router:
+    channels = policy.channels
+    for warning in channels.warnings:
+        log.warning("escalation: %s", warning)
+    notifiers: dict[str, Notifier] = {}
+    slack = sms = None
+    if channels.slack.enabled:
+        slack = notifiers["slack"] = SlackNotifier(channels.slack, store, client_for(channels.slack))
+    if channels.pagerduty.enabled:
+        ca = ssl.create_default_context(cafile=channels.pagerduty.ca_file) if channels.pagerduty.ca_file else None
+        notifiers["pagerduty"] = PagerDutyNotifier(channels.pagerduty, store, ca)
+    if channels.sms.enabled:
+        sms = notifiers["sms"] = SmsNotifier(channels.sms, store, clock)
+    return Router(notifiers, ConsoleNotifier(console), slack, sms)

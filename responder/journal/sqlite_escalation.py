@@ -1,0 +1,195 @@
+"""The EscalationStore over the SQLite journal's connection thread.
+
+Its tables hang off instances and steps; triggers remove them with their parents, so the
+journal's retention pruning needs to know nothing about them.
+"""
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import orjson
+
+from responder.journal import STEP_CANCELLED, STEP_PENDING, Instance
+from responder.journal.escalation import Acknowledgement, AckOutcome, AckPlanner, DeliveryMark
+from responder.journal.sqlite_tx import INSTANCE_COLUMNS, SqliteTransaction, dumps, instance_from_row
+
+T = TypeVar("T")
+Runner = Callable[..., Awaitable[Any]]
+
+ESCALATION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS channel_state (
+    instance_id INTEGER NOT NULL REFERENCES instances (id),
+    channel TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (instance_id, channel)
+);
+CREATE INDEX IF NOT EXISTS channel_state_ref ON channel_state (channel, ref);
+CREATE TABLE IF NOT EXISTS acknowledgements (
+    instance_id INTEGER PRIMARY KEY REFERENCES instances (id),
+    at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    via TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    step_id INTEGER NOT NULL REFERENCES steps (id),
+    recipient TEXT NOT NULL,
+    marked_at REAL NOT NULL,
+    provider_id TEXT,
+    PRIMARY KEY (step_id, recipient)
+);
+CREATE TRIGGER IF NOT EXISTS instances_escalation_cleanup BEFORE DELETE ON instances BEGIN
+    DELETE FROM channel_state WHERE instance_id = OLD.id;
+    DELETE FROM acknowledgements WHERE instance_id = OLD.id;
+END;
+CREATE TRIGGER IF NOT EXISTS steps_escalation_cleanup BEFORE DELETE ON steps BEGIN
+    DELETE FROM deliveries WHERE step_id = OLD.id;
+END;
+"""
+
+
+class SqliteEscalationStore:
+    def __init__(self, run: Runner) -> None:
+        self._run = run  # SqliteJournal._call: runs a function on the journal's connection thread
+
+    async def channel_state(self, instance_id: int, channel: str) -> dict[str, Any] | None:
+        row = await self._run(
+            lambda conn: conn.execute(
+                "SELECT state FROM channel_state WHERE instance_id = ? AND channel = ?", (instance_id, channel)
+            ).fetchone()
+        )
+        return dict(orjson.loads(row[0])) if row else None
+
+    async def save_channel_state(self, instance_id: int, channel: str, ref: str, state: dict[str, Any]) -> None:
+        await self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO channel_state (instance_id, channel, ref, state) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (instance_id, channel) DO UPDATE SET ref = excluded.ref, state = excluded.state",
+                (instance_id, channel, ref, dumps(state)),
+            )
+        )
+
+    async def fingerprint_for(self, channel: str, ref: str) -> str | None:
+        row = await self._run(
+            lambda conn: conn.execute(
+                "SELECT i.fingerprint FROM channel_state c JOIN instances i ON i.id = c.instance_id"
+                " WHERE c.channel = ? AND c.ref = ? ORDER BY i.id DESC LIMIT 1",
+                (channel, ref),
+            ).fetchone()
+        )
+        return str(row[0]) if row else None
+
+    async def acknowledge(self, fingerprint: str, actor: str, via: str, now: float, plan: AckPlanner) -> AckOutcome:
+        """Acknowledge every firing instance of `fingerprint`, stop its ladder and plan the
+        announcement, in one transaction: no rung can slip out between the ack and the stop."""
+
+        def ack(conn: sqlite3.Connection) -> AckOutcome:
+            tx = SqliteTransaction(conn)
+            rows = conn.execute(
+                f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE fingerprint = ? AND status = 'firing' ORDER BY id",
+                (fingerprint,),
+            ).fetchall()
+            acknowledged, cancelled, already = [], [], None
+            for row in rows:
+                instance = instance_from_row(row)
+                before = _acknowledgement(conn, instance.id)
+                if before is not None:
+                    already = before
+                    continue
+                conn.execute(
+                    "INSERT INTO acknowledgements (instance_id, at, actor, via) VALUES (?, ?, ?, ?)",
+                    (instance.id, now, actor, via),
+                )
+                stopped = [
+                    f"{name} (rung {rung})"
+                    for name, rung in conn.execute(
+                        "UPDATE steps SET status = ?, updated_at = ?, outcome = 'acknowledged before it was sent'"
+                        " WHERE instance_id = ? AND kind = 'escalation' AND status = ? AND attempts = 0"
+                        " AND json_extract(params, '$.event') = 'firing'"
+                        " RETURNING name, json_extract(params, '$.rung')",
+                        (STEP_CANCELLED, now, instance.id, STEP_PENDING),
+                    ).fetchall()
+                ]
+                detail = {"actor": actor, "via": via, "ladder_cancelled": stopped}
+                _event(conn, instance.id, "acknowledged", detail, now)
+                steps = plan(instance, tx.notified_channels(instance), stopped)
+                tx.add_steps(instance, steps, now, f"ack/{fingerprint}")
+                acknowledged.append(instance.starts_at)
+                cancelled += stopped
+            return AckOutcome(len(rows), acknowledged, already, cancelled)
+
+        outcome: AckOutcome = await self._run(ack)
+        return outcome
+
+    async def acknowledgement(self, instance_id: int) -> Acknowledgement | None:
+        found: Acknowledgement | None = await self._run(lambda conn: _acknowledgement(conn, instance_id))
+        return found
+
+    async def stopped_rungs(self, instance_id: int) -> list[str]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT name, json_extract(params, '$.rung') FROM steps WHERE instance_id = ? AND kind = 'escalation'"
+                " AND status = ? AND outcome = 'ladder stopped' AND json_extract(params, '$.event') = 'firing'"
+                " ORDER BY id",  # the outcome stop_pending gives the rungs a resolve cancelled
+                (instance_id, STEP_CANCELLED),
+            ).fetchall()
+        )
+        return [f"{name} (rung {rung})" for name, rung in rows]
+
+    async def begin_delivery(self, step_id: int, recipient: str, now: float) -> DeliveryMark | None:
+        """The earlier mark for (step, recipient), or None after writing one, durably, now."""
+
+        def mark(conn: sqlite3.Connection) -> DeliveryMark | None:
+            row = conn.execute(
+                "SELECT marked_at, provider_id FROM deliveries WHERE step_id = ? AND recipient = ?",
+                (step_id, recipient),
+            ).fetchone()
+            if row:
+                return DeliveryMark(row[0], row[1])
+            conn.execute(
+                "INSERT INTO deliveries (step_id, recipient, marked_at) VALUES (?, ?, ?)", (step_id, recipient, now)
+            )
+            return None
+
+        found: DeliveryMark | None = await self._run(mark, durable=True)
+        return found
+
+    async def confirm_delivery(self, step_id: int, recipient: str, provider_id: str) -> None:
+        await self._run(
+            lambda conn: conn.execute(
+                "UPDATE deliveries SET provider_id = ? WHERE step_id = ? AND recipient = ?",
+                (provider_id, step_id, recipient),
+            )
+        )
+
+    async def acted_targets(self, fingerprint: str, action: str) -> tuple[Instance, list[dict[str, str]]] | None:
+        """The latest instance of `fingerprint` and the targets its `action` acted on."""
+
+        def read(conn: sqlite3.Connection) -> tuple[Instance, list[dict[str, str]]] | None:
+            row = conn.execute(
+                f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE fingerprint = ? ORDER BY starts_at DESC, id DESC",
+                (fingerprint,),
+            ).fetchone()
+            if row is None:
+                return None
+            instance = instance_from_row(row)
+            return instance, SqliteTransaction(conn).acted_targets(instance, action)
+
+        found: tuple[Instance, list[dict[str, str]]] | None = await self._run(read)
+        return found
+
+    async def record_event(self, instance_id: int, kind: str, detail: dict[str, Any], now: float) -> None:
+        await self._run(lambda conn: _event(conn, instance_id, kind, detail, now))
+
+
+def _acknowledgement(conn: sqlite3.Connection, instance_id: int) -> Acknowledgement | None:
+    row = conn.execute("SELECT actor, via, at FROM acknowledgements WHERE instance_id = ?", (instance_id,)).fetchone()
+    return Acknowledgement(row[0], row[1], row[2]) if row else None
+
+
+def _event(conn: sqlite3.Connection, instance_id: int, kind: str, detail: dict[str, Any], now: float) -> None:
+    conn.execute(
+        "INSERT INTO events (instance_id, notification_id, at, kind, detail) VALUES (?, NULL, ?, ?, ?)",
+        (instance_id, now, kind, dumps(detail)),
+    )

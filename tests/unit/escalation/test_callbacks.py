@@ -1,0 +1,200 @@
+"""Acknowledge from the API, the CLI, Slack and PagerDuty; Restore and Unfreeze from Slack;
+and every callback refused, with a reason, when its signature is missing, wrong or stale."""
+
+import asyncio
+import json
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from responder import cli
+from responder.web.escalation import escalation_routes
+from tests.conftest import TOKEN, cost_alert, write_policy
+from tests.unit.escalation.conftest import Fakes, Harness, critical, pagerduty_signed, slack_signed
+
+FP = "4f1c2a9e8d7b6c5a"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+Client = Any
+
+
+async def _serve(harness: Harness, aiohttp_client: Callable[..., Awaitable[Client]]) -> Client:
+    app = web.Application()
+    app.add_routes(escalation_routes(harness.responder))
+    return await aiohttp_client(app)
+
+
+def _button(action_id: str, user: str = "UALLOWED", value: str = FP) -> bytes:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user},
+        "channel": {"id": "CINCIDENTS"},
+        "actions": [{"action_id": action_id, "value": value, "block_id": "alert_actions"}],
+    }
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+
+
+async def _press(client: Client, body: bytes) -> Any:
+    return await client.post("/slack/actions", data=body, headers=slack_signed(body, int(time.time())))
+
+
+@pytest.fixture
+async def firing(fakes: Fakes, start: Callable[..., Awaitable[Harness]]) -> Harness:
+    harness = await start(fakes.policy())
+    await harness.deliver(critical())
+    await harness.later(10)
+    return harness
+
+
+async def test_the_ack_api_stops_the_ladder_and_records_the_actor(
+    firing: Harness, fakes: Fakes, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    response = await client.post(f"/api/v1/alerts/{FP}/ack", json={"actor": "alice"}, headers=AUTH)
+    assert response.status == 200
+    assert (await response.json())["ladder_cancelled"] == ["sms (rung 1)"]
+    again = await client.post(f"/api/v1/alerts/{FP}/ack", headers=AUTH)
+    assert (await again.json())["already_acknowledged_by"] == "alice"
+    await firing.later(3600)
+    assert not fakes.twilio.messages
+    [ack] = [e for e in await firing.events() if e["kind"] == "acknowledged"]
+    assert ack["detail"] == {"actor": "alice", "via": "api", "ladder_cancelled": ["sms (rung 1)"]}
+
+
+async def test_the_ack_api_needs_the_token_and_a_firing_alert(
+    firing: Harness, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    assert (await client.post(f"/api/v1/alerts/{FP}/ack")).status == 401
+    missing = await client.post("/api/v1/alerts/0000000000000000/ack", headers=AUTH)
+    assert missing.status == 404 and "no firing alert" in (await missing.json())["detail"]
+
+
+async def test_the_cli_acknowledges_on_a_running_responder(
+    firing: Harness,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    config = write_policy(tmp_path)  # the token the CLI sends
+    url = str(client.make_url("")).rstrip("/")
+    argv = ["ack", FP, "--url", url, "--actor", "bob", "--config", str(config)]
+    assert await asyncio.to_thread(cli.main, argv) == 0
+    assert "acknowledged 4f1c2a9e8d7b6c5a as bob; ladder stopped: sms (rung 1)" in capsys.readouterr().out
+
+
+async def test_the_slack_acknowledge_button_stops_the_ladder_and_edits_the_message(
+    firing: Harness, fakes: Fakes, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    response = await _press(client, _button("ack", user="UANYONE"))
+    assert response.status == 200
+    await firing.later(3600)
+    assert not fakes.twilio.messages
+    [parent] = fakes.slack.parents()
+    assert "Acknowledged by slack:UANYONE via slack" in json.dumps(parent.blocks)
+    assert any("Acknowledged by <@UANYONE> via slack" in m.text for m in fakes.slack.thread(parent.ts))
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing X-Slack-Request-Timestamp"),
+        ({"X-Slack-Request-Timestamp": "1", "X-Slack-Signature": "v0=00"}, "more than 5 minutes"),
+        ({"X-Slack-Signature": "v0=" + "0" * 64}, "signature does not match"),
+    ],
+    ids=["missing", "stale", "bad"],
+)
+async def test_a_slack_request_without_a_good_fresh_signature_is_401_with_the_reason(
+    firing: Harness, aiohttp_client: Callable[..., Awaitable[Client]], headers: dict[str, str], reason: str
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    body = _button("ack")
+    if "X-Slack-Signature" in headers and "X-Slack-Request-Timestamp" not in headers:
+        headers = {**headers, "X-Slack-Request-Timestamp": str(int(time.time()))}
+    response = await client.post("/slack/actions", data=body, headers=headers)
+    assert response.status == 401
+    assert reason in (await response.json())["detail"]
+    assert not [e for e in await firing.events() if e["kind"] == "acknowledged"]
+
+
+async def test_restore_from_slack_runs_the_operator_for_an_allowed_user_and_records_who(
+    fakes: Fakes, start: Callable[..., Awaitable[Harness]], aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    harness = await start(fakes.policy())
+    await harness.deliver(cost_alert())
+    client = await _serve(harness, aiohttp_client)
+    response = await _press(client, _button("restore"))
+    assert "plan mode: would scale deployment o3-audit-proxy" in (await response.json())["text"]
+    [done] = [e for e in await harness.events() if e["kind"] == "operator_action"]
+    assert done["detail"]["actor"] == "slack:UALLOWED" and done["detail"]["ok"] is True
+    assert done["detail"]["target"] == {"namespace": "autogen-council", "deployment": "o3-audit-proxy"}
+    await harness.later(10)
+    [parent] = fakes.slack.parents()
+    assert any("<@UALLOWED> pressed Restore" in m.text for m in fakes.slack.thread(parent.ts))
+
+
+async def test_restore_from_slack_is_allowed_to_members_of_an_allowed_group(
+    fakes: Fakes, start: Callable[..., Awaitable[Harness]], aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    fakes.slack.groups["SONCALL"] = ["UONCALL"]
+    harness = await start(fakes.policy())
+    await harness.deliver(cost_alert())
+    client = await _serve(harness, aiohttp_client)
+    await _press(client, _button("restore", user="UONCALL"))
+    assert [e["detail"]["actor"] for e in await harness.events() if e["kind"] == "operator_action"] == ["slack:UONCALL"]
+
+
+async def test_restore_from_slack_is_refused_to_anyone_else_and_the_attempt_recorded(
+    fakes: Fakes, start: Callable[..., Awaitable[Harness]], aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    harness = await start(fakes.policy())
+    await harness.deliver(cost_alert(action="FREEZE_DEPLOYMENTS"))
+    client = await _serve(harness, aiohttp_client)
+    response = await _press(client, _button("unfreeze", user="UINTRUDER"))
+    assert "not allowed to unfreeze" in (await response.json())["text"]
+    kinds = [e["kind"] for e in await harness.events()]
+    assert "operator_action" not in kinds and "operator_action_refused" in kinds
+    assert fakes.slack.ephemeral[-1]["user"] == "UINTRUDER"
+
+
+def _incident_acknowledged(title: str) -> bytes:
+    event = {
+        "id": "01ABC",
+        "event_type": "incident.acknowledged",
+        "resource_type": "incident",
+        "occurred_at": "2026-11-23T13:05:00Z",
+        "agent": {"id": "PUSER1", "summary": "Dana On-Call", "type": "user_reference"},
+        "data": {"id": "PINC1", "type": "incident", "title": title, "status": "acknowledged"},
+    }
+    return json.dumps({"event": event}).encode()
+
+
+async def test_acknowledging_in_pagerduty_stops_the_ladder(
+    firing: Harness, fakes: Fakes, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    body = _incident_acknowledged(fakes.pagerduty.events[0]["payload"]["summary"])
+    response = await client.post("/pagerduty/webhook", data=body, headers=pagerduty_signed(body))
+    assert (await response.json())["status"] == "acknowledged"
+    await firing.later(3600)
+    assert not fakes.twilio.messages
+    assert [e["event_action"] for e in fakes.pagerduty.events] == ["trigger"], "PagerDuty already knows"
+    [ack] = [e for e in await firing.events() if e["kind"] == "acknowledged"]
+    assert ack["detail"]["actor"] == "pagerduty:Dana On-Call"
+
+
+async def test_a_pagerduty_webhook_with_a_wrong_signature_is_401(
+    firing: Harness, fakes: Fakes, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    body = _incident_acknowledged(fakes.pagerduty.events[0]["payload"]["summary"])
+    response = await client.post("/pagerduty/webhook", data=body, headers=pagerduty_signed(body, "another-secret"))
+    assert response.status == 401 and "no signature matches" in (await response.json())["detail"]
+    missing = await client.post("/pagerduty/webhook", data=body)
+    assert missing.status == 401 and "missing X-PagerDuty-Signature" in (await missing.json())["detail"]
