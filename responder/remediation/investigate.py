@@ -21,12 +21,12 @@ MAX_EVENTS = 10
 MAX_LOGGED_CONTAINERS = 3
 REVISION = "deployment.kubernetes.io/revision"
 
-_SECRET_PATTERNS = (
+_SECRET_PATTERNS = (  # the scheme-and-token form first, so `Authorization: Bearer x` loses x too
+    re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})"),
     re.compile(
         r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|authorization)"
         r"(\"?\s*[:=]\s*\"?)([^\s\",;]+)"
     ),
-    re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})"),
     re.compile(r"()()\b(AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+)"),
     re.compile(r"()()(-----BEGIN [A-Z ]*PRIVATE KEY-----.*)"),
     re.compile(r"(?i)(://[^:/\s]+:)()([^@\s]+)(?=@)"),
@@ -117,13 +117,15 @@ async def _logs(kube: Kube, ref: Ref, pods: list[dict[str, Any]], lines: int, bu
     failing = [
         (p["pod"], c) for p in pods for c in p["containers"] if not c["ready"] or c["restarts"] or "waiting" in c
     ][:MAX_LOGGED_CONTAINERS]
-    per_container = max(budget // max(len(failing), 1), 256)
+    # limitBytes keeps the *oldest* bytes of the tail, so it is only a safety ceiling here;
+    # `_bounded` trims to the real budget from the oldest line on, keeping the newest.
+    ceiling = 4 * budget
     logs = []
     for pod, container in failing:
         previous = "last_terminated" in container
         entry: dict[str, Any] = {"pod": pod, "container": container["name"], "previous": previous}
         try:
-            text = await kube.read_log(ref.namespace, pod, container["name"], lines, per_container, previous)
+            text = await kube.read_log(ref.namespace, pod, container["name"], lines, ceiling, previous)
             entry["lines"] = redact(text).splitlines()[-lines:]
         except KubeError as exc:
             if exc.transient:
@@ -161,7 +163,7 @@ async def investigate(kube: Kube, ref: Ref, log_lines: int, limit_bytes: int) ->
         "replicasets": replicasets,
         "pods": {"total": len(pods), "unhealthy": unhealthy},
         "events": [],
-        "logs": await _logs(kube, ref, unhealthy, log_lines, limit_bytes // 2),
+        "logs": await _logs(kube, ref, unhealthy, log_lines, limit_bytes),
     }
     try:
         names = {ref.name, *(rs["name"] for rs in replicasets), *(p["metadata"]["name"] for p in pods)}

@@ -1,5 +1,6 @@
 """FREEZE_DEPLOYMENTS, unfreeze and the deploy gate, through the real client and the real app."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,8 +37,12 @@ async def test_a_freeze_pauses_rollouts_and_the_gate_answers_423_until_unfreeze_
     rig: MakeRig, cluster: Cluster, aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
 ) -> None:
     r = await rig(start=False)
-    client = await aiohttp_client(create_app(r.responder))
+    client = await aiohttp_client(create_app(r.responder))  # its engine runs steps beside the test's drain
     await r.deliver(alert_payload(freeze_alert()))
+    for _ in range(100):
+        if await r.responder.journal.holds("frozen"):
+            break
+        await asyncio.sleep(0.05)
     assert paused(cluster)
     gate = await client.get(f"/api/v1/freezes/{NS}/{NAME}", headers=AUTH)
     assert gate.status == 423
