@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from responder import logs
+from responder import logs, manifests
 from responder.alerts import PayloadError, validate
 from responder.catalogue import preview, rules
 from responder.catalogue.lint import run_lint
@@ -74,6 +74,22 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 # --- the responder -------------------------------------------------------------------------
+
+
+def _manifests(args: argparse.Namespace) -> int:
+    source = args.config
+    policy = load_policy(source, env=manifests.PLACEHOLDERS)
+    generated = manifests.generate(policy, source, source.read_text("utf-8"))
+    if args.manifests_command == "check":
+        problems = manifests.drift(args.root, generated)
+        if problems:
+            return _report(problems, f"deploy manifests are out of date with {source}:")
+        print(f"deploy manifests match {source}")
+        return EXIT_OK
+    for manifest in generated:
+        (args.root / manifest.path).write_text(manifest.text, "utf-8")
+        print(f"wrote {manifest.path}")
+    return EXIT_OK
 
 
 def _policy(args: argparse.Namespace) -> Policy:
@@ -249,6 +265,13 @@ def _parser() -> argparse.ArgumentParser:
 
     dashboards_command.add_parser(commands)
 
+    manifests_parser = commands.add_parser("manifests", help="Kubernetes manifests and least-privilege RBAC")
+    manifests_parser.add_argument("--root", type=Path, default=Path(), help="repository root holding deploy/")
+    manifests_parser.add_argument("--config", type=Path, default=manifests.POLICY, help="the in-cluster policy")
+    manifests_commands = manifests_parser.add_subparsers(dest="manifests_command", required=True)
+    manifests_commands.add_parser("build", help="generate deploy/kubernetes/ from the policy")
+    manifests_commands.add_parser("check", help="fail when the committed manifests differ from the policy")
+
     def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--config", type=Path, help="responder.yaml (default: the embedded default policy)")
@@ -281,6 +304,7 @@ def _parser() -> argparse.ArgumentParser:
 
 _COMMANDS = {
     "rules": _rules,
+    "manifests": _manifests,
     "dashboards": dashboards_command.run,
     "serve": _serve,
     "check-config": _check_config,
@@ -300,5 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(exc.problems, "the alert catalogue has errors:")
     except PolicyError as exc:
         return _report(exc.problems, "responder.yaml has errors:")
+    except manifests.ManifestError as exc:
+        return _report(exc.problems, "cannot generate least-privilege manifests:")
     except dashboards_command.Problems as exc:
         return _report(exc.problems, exc.headline)

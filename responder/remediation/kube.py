@@ -7,13 +7,13 @@ classified once, here, into what the engine does next: retry (409 after a fresh 
 5xx, timeouts, connection errors) or give up and tell humans (403, 404, other 4xx) with a
 message that names the missing permission or object.
 
-`PERMISSIONS` is every (API group, resource, verb) this module can use; the RBAC manifests
-are generated from it and a test holds the fake API's observed requests against it.
+`ACTION_PERMISSIONS` is every (API group, resource, verb) each action uses; the RBAC
+manifests are generated from it and a test holds the fake API's observed requests against it.
 """
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +22,30 @@ from kubernetes import client, config
 
 from responder.policy import KubeSettings
 
-PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("apps", "deployments"): ("get", "list", "patch"),
-    ("apps", "deployments/scale"): ("patch",),
-    ("apps", "replicasets"): ("list",),
-    ("", "pods"): ("list",),
-    ("", "pods/log"): ("get",),
-    ("", "events"): ("list",),
+Permission = tuple[str, str]  # (API group, resource)
+ACTION_PERMISSIONS: dict[str, dict[Permission, tuple[str, ...]]] = {
+    "EMERGENCY_STOP": {("apps", "deployments"): ("get", "list", "patch"), ("apps", "deployments/scale"): ("patch",)},
+    "FREEZE_DEPLOYMENTS": {("apps", "deployments"): ("get", "list", "patch")},
+    "INVESTIGATE": {
+        ("apps", "deployments"): ("get", "list"),
+        ("apps", "replicasets"): ("list",),
+        ("", "pods"): ("list",),
+        ("", "pods/log"): ("get",),
+        ("", "events"): ("list",),
+    },
 }
+
+
+def permissions(actions: Iterable[str]) -> dict[Permission, tuple[str, ...]]:
+    """What the given actions need, merged: the rules of one namespace's Role."""
+    merged: dict[Permission, set[str]] = {}
+    for action in actions:
+        for resource, verbs in ACTION_PERMISSIONS[action].items():
+            merged.setdefault(resource, set()).update(verbs)
+    return {resource: tuple(sorted(verbs)) for resource, verbs in sorted(merged.items())}
+
+
+PERMISSIONS = permissions(ACTION_PERMISSIONS)
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE = "application/merge-patch+json"

@@ -3,14 +3,16 @@
 import itertools
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
+import yaml
 
 from responder.remediation.objects import STOPPED
 from responder.targets import Target
 from tests.conftest import alert_payload, cost_alert
 from tests.fakes.kube import Fault
-from tests.unit.remediation.conftest import Cluster, Rig
+from tests.unit.remediation.conftest import KUBE_TOKEN, Cluster, Rig
 
 NS, NAME = "autogen-council", "o3-audit-proxy"
 MakeRig = Callable[..., Awaitable[Rig]]
@@ -165,3 +167,24 @@ async def test_plan_mode_never_calls_the_api(rig: MakeRig, cluster: Cluster) -> 
     [stop] = await r.steps(kind="remediation")
     assert "scale it to 0" in stop["attempts"][0]["detail"]["would"]
     assert cluster.fake.seen == []
+
+
+async def test_a_kubeconfig_file_reaches_the_cluster_as_well_as_an_explicit_host(
+    rig: MakeRig, cluster: Cluster, tmp_path: Path
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "fake", "cluster": {"server": cluster.url}}],
+                "users": [{"name": "responder", "user": {"token": KUBE_TOKEN}}],
+                "contexts": [{"name": "test", "context": {"cluster": "fake", "user": "responder"}}],
+                "current-context": "test",
+            }
+        )
+    )
+    r = await rig({"kubernetes": {"kubeconfig": str(kubeconfig), "context": "test"}})
+    await r.deliver(alert_payload(cost_alert()))
+    assert cluster.fake.deployment(NS, NAME)["spec"]["replicas"] == 0

@@ -1,0 +1,124 @@
+"""Every guard, against the fake cluster: it refuses without a single API write and pages at once."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from tests.conftest import alert_payload, cost_alert
+from tests.fakes.thread import AppThread
+from tests.unit.remediation.conftest import Cluster, Rig
+
+MakeRig = Callable[..., Awaitable[Rig]]
+
+
+async def pages(r: Rig, fingerprint: str = "4f1c2a9e8d7b6c5a") -> list[dict[str, Any]]:
+    return [s for s in await r.steps(fingerprint, "escalation") if "refused" in s["params"].get("reason", "")]
+
+
+@pytest.mark.parametrize(
+    ("guard", "changes", "annotations"),
+    [
+        ("allow_list", {"actions.EMERGENCY_STOP.allowed_namespaces": ["shop"]}, {}),
+        ("protected_namespace", {"protected_namespaces": ["autogen-council"]}, {}),
+        ("disabled", {"actions.EMERGENCY_STOP.mode": "disabled"}, {}),
+        ("no_target", {}, {"target_namespace": "", "target_deployment": ""}),
+    ],
+)
+async def test_a_guard_refuses_before_any_api_call_and_the_page_says_why(
+    rig: MakeRig, cluster: Cluster, guard: str, changes: dict[str, Any], annotations: dict[str, str]
+) -> None:
+    r = await rig(changes)
+    await r.deliver(alert_payload(cost_alert(**annotations)))
+    assert cluster.fake.seen == []
+    told = await pages(r)
+    assert {s["name"] for s in told} == {"slack", "pagerduty", "sms"}
+    assert all(f"({guard})" in s["params"]["reason"] for s in told)
+    assert r.responder.metrics.refusals.labels(guard)._value.get() == 1
+
+
+async def test_the_cooldown_refuses_a_second_stop_of_the_same_target(rig: MakeRig, cluster: Cluster) -> None:
+    r = await rig()
+    await r.deliver(alert_payload(cost_alert()))
+    cluster.fake.set_replicas("autogen-council", "o3-audit-proxy", 3)  # someone scaled it back by hand
+    await r.later(60)
+    await r.deliver(alert_payload(cost_alert(starts_at="2026-11-23T14:00:00Z")))
+    assert len(cluster.fake.patches("deployments/scale")) == 1
+    assert "(cooldown)" in (await pages(r))[0]["params"]["reason"]
+
+
+async def test_the_circuit_breaker_opens_after_max_mutations_in_the_window(rig: MakeRig, cluster: Cluster) -> None:
+    r = await rig({"circuit_breaker": {"max_mutations": 1, "window": "10m"}})
+    first = cost_alert()
+    second = cost_alert(fingerprint="9a9a9a9a9a9a9a9a", target_namespace="shop", target_deployment="cart")
+    await r.deliver(alert_payload(first, second))
+    assert len(cluster.fake.patches("deployments/scale")) == 1
+    assert "(circuit_breaker)" in (await pages(r, "9a9a9a9a9a9a9a9a"))[0]["params"]["reason"]
+
+
+async def test_a_selector_is_resolved_and_the_resolved_list_recorded(rig: MakeRig, cluster: Cluster) -> None:
+    r = await rig()
+    alert = cost_alert(
+        action="FREEZE_DEPLOYMENTS", target_namespace="shop", target_deployment="", target_selector="tier=web"
+    )
+    await r.deliver(alert_payload(alert))
+    [freeze] = await r.steps(kind="remediation")
+    assert freeze["attempts"][0]["detail"]["resolved"] == ["shop/cart", "shop/checkout"]
+    assert all(cluster.fake.deployment("shop", n)["spec"]["paused"] for n in ("cart", "checkout"))
+
+
+async def test_a_selector_that_suddenly_matches_too_many_deployments_is_refused_not_obeyed(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    r = await rig({"actions.EMERGENCY_STOP.max_targets": 1})
+    alert = cost_alert(target_namespace="shop", target_deployment="", target_selector="tier=web")
+    await r.deliver(alert_payload(alert))
+    [stop] = await r.steps(kind="remediation")
+    assert stop["status"] == "failed"
+    assert (
+        "matches 2 deployments in shop, more than max_targets 1" in stop["attempts"][0]["detail"]["refused"]["reason"]
+    )
+    assert cluster.fake.writes == []
+    assert r.responder.metrics.refusals.labels("max_targets")._value.get() == 1
+    failed = [s for s in await r.steps(kind="escalation") if s["params"]["event"] == "remediation_failed"]
+    assert {s["name"] for s in failed} == {"slack", "pagerduty", "sms"}
+
+
+async def test_labels_name_a_target_only_where_the_policy_allows_label_targets(rig: MakeRig, cluster: Cluster) -> None:
+    alert = cost_alert(target_namespace="", target_deployment="")
+    alert["labels"].update({"namespace": "shop", "deployment": "cart"})
+    r = await rig()
+    await r.deliver(alert_payload(alert))
+    assert cluster.fake.writes == [], "labels come from metric data: not trusted by default"
+    assert "(no_target)" in (await pages(r))[0]["params"]["reason"]
+
+
+async def test_label_targets_when_allowed_still_meet_the_allow_list(rig: MakeRig, cluster: Cluster) -> None:
+    alert = cost_alert(target_namespace="", target_deployment="")
+    alert["labels"].update({"namespace": "kube-system", "deployment": "coredns"})
+    r = await rig({"actions.EMERGENCY_STOP.label_targets": True})
+    await r.deliver(alert_payload(alert))
+    assert cluster.fake.seen == []
+    assert "(protected_namespace)" in (await pages(r))[0]["params"]["reason"]
+
+
+async def test_the_emergency_hook_is_called_once_and_retried_on_a_server_error(rig: MakeRig, cluster: Cluster) -> None:
+    calls: list[dict[str, Any]] = []
+
+    async def emergency_stop(request: web.Request) -> web.Response:
+        calls.append(await request.json())
+        if len(calls) == 1:
+            return web.json_response({"error": "busy"}, status=503)
+        return web.json_response({"stopped": True})
+
+    app = web.Application()
+    app.router.add_post("/emergency_stop", emergency_stop)
+    with AppThread(app) as hook:
+        r = await rig({"actions.EMERGENCY_STOP.hook": {"url": f"{hook.url}/emergency_stop", "timeout": "2s"}})
+        await r.deliver(alert_payload(cost_alert()))
+        await r.later(400)
+    [hook_step] = [s for s in await r.steps(kind="remediation") if s["name"] == "EMERGENCY_HOOK"]
+    assert [a["status"] for a in hook_step["attempts"]] == ["retry", "succeeded"]
+    assert calls[0]["fingerprint"] == "4f1c2a9e8d7b6c5a"
+    assert calls[0]["targets"] == [{"namespace": "autogen-council", "deployment": "o3-audit-proxy"}]
