@@ -22,6 +22,8 @@ ACTION_LABELS = ("EMERGENCY_STOP", "EMERGENCY_HOOK", "FREEZE_DEPLOYMENTS", "INVE
 STEP_OUTCOMES = ("succeeded", "failed", "retry")
 CHANNELS = ("slack", "pagerduty", "sms", "console")
 DELIVERY_OUTCOMES = ("delivered", "failed")
+HOLD_STATES = ("frozen", "stopped")
+ACK_SOURCES = ("api", "slack", "pagerduty")
 GUARDS = (
     "disabled",
     "no_target",
@@ -46,6 +48,8 @@ class Metrics:
     deliveries: Counter
     refusals: Counter
     backlog: Gauge
+    held: Gauge
+    ack_seconds: Histogram
 
 
 def create_metrics() -> Metrics:
@@ -104,6 +108,19 @@ def create_metrics() -> Metrics:
             "Accepted work not yet finished.",
             registry=registry,
         ),
+        held=Gauge(
+            "responder_held_deployments",
+            "Deployments an action holds now: frozen, or stopped at zero until restored.",
+            ["state"],
+            registry=registry,
+        ),
+        ack_seconds=Histogram(
+            "responder_acknowledgement_seconds",
+            "Time from an alert's start to its acknowledgement, by where it was acknowledged.",
+            ["via"],
+            buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400),
+            registry=registry,
+        ),
     )
     for outcome in NOTIFICATION_OUTCOMES:
         metrics.notifications.labels(outcome)
@@ -121,4 +138,8 @@ def create_metrics() -> Metrics:
         metrics.step_seconds.labels(kind)
     for guard in GUARDS:
         metrics.refusals.labels(guard)
+    for state in HOLD_STATES:
+        metrics.held.labels(state)
+    for via in ACK_SOURCES:
+        metrics.ack_seconds.labels(via)
     return metrics

@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -47,6 +48,10 @@ async def acknowledge(responder: "Responder", fingerprint: str, actor: str, via:
     )
     if outcome.acknowledged:
         responder.engine.wake("escalation")
+        now = responder.clock()
+        for starts_at in outcome.acknowledged:
+            started = datetime.fromisoformat(starts_at).timestamp()
+            responder.metrics.ack_seconds.labels(via).observe(max(now - started, 0.0))
         log.info("acknowledged", extra={"fingerprint": fingerprint, "actor": actor, "via": via})
     return outcome
 

@@ -6,7 +6,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from responder.journal import Journal
-from responder.metrics import Metrics
+from responder.metrics import HOLD_STATES, Metrics
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -28,6 +28,11 @@ def readyz_handler(journal: Journal, policy_source: str) -> Handler:
 def metrics_handler(metrics: Metrics, journal: Journal) -> Handler:
     async def serve(_: web.Request) -> web.Response:
         metrics.backlog.set(journal.backlog())
+        holds = await journal.holds()
+        for state in HOLD_STATES:
+            metrics.held.labels(state).set(
+                len({(h["namespace"], h["deployment"]) for h in holds if h["state"] == state})
+            )
         body = generate_latest(metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
