@@ -11,14 +11,18 @@ the code does with what the generated RBAC grants.
 """
 
 import asyncio
+import contextlib
 import copy
 import json
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.thread import AppThread
 
 SERVICE_ACCOUNT = "system:serviceaccount:alert-responder:alert-responder"
 _GROUPS = {"deployments": "apps", "replicasets": "apps", "pods": "", "events": ""}
@@ -375,3 +379,16 @@ class FakeKube:
         limit = request.query.get("limitBytes")
         body = "".join(lines)
         return web.Response(text=body[: int(limit)] if limit else body, content_type="text/plain")
+
+
+@dataclass
+class Cluster:
+    fake: FakeKube
+    url: str
+
+
+@contextlib.contextmanager
+def serve(fake: FakeKube) -> Iterator[Cluster]:
+    """The fake served on 127.0.0.1 for as long as the block runs."""
+    with AppThread(fake.app()) as server:
+        yield Cluster(fake, server.url)

@@ -1,5 +1,7 @@
 """SIGKILL the responder with accepted, unfinished work; after a restart every accepted
-notification is handled and every step has run exactly once (DESIGN invariant 3)."""
+notification is handled, every step has run exactly once (DESIGN invariant 3), and the fake
+cluster saw each deployment scaled to zero exactly once (invariant 2), even where the kill
+landed between the write and its record."""
 
 import json
 import os
@@ -11,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,10 +21,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TOKEN, alert_payload, cost_alert, write_policy
+from tests.fakes.kube import Cluster, FakeKube, serve
 
 NOTIFICATIONS = 200
 KILL_AFTER = 80
 DELAYED_RUNG = "3s"
+NAMESPACE = "autogen-council"
+KUBE_TOKEN = "kube-token-for-the-crash-test"
 
 
 def _free_port() -> int:
@@ -72,7 +78,16 @@ class Service:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
+def cluster() -> Iterator[Cluster]:
+    fake = FakeKube(token=KUBE_TOKEN)
+    for i in range(NOTIFICATIONS):
+        fake.add_deployment(NAMESPACE, f"d{i}", replicas=2)
+    with serve(fake) as running:
+        yield running
+
+
+@pytest.fixture
+def service(tmp_path: Path, cluster: Cluster) -> Iterator[Service]:
     port = _free_port()
     ladder = [{"after": "0s", "channels": ["slack"]}, {"after": DELAYED_RUNG, "channels": ["sms"]}]
     config = write_policy(
@@ -82,6 +97,9 @@ def service(tmp_path: Path) -> Iterator[Service]:
             "escalation.emergency_stop": ladder,
             "actions.EMERGENCY_STOP.cooldown": "0s",
             "circuit_breaker.max_mutations": 10_000,
+            "kubernetes": {"host": cluster.url, "token": KUBE_TOKEN, "timeout": "5s"},
+            "actions.EMERGENCY_STOP.mode": "live",
+            "actions.EMERGENCY_STOP.allowed_namespaces": [NAMESPACE],
         },
     )
     running = Service(config, port, tmp_path / "service.log")
@@ -90,7 +108,9 @@ def service(tmp_path: Path) -> Iterator[Service]:
         running.process.kill()
 
 
-def test_a_killed_responder_resumes_accepted_work_exactly_once(service: Service, tmp_path: Path) -> None:
+def test_a_killed_responder_resumes_accepted_work_exactly_once(
+    service: Service, cluster: Cluster, tmp_path: Path
+) -> None:
     bodies = [
         json.dumps(alert_payload(cost_alert(fingerprint=f"f{i:04d}", target_deployment=f"d{i}"))).encode()
         for i in range(NOTIFICATIONS)
@@ -143,3 +163,8 @@ def test_a_killed_responder_resumes_accepted_work_exactly_once(service: Service,
         " WHERE a.status = 'succeeded' OR a.id IS NULL GROUP BY s.id"
     ).fetchall()
     assert all(count == 1 for _, count in attempts), "a step succeeded more than once"
+    scaled = Counter(name for _, name, _ in cluster.fake.patches("deployments/scale"))
+    assert all(count == 1 for count in scaled.values()), "a deployment was scaled down twice"
+    stopped = {f"d{int(fp[1:])}" for (fp,) in db.execute("SELECT fingerprint FROM instances")}
+    assert set(scaled) == stopped, "every instance's deployment was stopped"
+    print(f"crash: {len(accepted)} accepted before the kill, {len(scaled)} deployments scaled to zero once each")

@@ -3,15 +3,13 @@
 import io
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from responder.policy import Policy
 from responder.web.app import Responder, build_responder
-from tests.fakes.kube import FakeKube
-from tests.fakes.thread import AppThread
+from tests.fakes.kube import Cluster, FakeKube, serve
 
 KUBE_TOKEN = "kube-token-for-tests"
 NAMESPACES = ["autogen-council", "shop"]
@@ -25,20 +23,14 @@ class Clock:
         return self.now
 
 
-@dataclass
-class Cluster:
-    fake: FakeKube
-    url: str
-
-
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     fake = FakeKube(token=KUBE_TOKEN)
     fake.add_deployment("autogen-council", "o3-audit-proxy", replicas=3)
     fake.add_deployment("shop", "checkout", replicas=2, labels={"app": "checkout", "tier": "web"})
     fake.add_deployment("shop", "cart", replicas=4, labels={"app": "cart", "tier": "web"})
-    with AppThread(fake.app()) as server:
-        yield Cluster(fake, server.url)
+    with serve(fake) as running:
+        yield running
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from responder.cli import main
 from responder.policy import Policy
 from responder.web.app import build_responder, create_app
 from tests.conftest import TOKEN, alert_payload, cost_alert
+from tests.fakes.kube import Cluster
 from tests.fakes.thread import AppThread
-from tests.unit.remediation.conftest import Cluster
 
 
 def call(url: str, path: str, body: Any = None) -> tuple[int, Any]:

@@ -9,7 +9,8 @@ from aiohttp.test_utils import TestClient
 from responder.targets import Target
 from responder.web.app import create_app
 from tests.conftest import TOKEN, alert_payload, cost_alert
-from tests.unit.remediation.conftest import Cluster, Rig
+from tests.fakes.kube import Cluster
+from tests.unit.remediation.conftest import Rig
 
 MakeRig = Callable[..., Awaitable[Rig]]
 NS, NAME = "shop", "checkout"

@@ -7,8 +7,9 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import alert_payload, cost_alert
+from tests.fakes.kube import Cluster
 from tests.fakes.thread import AppThread
-from tests.unit.remediation.conftest import Cluster, Rig
+from tests.unit.remediation.conftest import Rig
 
 MakeRig = Callable[..., Awaitable[Rig]]
 

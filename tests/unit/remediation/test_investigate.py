@@ -6,7 +6,8 @@ from typing import Any
 
 from responder.remediation.investigate import redact
 from tests.conftest import alert_payload, cost_alert
-from tests.unit.remediation.conftest import Cluster, Rig
+from tests.fakes.kube import Cluster
+from tests.unit.remediation.conftest import Rig
 
 MakeRig = Callable[..., Awaitable[Rig]]
 NS, NAME = "shop", "checkout"

@@ -11,7 +11,8 @@ from responder import manifests
 from responder.policy import Policy, load_policy
 from responder.remediation.kube import ACTION_PERMISSIONS, permissions
 from tests.conftest import REPO, alert_payload, cost_alert
-from tests.unit.remediation.conftest import Cluster, Rig
+from tests.fakes.kube import Cluster
+from tests.unit.remediation.conftest import Rig
 from tests.unit.remediation.test_investigate import crashlooping_checkout
 
 MakeRig = Callable[..., Awaitable[Rig]]

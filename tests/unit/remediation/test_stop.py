@@ -11,8 +11,8 @@ import yaml
 from responder.remediation.objects import STOPPED
 from responder.targets import Target
 from tests.conftest import alert_payload, cost_alert
-from tests.fakes.kube import Fault
-from tests.unit.remediation.conftest import KUBE_TOKEN, Cluster, Rig
+from tests.fakes.kube import Cluster, Fault
+from tests.unit.remediation.conftest import KUBE_TOKEN, Rig
 
 NS, NAME = "autogen-council", "o3-audit-proxy"
 MakeRig = Callable[..., Awaitable[Rig]]
