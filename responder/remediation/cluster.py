@@ -106,8 +106,9 @@ class ClusterRemediator:
             outcomes.append(outcome)
             effects += done
         detail = {"mode": mode, "resolved": [str(r) for r in refs], "targets": outcomes}
-        if step.name == "INVESTIGATE":
+        if step.name == "INVESTIGATE":  # the findings are the outcome; stored once, errors beside them
             detail["findings"] = [o for o in outcomes if "error" not in o]
+            detail["targets"] = [o for o in outcomes if "error" in o]
         return _combine(detail, errors, tuple(effects))
 
     # --- human undo ---------------------------------------------------------------------------
