@@ -75,9 +75,8 @@ def _targets(alert: Alert, action: ActionPolicy) -> list[Target]:
     return [target] if target else []
 
 
-def _guard(
-    target: Target, name: str, action: ActionPolicy, policy: Policy, guards: GuardState, now: float
-) -> Refusal | None:
+def namespace_refusal(target: Target, name: str, action: ActionPolicy, policy: Policy) -> Refusal | None:
+    """The protected-namespace and allow-list guards: also what a human undo must pass."""
     if target.namespace in policy.protected_namespaces:
         return Refusal("protected_namespace", f"{target.namespace} is a protected namespace", target.key)
     if not any(fnmatchcase(target.namespace, p) for p in action.allowed_namespaces):
@@ -86,6 +85,14 @@ def _guard(
             f"{target.namespace} is not in {name}'s allowed_namespaces; add it to the policy to allow it",
             target.key,
         )
+    return None
+
+
+def _guard(
+    target: Target, name: str, action: ActionPolicy, policy: Policy, guards: GuardState, now: float
+) -> Refusal | None:
+    if refusal := namespace_refusal(target, name, action, policy):
+        return refusal
     last = guards.last_mutation_at.get(target.key)
     if name in MUTATING and last is not None and now - last < action.cooldown_seconds:
         return Refusal(

@@ -343,7 +343,9 @@ class Engine:
             if step.attempts < self.policy.max_attempts:
                 retry_at = now + (result.retry_after if result.retry_after is not None else backoff(step.attempts))
             else:
-                result = StepResult("failed", {**result.detail, "gave_up_after_attempts": step.attempts})
+                result = replace(
+                    result, status="failed", detail={**result.detail, "gave_up_after_attempts": step.attempts}
+                )
         # A remediation that failed for good is escalated in the same transaction that records it,
         # so that no crash in between can lose the page.
         then = self._failure_escalation(step, result) if result.status == "failed" and kind == "remediation" else []

@@ -95,13 +95,16 @@ class StepResult:
     """How one attempt ended: succeeded, failed (for good), or retry (a transient failure).
 
     `retry_after` is the provider's own hint (Retry-After), honoured over our backoff.
-    `effects` are recorded in the same transaction as the outcome.
+    `effects` are recorded in the same transaction as the outcome. `done` names the parts of a
+    step that finished (deployments of a selector); a retry is handed them in `params["done"]`
+    and skips them, so a retry never repeats a change a human may have undone since.
     """
 
     status: str
     detail: dict[str, Any]
     retry_after: float | None = None
     effects: tuple[Effect, ...] = ()
+    done: tuple[str, ...] = ()
 
 
 class Transaction(Protocol):

@@ -315,6 +315,11 @@ class SqliteJournal:
                 (step.id, started, now, result.status, dumps(result.detail)),
             )
             sqlite_holds.apply_effects(conn, result.effects, now)
+            if retry_at is not None and result.done:
+                done = sorted({*step.params.get("done", []), *result.done})
+                conn.execute(
+                    "UPDATE steps SET params = ? WHERE id = ?", (dumps({**step.params, "done": done}), step.id)
+                )
             if retry_at is not None:
                 conn.execute(
                     "UPDATE steps SET status = ?, due_at = ?, lease_until = NULL, updated_at = ?,"

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from responder.decision import namespace_refusal
 from responder.journal import Effect, Journal, Step, StepResult
 from responder.policy import ActionPolicy, Policy
 from responder.remediation import OperatorResult
@@ -31,6 +32,8 @@ OWNER = {"UNFREEZE": "FREEZE_DEPLOYMENTS", "RESTORE": "EMERGENCY_STOP", "EMERGEN
 
 
 class Refused(Exception):
+    """A guard only execution can apply (what a selector matches) said no."""
+
     def __init__(self, guard: str, reason: str) -> None:
         super().__init__(reason)
         self.guard = guard
@@ -89,7 +92,11 @@ class ClusterRemediator:
         outcomes: list[dict[str, Any]] = []
         effects: list[Effect] = []
         errors: list[KubeError] = []
+        earlier = set(step.params.get("done", []))
         for ref in refs:
+            if str(ref) in earlier:
+                outcomes.append({"deployment": str(ref), "changed": False, "note": "done in an earlier attempt"})
+                continue
             try:
                 if step.name == "EMERGENCY_STOP":
                     outcome, done = await stop(kube, ref, cause, dry_run)
@@ -109,7 +116,8 @@ class ClusterRemediator:
         if step.name == "INVESTIGATE":  # the findings are the outcome; stored once, errors beside them
             detail["findings"] = [o for o in outcomes if "error" not in o]
             detail["targets"] = [o for o in outcomes if "error" in o]
-        return _combine(detail, errors, tuple(effects))
+        finished = tuple(o["deployment"] for o in outcomes if "error" not in o)
+        return _combine(detail, errors, tuple(effects), finished)
 
     # --- human undo ---------------------------------------------------------------------------
 
@@ -122,8 +130,11 @@ class ClusterRemediator:
     async def _operate(self, op: str, target: Target, actor: str) -> OperatorResult:
         action = self._action(op)
         effects: list[Effect] = []
+        refusal = namespace_refusal(target, OWNER[op], action, self._policy)
         if action.mode == "disabled":
             result = OperatorResult(False, f"{OWNER[op]} is disabled in the policy; {op.lower()} is too")
+        elif refusal is not None:
+            result = OperatorResult(False, f"refused ({refusal.guard}): {refusal.reason}", {"refused": refusal.guard})
         elif action.mode == "plan" or self._kube is None:
             plan = self._plan.restore if op == "RESTORE" else self._plan.unfreeze
             result = await plan(target, actor)
@@ -151,6 +162,9 @@ class ClusterRemediator:
                 )
             except KubeError as exc:
                 outcome, done = {"deployment": str(ref), "error": exc.message}, []
+                if exc.status == 404 and not dry_run:  # gone from the cluster: nothing is held any more
+                    state = "stopped" if op == "RESTORE" else "frozen"
+                    done = [Effect(state, ref.namespace, ref.name, False)]
             if "error" in outcome or "refused" in outcome:
                 failed.append(f"{ref}: {outcome.get('error') or outcome.get('refused')}")
             outcomes.append(outcome)
@@ -164,23 +178,26 @@ class ClusterRemediator:
 
 
 def _error_result(mode: str, exc: KubeError) -> StepResult:
-    detail: dict[str, Any] = {"mode": mode, "error": exc.message}
     if exc.transient:
-        return StepResult("retry", detail, exc.retry_after)
-    if exc.status == 403:
-        detail["refused"] = {"guard": "rbac", "reason": exc.message}
-    return StepResult("failed", detail)
+        return StepResult("retry", {"mode": mode, "error": exc.message}, exc.retry_after)
+    return StepResult("failed", _failure({"mode": mode}, [exc]))
 
 
-def _combine(detail: dict[str, Any], errors: list[KubeError], effects: tuple[Effect, ...]) -> StepResult:
+def _combine(
+    detail: dict[str, Any], errors: list[KubeError], effects: tuple[Effect, ...], done: tuple[str, ...]
+) -> StepResult:
     """Retry if anything failed transiently; fail (and escalate) if anything failed for good."""
     transient = [e for e in errors if e.transient]
     if transient:
         hints = [e.retry_after for e in transient if e.retry_after is not None]
-        return StepResult("retry", detail, max(hints) if hints else None, effects)
+        return StepResult("retry", detail, max(hints) if hints else None, effects, done)
     if errors:
-        rbac = [e for e in errors if e.status == 403]
-        if rbac:
-            detail["refused"] = {"guard": "rbac", "reason": rbac[0].message}
-        return StepResult("failed", {**detail, "error": "; ".join(e.message for e in errors)}, None, effects)
-    return StepResult("succeeded", detail, None, effects)
+        return StepResult("failed", _failure(detail, errors), None, effects, done)
+    return StepResult("succeeded", detail, None, effects, done)
+
+
+def _failure(detail: dict[str, Any], errors: list[KubeError]) -> dict[str, Any]:
+    """The detail of a failure for good: an RBAC refusal is also a guard, counted and named."""
+    rbac = [e for e in errors if e.status == 403]
+    refused = {"refused": {"guard": "rbac", "reason": rbac[0].message}} if rbac else {}
+    return {**detail, **refused, "error": "; ".join(e.message for e in errors)}

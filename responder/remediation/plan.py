@@ -14,6 +14,7 @@ _WOULD = {
     "UNFREEZE": "resume rollouts of {target} and clear its freeze",
     "INVESTIGATE": "collect rollout status, unhealthy pods, warning events and recent logs of {target}",
     "RESTORE": "scale {target} back to the replica count recorded by its emergency stop",
+    "EMERGENCY_HOOK": "call the emergency hook about {target}",
 }
 
 
@@ -24,7 +25,8 @@ def describe(target: Target) -> str:
 
 class PlanRemediator:
     async def remediate(self, step: Step) -> StepResult:
-        target = describe(Target(**step.params["target"]))
+        targets = [step.params["target"]] if "target" in step.params else step.params.get("targets", [])
+        target = "; ".join(describe(Target(**t)) for t in targets)
         would = _WOULD[step.name].format(target=target, alert=step.instance.alertname)
         return StepResult("succeeded", {"mode": "plan", "would": would, "changed": False})
 

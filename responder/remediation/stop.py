@@ -67,5 +67,5 @@ async def restore(kube: Kube, ref: Ref, dry_run: bool) -> tuple[dict[str, Any], 
         }
 
     result = await read_modify_write(kube, ref, change)
-    lifted = not dry_run and "refused" not in result
-    return result, [Effect("stopped", ref.namespace, ref.name, False)] if lifted else []
+    # With no record on the object nothing is held either: the journal's entry goes too.
+    return result, [] if dry_run else [Effect("stopped", ref.namespace, ref.name, False)]

@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from responder.targets import Target
 from tests.conftest import alert_payload, cost_alert
-from tests.fakes.kube import Cluster
+from tests.fakes.kube import Cluster, Fault
 from tests.fakes.thread import AppThread
 from tests.unit.remediation.conftest import Rig
 
@@ -123,3 +124,63 @@ async def test_the_emergency_hook_is_called_once_and_retried_on_a_server_error(r
     assert [a["status"] for a in hook_step["attempts"]] == ["retry", "succeeded"]
     assert calls[0]["fingerprint"] == "4f1c2a9e8d7b6c5a"
     assert calls[0]["targets"] == [{"namespace": "autogen-council", "deployment": "o3-audit-proxy"}]
+
+
+async def test_a_retry_acts_only_on_the_deployments_the_failed_attempt_did_not_finish(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    cluster.fake.inject(Fault("PATCH", "/checkout/scale", status=503))
+    r = await rig()
+    await r.deliver(
+        alert_payload(cost_alert(target_namespace="shop", target_deployment="", target_selector="tier=web"))
+    )
+    assert cluster.fake.deployment("shop", "cart")["spec"]["replicas"] == 0
+    assert (await r.responder.operator.restore(Target("shop", "cart"), "cli:alice")).ok
+    await r.later(400)
+    [stop] = await r.steps(kind="remediation")
+    assert [a["status"] for a in stop["attempts"]] == ["retry", "succeeded"]
+    scaled = [(name, patch["spec"]["replicas"]) for _, name, patch in cluster.fake.patches("deployments/scale")]
+    assert scaled == [("cart", 0), ("cart", 4), ("checkout", 0)], "the restored deployment was not stopped again"
+
+
+async def test_giving_up_keeps_what_the_last_attempt_did_so_the_gate_still_says_frozen(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    cluster.fake.inject(Fault("PATCH", "/deployments/checkout", status=503, times=100))
+    r = await rig({"workers.max_attempts": 2})
+    alert = cost_alert(
+        action="FREEZE_DEPLOYMENTS", target_namespace="shop", target_deployment="", target_selector="tier=web"
+    )
+    await r.deliver(alert_payload(alert))
+    await r.later(400)
+    [freeze] = await r.steps(kind="remediation")
+    assert freeze["status"] == "failed"
+    assert [h["deployment"] for h in await r.responder.journal.holds("frozen")] == ["cart"]
+
+
+async def test_the_emergency_hook_in_plan_mode_says_what_it_would_call(rig: MakeRig, cluster: Cluster) -> None:
+    r = await rig({"actions.EMERGENCY_STOP.hook": {"url": "http://127.0.0.1:9/emergency_stop"}}, mode="plan")
+    await r.deliver(alert_payload(cost_alert()))
+    [hook] = [s for s in await r.steps(kind="remediation") if s["name"] == "EMERGENCY_HOOK"]
+    assert hook["status"] == "succeeded"
+    assert "call the emergency hook about deployment o3-audit-proxy" in hook["attempts"][0]["detail"]["would"]
+
+
+async def test_a_human_undo_outside_the_policy_is_refused_without_touching_the_cluster(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    r = await rig()
+    result = await r.responder.operator.restore(Target("kube-system", "coredns"), "cli:mallory")
+    assert not result.ok and "refused (protected_namespace)" in result.message
+    assert cluster.fake.seen == []
+
+
+async def test_unfreezing_a_deployment_that_is_gone_lifts_its_hold(rig: MakeRig, cluster: Cluster) -> None:
+    r = await rig()
+    alert = cost_alert(action="FREEZE_DEPLOYMENTS", target_namespace="shop", target_deployment="cart")
+    await r.deliver(alert_payload(alert))
+    assert await r.responder.journal.holds("frozen")
+    del cluster.fake.objects["deployments"][("shop", "cart")]
+    result = await r.responder.operator.unfreeze(Target("shop", "cart"), "cli:alice")
+    assert not result.ok and "not found" in result.message
+    assert await r.responder.journal.holds("frozen") == [], "otherwise the gate would answer 423 forever"
