@@ -132,7 +132,9 @@ def _workload(policy: Policy, policy_text: str) -> list[dict[str, Any]]:
         "volumeMounts": [
             {"name": "policy", "mountPath": "/etc/alert-responder"},
             {"name": "journal", "mountPath": str(policy.journal_path.parent)},
+            {"name": "tmp", "mountPath": "/tmp"},  # SQLite's temporary files; the root filesystem is read-only
         ],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -155,10 +157,13 @@ def _workload(policy: Policy, policy_text: str) -> list[dict[str, Any]]:
                     "metadata": {"labels": _labels()},
                     "spec": {
                         "serviceAccountName": NAME,
+                        # A fixed non-root user whose group owns the journal volume.
+                        "securityContext": {"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001},
                         "containers": [container],
                         "volumes": [
                             {"name": "policy", "configMap": {"name": NAME}},
                             {"name": "journal", "persistentVolumeClaim": {"claimName": NAME}},
+                            {"name": "tmp", "emptyDir": {}},
                         ],
                     },
                 },

@@ -21,27 +21,45 @@ MAX_EVENTS = 10
 MAX_LOGGED_CONTAINERS = 3
 REVISION = "deployment.kubernetes.io/revision"
 
+_KEYS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|authorization)"
 _SECRET_PATTERNS = (  # the scheme-and-token form first, so `Authorization: Bearer x` loses x too
     re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})"),
+    # DB_PASSWORD=x, GITHUB_TOKEN: x, "secret": "x" (a prefix joined by _ or - counts)
+    re.compile(rf"(?i)([A-Za-z0-9_.-]*{_KEYS}[A-Za-z0-9_]*)(\"?\s*[:=]\s*\"?)([^\s\",;]+)"),
     re.compile(
-        r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret|authorization)"
-        r"(\"?\s*[:=]\s*\"?)([^\s\",;]+)"
+        r"()()\b(AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+|gh[pousr]_[A-Za-z0-9]{20,})"
     ),
-    re.compile(r"()()\b(AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+)"),
-    re.compile(r"()()(-----BEGIN [A-Z ]*PRIVATE KEY-----.*)"),
     re.compile(r"(?i)(://[^:/\s]+:)()([^@\s]+)(?=@)"),
 )
+_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S)
 
 
 def redact(text: str) -> str:
+    text = _PEM.sub("[REDACTED PRIVATE KEY]", text)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED]", text)
     return text
 
 
+_OPERATORS = {"In": "in", "NotIn": "notin"}
+
+
 def _selector(deployment: dict[str, Any]) -> str:
-    labels = deployment["spec"].get("selector", {}).get("matchLabels", {})
-    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    """The Deployment's own pod selector as a label selector, matchExpressions included: an
+    empty selector would select every pod in the namespace, and their logs would leak."""
+    selector = deployment["spec"].get("selector") or {}
+    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        if operator in _OPERATORS:
+            terms.append(f"{key} {_OPERATORS[operator]} ({','.join(values)})")
+        else:
+            terms.append(key if operator == "Exists" else f"!{key}")
+    if not terms:
+        raise KubeError(
+            0, f"{deployment['metadata']['name']} has an empty pod selector; refusing to read every pod", False
+        )
+    return ",".join(terms)
 
 
 def _rollout(deployment: dict[str, Any]) -> dict[str, Any]:

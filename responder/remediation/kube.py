@@ -96,6 +96,13 @@ def classify(call: Call, exc: Exception) -> KubeError:
                 "regenerate deploy/kubernetes with `responder manifests build` and apply it",
                 transient=False,
             )
+        if status == 401:
+            return KubeError(
+                401,
+                f"the API server rejected the responder's credentials for {call}: check kubernetes.token(_file), "
+                "the kubeconfig user, or the service account token",
+                transient=False,
+            )
         if status == 404:
             return KubeError(
                 404,
@@ -109,6 +116,8 @@ def classify(call: Call, exc: Exception) -> KubeError:
             hint = float(retry_after) if retry_after and retry_after.isdigit() else None
             return KubeError(status, f"API server answered {status} to {call}: {message}", True, hint)
         return KubeError(status, f"API server refused {call} ({status}): {message}", transient=False)
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return KubeError(0, f"TLS to the API server failed for {call}: {exc}; check kubernetes.ca_file", False)
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError | TimeoutError):
         return KubeError(0, f"no answer from the API server to {call}: {type(exc).__name__}: {exc}", transient=True)
     raise exc

@@ -270,7 +270,9 @@ class FakeKube:
                     and all(_field(obj, k) == v for k, v in fields)
                 ]
                 version = str(self._version)
-            kind = "EventList" if resource == "events" else f"{resource[:-1].capitalize()}List"
+            kind = {"events": "EventList", "replicasets": "ReplicaSetList"}.get(
+                resource, f"{resource[:-1].capitalize()}List"
+            )
             return web.json_response({"kind": kind, "metadata": {"resourceVersion": version}, "items": items})
 
         return handler

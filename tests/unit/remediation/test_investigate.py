@@ -151,3 +151,25 @@ def test_redaction_hides_values_that_look_like_credentials_and_keeps_the_rest() 
     for secret in ("s3cret", "abc123", "k-9", "eyJhbGciOiJIUzI1NiJ9", "pw123", "AKIAABCDEFGHIJKLMNOP"):
         assert secret not in out
     assert 'msg="login failed"' in out and "postgres://app:[REDACTED]@db:5432/x" in out
+
+
+def test_redaction_covers_prefixed_environment_names_and_whole_private_keys() -> None:
+    text = (
+        "DB_PASSWORD=hunter2 GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwx AWS_SECRET_ACCESS_KEY=abc/def+ghi\n"
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nz9y8x7w6\n-----END RSA PRIVATE KEY-----\nstarted"
+    )
+    out = redact(text)
+    for secret in ("hunter2", "ghp_abc", "abc/def+ghi", "MIIEowIBAAKCAQEA", "z9y8x7w6"):
+        assert secret not in out
+    assert out.endswith("[REDACTED PRIVATE KEY]\nstarted")
+
+
+async def test_a_selector_with_match_expressions_reads_only_its_own_pods(rig: MakeRig, cluster: Cluster) -> None:
+    crashlooping_checkout(cluster)
+    cluster.fake.objects["deployments"][(NS, NAME)]["spec"]["selector"] = {
+        "matchExpressions": [{"key": "app", "operator": "In", "values": ["checkout"]}]
+    }
+    r = await rig()
+    await r.deliver(alert_payload(investigate_alert()))
+    found = await findings_of(r)
+    assert [p["pod"] for p in found["pods"]["unhealthy"]] == ["checkout-r2-crashing"], "not other-app's pods"
