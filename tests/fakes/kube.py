@@ -30,7 +30,12 @@ _GROUPS = {"deployments": "apps", "replicasets": "apps", "pods": "", "events": "
 
 @dataclass
 class Fault:
-    """Answer `status` (or hang for `delay` seconds first) to the next `times` matching requests."""
+    """Answer `status` (or hang for `delay` seconds first) to the next `times` matching requests.
+
+    With `status=0` the request is served after the delay; with `late=True` it is served at
+    once and only the answer is delayed: the change is made, and a client killed meanwhile
+    never hears of it.
+    """
 
     verb: str
     path_contains: str
@@ -38,6 +43,7 @@ class Fault:
     times: int = 1
     delay: float = 0.0
     retry_after: int | None = None
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,11 @@ class FakeKube:
             if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             fault = self._fault(request)
+            if fault is not None and fault.late:
+                self._authorize(request)
+                served: web.StreamResponse = await handler(request)
+                await asyncio.sleep(fault.delay)
+                return served
             if fault is not None:
                 await asyncio.sleep(fault.delay)
                 if fault.status:

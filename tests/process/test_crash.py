@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TOKEN, alert_payload, cost_alert, write_policy
-from tests.fakes.kube import Cluster, FakeKube, serve
+from tests.fakes.kube import Cluster, FakeKube, Fault, serve
 
 NOTIFICATIONS = 200
 KILL_AFTER = 80
+SLOW_SCALE_SECONDS = 1.0
 DELAYED_RUNG = "3s"
 NAMESPACE = "autogen-council"
 KUBE_TOKEN = "kube-token-for-the-crash-test"
@@ -77,9 +78,18 @@ class Service:
         self.process.wait(timeout=30)
 
 
+def in_flight(cluster: Cluster) -> None:
+    """Wait until a scale write is in flight, so that the kill lands between a write and its record."""
+    deadline = time.monotonic() + 10
+    while not any(s.resource == "deployments/scale" for s in cluster.fake.seen):
+        assert time.monotonic() < deadline, "no scale write started"
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     fake = FakeKube(token=KUBE_TOKEN)
+    fake.inject(Fault("PATCH", "/scale", status=0, delay=SLOW_SCALE_SECONDS, times=3, late=True))
     for i in range(NOTIFICATIONS):
         fake.add_deployment(NAMESPACE, f"d{i}", replicas=2)
     with serve(fake) as running:
@@ -122,6 +132,7 @@ def test_a_killed_responder_resumes_accepted_work_exactly_once(
             if result is not None:
                 accepted.append(result)
             if len(accepted) == KILL_AFTER and service.process and service.process.poll() is None:
+                in_flight(cluster)
                 os.kill(service.process.pid, signal.SIGKILL)
     assert service.process is not None
     service.process.wait(timeout=10)
@@ -132,6 +143,9 @@ def test_a_killed_responder_resumes_accepted_work_exactly_once(
         " + (SELECT COUNT(*) FROM steps WHERE status IN ('pending', 'running'))"
     ).fetchone()[0]
     assert unfinished > 0, "nothing was left unfinished at the kill; the test proves nothing"
+    succeeded = journal.execute("SELECT COUNT(*) FROM steps WHERE kind = 'remediation' AND status = 'succeeded'")
+    unrecorded = len(cluster.fake.patches("deployments/scale")) - succeeded.fetchone()[0]
+    assert unrecorded > 0, "no scale landed between its write and its record; the test proves less than it says"
     journal.close()
 
     service.start()
