@@ -295,6 +295,16 @@ def _rungs_in_words(rungs: tuple[Rung, ...]) -> str:
     return "; ".join(parts)
 
 
+def _cluster_in_words(kube: KubeSettings | None) -> str:
+    if kube is None:
+        return "none configured (every action must be plan or disabled)"
+    if kube.in_cluster:
+        return "in-cluster service account"
+    if kube.kubeconfig is not None:
+        return f"kubeconfig {kube.kubeconfig}" + (f", context {kube.context}" if kube.context else "")
+    return f"{kube.host}" + (" with a bearer token" if kube.token else "")
+
+
 def describe(policy: Policy) -> list[str]:
     """The effective plan per action and severity, in words, for `responder check-config`."""
     auth = []
@@ -310,6 +320,7 @@ def describe(policy: Policy) -> list[str]:
         f"Protected namespaces: {', '.join(sorted(policy.protected_namespaces))}",
         f"Circuit breaker: at most {policy.breaker_max_mutations} mutating actions "
         f"per {policy.breaker_window_seconds / 60:g}m",
+        f"Cluster: {_cluster_in_words(policy.kubernetes)}",
     ]
     for name in ACTIONS:
         action = policy.actions[name]
@@ -326,6 +337,8 @@ def describe(policy: Policy) -> list[str]:
                 + ("unfreezes" if action.unfreeze_on_resolve else "tells humans it is safe to unfreeze")
             )
         if name == "EMERGENCY_STOP":
+            if action.hook is not None:
+                lines.append(f"  also calls the emergency hook {action.hook.url}")
             lines.append(f"  every severity: {_rungs_in_words(policy.ladder_for('critical', name))}")
             lines.append("  on resolve: nothing automatic; a human runs `responder restore`")
             continue

@@ -20,7 +20,7 @@ from typing import Any
 import urllib3
 from kubernetes import client, config
 
-from responder.policy import KubeSettings
+from responder.policy import KubeSettings, PolicyError
 
 Permission = tuple[str, str]  # (API group, resource)
 ACTION_PERMISSIONS: dict[str, dict[Permission, tuple[str, ...]]] = {
@@ -144,7 +144,15 @@ def _api_client(settings: KubeSettings) -> client.ApiClient:
 
 class Kube:
     def __init__(self, settings: KubeSettings) -> None:
-        self._api = _api_client(settings)
+        try:
+            self._api = _api_client(settings)
+        except (config.ConfigException, OSError, ValueError) as exc:
+            where = (
+                "in_cluster: true works only inside a pod (KUBERNETES_SERVICE_HOST and the service account token)"
+                if settings.in_cluster
+                else "check the kubeconfig path, its context, and its certificates"
+            )
+            raise PolicyError([f"kubernetes: cannot load the cluster configuration ({exc}); {where}"]) from exc
         self._apps = client.AppsV1Api(self._api)
         self._core = client.CoreV1Api(self._api)
         self._timeout = (settings.timeout_seconds, settings.timeout_seconds)

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from responder.policy import Policy, PolicyError, describe
 from responder.remediation.objects import STOPPED
 from responder.targets import Target
+from responder.web.app import build_responder
 from tests.conftest import alert_payload, cost_alert
 from tests.fakes.kube import Cluster, Fault
 from tests.unit.remediation.conftest import KUBE_TOKEN, Rig
@@ -188,3 +190,14 @@ async def test_a_kubeconfig_file_reaches_the_cluster_as_well_as_an_explicit_host
     r = await rig({"kubernetes": {"kubeconfig": str(kubeconfig), "context": "test"}})
     await r.deliver(alert_payload(cost_alert()))
     assert cluster.fake.deployment(NS, NAME)["spec"]["replicas"] == 0
+
+
+def test_a_cluster_configuration_that_cannot_load_is_a_policy_error_that_says_where_to_look(
+    live_policy: Callable[..., Policy], tmp_path: Path
+) -> None:
+    policy = live_policy({"kubernetes": {"kubeconfig": str(tmp_path / "missing")}})
+    with pytest.raises(PolicyError) as raised:
+        build_responder(policy)
+    assert "cannot load the cluster configuration" in raised.value.problems[0]
+    assert "check the kubeconfig path" in raised.value.problems[0]
+    assert f"Cluster: kubeconfig {tmp_path / 'missing'}" in describe(policy)
