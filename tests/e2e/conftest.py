@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.e2e.stack import Stack, Timing
+from tests.e2e.stack import Stack
 
-REPORT = REPO / "var" / "e2e-timings.txt"
+REPORT = REPO / "var" / "e2e-report.txt"
 
 
 @pytest.fixture
@@ -20,11 +20,11 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="session")
-def timings() -> Iterator[list[Timing]]:
-    """Metric-to-remediation timings, printed and written to var/e2e-timings.txt at the end."""
-    found: list[Timing] = []
-    yield found
-    if found:
+def report() -> Iterator[list[str]]:
+    """Timings and exactly-once counts, printed (pytest -s) and written to var/e2e-report.txt."""
+    lines: list[str] = []
+    yield lines
+    if lines:
         REPORT.parent.mkdir(exist_ok=True)
-        REPORT.write_text("".join(t.line() + "\n" for t in found), "utf-8")
+        REPORT.write_text("".join(line + "\n" for line in lines), "utf-8")
         print("\n" + REPORT.read_text("utf-8"))

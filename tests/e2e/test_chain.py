@@ -11,7 +11,7 @@ from contextlib import ExitStack
 import pytest
 
 from tests.e2e.processes import wait_for
-from tests.e2e.stack import FREEZE, INVESTIGATE, STOP, Stack, Timing
+from tests.e2e.stack import FREEZE, INVESTIGATE, STOP, Stack
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +23,10 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-def fire_and_resolve(chain: Stack, alert: tuple[str, str, float, float], timings: list[Timing]) -> None:
+def fire_and_resolve(chain: Stack, alert: tuple[str, str, float, float], report: list[str]) -> None:
     """Trip the alert, time its remediation, let Alertmanager repeat it, then resolve it."""
     name = alert[0]
-    timings.append(chain.timing(name, chain.trip(alert)))
+    report.append(chain.timing(name, chain.trip(alert)).line())
     seen = len(chain.journal("SELECT id FROM notifications"))
     wait_for(
         "two repeats from Alertmanager", lambda: len(chain.journal("SELECT id FROM notifications")) >= seen + 2, 15
@@ -41,9 +41,9 @@ def fire_and_resolve(chain: Stack, alert: tuple[str, str, float, float], timings
 
 
 def test_a_cost_alert_stops_the_deployment_once_pages_everyone_once_and_a_resolve_restores_nothing(
-    chain: Stack, timings: list[Timing]
+    chain: Stack, report: list[str]
 ) -> None:
-    fire_and_resolve(chain, STOP, timings)
+    fire_and_resolve(chain, STOP, report)
     assert chain.fakes.scale_writes("o3-audit-proxy") == [0]
     stops = chain.api("/api/v1/stops")["stops"]
     assert [(s["deployment"], s["replicas"]) for s in stops] == [("o3-audit-proxy", 3)]
@@ -53,19 +53,17 @@ def test_a_cost_alert_stops_the_deployment_once_pages_everyone_once_and_a_resolv
 
 
 def test_an_accuracy_regression_freezes_the_deployment_once_and_the_freeze_outlives_the_resolve(
-    chain: Stack, timings: list[Timing]
+    chain: Stack, report: list[str]
 ) -> None:
-    fire_and_resolve(chain, FREEZE, timings)
+    fire_and_resolve(chain, FREEZE, report)
     assert chain.fakes.pause_writes("gemini-audit") == [True]
     gate = chain.api("/api/v1/freezes/autogen-council/gemini-audit")
     assert gate["frozen"] is True, "unfreeze_on_resolve is off: a human lifts the freeze"
 
 
-def test_an_open_circuit_breaker_is_investigated_without_touching_the_cluster(
-    chain: Stack, timings: list[Timing]
-) -> None:
+def test_an_open_circuit_breaker_is_investigated_without_touching_the_cluster(chain: Stack, report: list[str]) -> None:
     before = len(chain.fakes.kube.writes)
-    fire_and_resolve(chain, INVESTIGATE, timings)
+    fire_and_resolve(chain, INVESTIGATE, report)
     assert len(chain.fakes.kube.writes) == before
     (step,) = chain.steps(INVESTIGATE[0], "remediation")
     findings = step["attempts"][-1]["detail"]["findings"]
