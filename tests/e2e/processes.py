@@ -114,7 +114,7 @@ def alertmanager(
             f"--cluster.advertise-address={cluster}",
             "--cluster.gossip-interval=50ms",  # settle in about two seconds, not eight
             "--cluster.pushpull-interval=1s",
-            "--cluster.peer-timeout=50ms",  # the second replica sends too: both deliver
+            "--cluster.peer-timeout=0s",  # no wait for the first replica's log entry: both deliver
         ]
     return Process(f"alertmanager:{port}", argv, root / "alertmanager.log", f"http://127.0.0.1:{port}/-/ready")
 

@@ -173,21 +173,40 @@ class Stack:
     # --- the responder's APIs and journal -----------------------------------------------------
 
     def api(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            self.url + path,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-        )
+        """GET (or POST `body` as JSON) with the bearer token; the decoded answer, whatever its status."""
+        data = None if body is None else json.dumps(body).encode()
+        return json.loads(self.post(path, data)[1])
+
+    def post(self, path: str, data: bytes | None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """A request as a client sends it (POST when there is `data`): status and body."""
+        sent = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", **(headers or {})}
+        request = urllib.request.Request(self.url + path, data=data, headers=sent)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                return json.load(response)
+                return int(response.status), response.read()
         except urllib.error.HTTPError as exc:
-            return json.load(exc)
+            return int(exc.code), exc.read()
 
-    def metrics(self) -> str:
+    def firing_bodies(self, alertname: str) -> list[bytes]:
+        """Journaled notifications (raw, as Alertmanager sent them) with `alertname` firing."""
+        return [
+            body
+            for (body,) in self.journal("SELECT body FROM notifications ORDER BY id")
+            if any(
+                a["status"] == "firing" and a["labels"]["alertname"] == alertname for a in json.loads(body)["alerts"]
+            )
+        ]
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the responder's `name` samples that carry every one of `labels`."""
         with urllib.request.urlopen(self.url + "/metrics", timeout=10) as response:
-            text: str = response.read().decode()
-            return text
+            lines = response.read().decode().splitlines()
+        wanted = [f'{k}="{v}"' for k, v in labels.items()]
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in lines
+            if line.startswith((name + "{", name + " ")) and all(w in line for w in wanted)
+        )
 
     def instances(self, alertname: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.api(f"/api/v1/alerts?alertname={alertname}&limit=1000")["alerts"]
