@@ -8,6 +8,7 @@ real processes. The cluster holds the deployments the catalogue alerts used here
 import json
 import re
 import sqlite3
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -220,10 +221,10 @@ class Stack:
                 found += [s for s in instance["steps"] if s["kind"] == kind]
         return found
 
-    def journal(self, sql: str) -> list[tuple[Any, ...]]:
+    def journal(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Read the responder's SQLite journal directly (read-only), for what no API exposes."""
         with sqlite3.connect(f"file:{self.root / 'journal.db'}?mode=ro", uri=True, timeout=10) as db:
-            return db.execute(sql).fetchall()
+            return db.execute(sql, params).fetchall()
 
     def deliveries_by_replica(self) -> Counter[str]:
         """Notifications journaled, per Alertmanager (its external URL is in every payload)."""
@@ -268,6 +269,7 @@ class Stack:
     def backlog(self) -> int:
         (count,) = self.journal(
             "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL)"
-            " + (SELECT COUNT(*) FROM steps WHERE status IN ('pending', 'running') AND due_at <= strftime('%s','now'))"
+            " + (SELECT COUNT(*) FROM steps WHERE status IN ('pending', 'running') AND due_at <= ?)",
+            time.time() + 1,  # a ladder rung due minutes from now is not backlog
         )[0]
         return int(count)
