@@ -26,7 +26,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def fire_and_resolve(chain: Stack, alert: tuple[str, str, float, float], report: list[str]) -> None:
     """Trip the alert, time its remediation, let Alertmanager repeat it, then resolve it."""
     name = alert[0]
-    report.append(chain.timing(name, chain.trip(alert)).line())
+    timing = chain.timing(name, chain.trip(alert))
     seen = len(chain.journal("SELECT id FROM notifications"))
     wait_for(
         "two repeats from Alertmanager", lambda: len(chain.journal("SELECT id FROM notifications")) >= seen + 2, 15
@@ -38,6 +38,11 @@ def fire_and_resolve(chain: Stack, alert: tuple[str, str, float, float], report:
     assert len(chain.fakes.slack_parents(name)) == 1
     assert len(chain.fakes.pages(name)) == 1
     assert len(chain.fakes.page_resolves(name)) == 1
+    report.append(timing.line())
+    report.append(
+        f"{name}: {len(chain.firing_bodies(name))} firing notifications → 1 remediation step, 1 Slack message,"
+        " 1 PagerDuty incident, 1 PagerDuty resolve"
+    )
 
 
 def test_a_cost_alert_stops_the_deployment_once_pages_everyone_once_and_a_resolve_restores_nothing(
