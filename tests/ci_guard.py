@@ -14,6 +14,12 @@ REQUIRED_MODULES = (
     "tests.deploy.test_alertmanager",  # amtool on deploy/alertmanager.yml
     "tests.process.test_crash",  # the responder as a real process, killed and restarted
     "tests.prometheus.test_queries",  # every panel, alert and recording rule query on a real Prometheus
+    "tests.e2e.test_chain",  # exporter → Prometheus → Alertmanager → responder → fakes, per action
+    "tests.e2e.test_crash",  # the responder SIGKILLed in a storm that Alertmanager is delivering
+    "tests.e2e.test_ha",  # two clustered Alertmanagers, stale firings after a resolve
+    "tests.e2e.test_outages",  # Kubernetes, Slack, PagerDuty and Twilio failing at once
+    "tests.e2e.test_fuzz",  # hypothesis over HTTP against the live responder
+    "tests.e2e.test_demo",  # scripts/demo's story
 )
 
 

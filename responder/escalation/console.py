@@ -27,8 +27,7 @@ def render(step: Step) -> str:
     ]
     if "follow_up" in step.params:
         parts.append(step.params["follow_up"])
-    if "reason" in step.params:
-        parts.append(step.params["reason"])
+    parts += [step.params[key] for key in ("reason", "fallback_reason") if key in step.params]
     if runbook := inst.annotations.get("runbook_url"):
         parts.append(runbook)
     return " | ".join(parts)

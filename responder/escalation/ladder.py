@@ -54,7 +54,8 @@ def fallback(step: Step, result: StepResult, channels: Sequence[str]) -> Planned
     params = {
         **step.params,
         "fallback_from": step.name,
-        "reason": f"{step.name} failed for good: {result.detail.get('error', result.detail)}",
+        # Not "reason": channels read that as why the alert was not remediated.
+        "fallback_reason": f"{step.name} failed for good: {result.detail.get('error', result.detail)}",
     }
     return PlannedStep("escalation", following, 0.0, params, f"escalation:fallback:{step.id}:{following}")
 

@@ -48,7 +48,7 @@ def trigger_event(step: Step) -> dict[str, Any]:
         "starts_at": inst.starts_at,
         "labels": inst.labels,
     }
-    for key in ("reason", "follow_up"):
+    for key in ("reason", "fallback_reason", "follow_up"):
         if key in step.params:
             details[key] = step.params[key]
     return {

@@ -6,6 +6,7 @@ threads) and the code under test (in the test's own loop) can both reach them.
 
 import asyncio
 import socket
+import ssl
 import threading
 
 from aiohttp import web
@@ -19,11 +20,12 @@ def free_port() -> int:
 
 
 class AppThread:
-    def __init__(self, app: web.Application) -> None:
+    def __init__(self, app: web.Application, tls: ssl.SSLContext | None = None) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self._tls = tls
         self._loop = asyncio.new_event_loop()
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5)  # hung requests are cut when it stops
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     def __enter__(self) -> "AppThread":
@@ -33,7 +35,7 @@ class AppThread:
 
     async def _start(self) -> None:
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self._tls).start()
 
     def __exit__(self, *exc: object) -> None:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)

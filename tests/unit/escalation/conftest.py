@@ -16,12 +16,9 @@ from responder.policy import Policy
 from responder.web.app import Responder, build_responder
 from tests.conftest import alert_payload, cost_alert
 from tests.fakes import pagerduty, slack, twilio
+from tests.fakes.channels import SIGNING_SECRET, WEBHOOK_SECRET, channel_policy
 from tests.fakes.server import serving
 from tests.fakes.tls import make_ca
-
-SIGNING_SECRET = "slack-signing-secret-for-tests"
-WEBHOOK_SECRET = "pagerduty-webhook-secret-for-tests"
-ONCALL = "+15550000999"
 
 
 class Clock:
@@ -42,34 +39,7 @@ class Fakes:
 
     def policy(self, **changes: Any) -> dict[str, Any]:
         """Policy changes that point every channel at its fake."""
-        return {
-            "escalation.slack": {
-                "bot_token": slack.TOKEN,
-                "signing_secret": SIGNING_SECRET,
-                "base_url": self.urls["slack"] + "/api/",
-                "channel": {"default": "#alerts", "severity": {"critical": "#incidents"}},
-                "allowed_users": ["UALLOWED"],
-                "allowed_groups": ["SONCALL"],
-                "messages_per_second": 50,
-            },
-            "escalation.pagerduty": {
-                "routing_key": {"default": pagerduty.ROUTING_KEY},
-                "webhook_secret": WEBHOOK_SECRET,
-                "base_url": self.urls["pagerduty"],
-                "ca_file": str(self.ca_file),
-                "events_per_minute": 6000,
-            },
-            "escalation.sms": {
-                "account_sid": twilio.ACCOUNT_SID,
-                "auth_token": twilio.AUTH_TOKEN,
-                "from": twilio.SENDER,
-                "to": {"default": [ONCALL]},
-                "base_url": self.urls["twilio"],
-                "messages_per_second": 50,
-                "timeout_seconds": 1,
-            },
-            **changes,
-        }
+        return {**channel_policy(self.urls, self.ca_file), **changes}
 
 
 @pytest.fixture

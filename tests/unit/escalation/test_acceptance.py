@@ -4,7 +4,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.conftest import cost_alert
-from tests.unit.escalation.conftest import ONCALL, Fakes, critical
+from tests.fakes.channels import ONCALL
+from tests.unit.escalation.conftest import Fakes, critical
 
 
 def _texts(blocks: list[dict[str, Any]]) -> str:

@@ -1,0 +1,103 @@
+"""Bad input at scale, over HTTP, against the responder running as a process: hypothesis sends
+malformed and hostile notifications and API requests. No answer is a 5xx, the process stays
+up, nothing acts outside the policy's namespaces, and the journal is consistent afterwards."""
+
+import json
+import string
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import alert_payload, cost_alert
+from tests.e2e.processes import answers
+from tests.e2e.stack import NAMESPACES, Stack
+
+EXAMPLES = 300
+text = st.text(alphabet=string.printable + "éß☃\u202e\x00", max_size=40)
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), text)
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4)
+)
+
+
+@st.composite
+def alerts(draw: st.DrawFn) -> dict[str, Any]:
+    """A CostBudgetExceeded alert with hostile values: any action, any target, any times."""
+    alert = cost_alert(
+        status=draw(st.sampled_from(["firing", "resolved"]) | text),
+        fingerprint=draw(st.sampled_from(["4f1c2a9e8d7b6c5a"]) | text),
+        starts_at=draw(st.sampled_from(["2026-11-23T13:00:00Z", "0001-01-01T00:00:00Z"]) | text),
+        action=draw(st.sampled_from(["EMERGENCY_STOP", "FREEZE_DEPLOYMENTS", "INVESTIGATE", "rm -rf /"]) | text),
+        target_namespace=draw(st.sampled_from([*NAMESPACES, "kube-system", "alert-responder"]) | text),
+        target_deployment=draw(st.sampled_from(["o3-audit-proxy", "gemini-audit", "../../etc"]) | text),
+    )
+    alert["labels"].update(draw(st.dictionaries(text, text, max_size=3)))
+    if draw(st.booleans()):
+        alert[draw(st.sampled_from(sorted(alert)))] = draw(json_values)
+    return alert
+
+
+def notification_bodies() -> st.SearchStrategy[bytes]:
+    shaped = st.lists(alerts(), max_size=3).map(lambda found: json.dumps(alert_payload(*found)).encode())
+    return st.one_of(shaped, json_values.map(lambda v: json.dumps(v).encode()), st.binary(max_size=200))
+
+
+requests = st.one_of(
+    st.tuples(st.just("/webhook"), notification_bodies(), st.sampled_from(["application/json", "text/plain"])),
+    st.tuples(
+        st.sampled_from(["/api/v1/restore", "/api/v1/unfreeze", "/api/v1/alerts/4f1c2a9e8d7b6c5a/ack"]),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.just("application/json"),
+    ),
+    st.tuples(
+        st.builds(
+            lambda prefix, name: prefix + urllib.parse.quote(name, safe=""),
+            st.sampled_from(["/api/v1/alerts/", "/api/v1/freezes/", "/api/v1/freezes/autogen-council/"]),
+            text,
+        ),
+        st.none(),
+        st.just("application/json"),
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with ExitStack() as exits:
+        running = Stack(tmp_path_factory.mktemp("fuzz"), exits)
+        running.start_responder()
+        yield running
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(request=requests)
+def test_hostile_requests_never_get_a_5xx(live: Stack, request: tuple[str, bytes | None, str]) -> None:
+    path, body, content_type = request
+    status, answer = live.post(path, body, {"Content-Type": content_type})
+    assert status < 500, f"{path} answered {status}: {answer[:300]!r}"
+
+
+def test_after_the_fuzz_the_responder_is_up_acted_only_in_its_namespaces_and_its_journal_is_consistent(
+    live: Stack,
+) -> None:
+    assert answers(live.url + "/healthz") and answers(live.url + "/readyz")
+    live.settled()
+    assert {ns for _, ns, _, _ in live.fakes.kube.writes} <= set(NAMESPACES)
+    assert live.journal("PRAGMA integrity_check") == [("ok",)]
+    (accepted, instances), *_ = live.journal(
+        "SELECT (SELECT COUNT(*) FROM notifications), (SELECT COUNT(*) FROM instances)"
+    )
+    assert accepted > 0 and instances > 0, "no fuzzed notification got past validation; the fuzz tested only the door"
+    assert live.journal("SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL") == [(0,)]
+    assert live.journal(
+        "SELECT COUNT(*) FROM steps s LEFT JOIN instances i ON i.id = s.instance_id WHERE i.id IS NULL"
+    ) == [(0,)]
+    assert live.journal("SELECT COUNT(*) FROM attempts a LEFT JOIN steps s ON s.id = a.step_id WHERE s.id IS NULL") == [
+        (0,)
+    ]
+    assert live.journal("SELECT COUNT(*) FROM steps WHERE status = 'running'") == [(0,)]
