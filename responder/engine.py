@@ -213,8 +213,11 @@ class Engine:
 
     async def _sleep(self, kind: str, seconds: float) -> None:
         event = self._wake[kind]
+        # asyncio.timeout, not wait_for: on 3.11, wait_for swallows a cancellation that arrives as the
+        # event fires, and stop() would then wait forever for a dispatcher that never ends.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=max(seconds, 0.0))
+            async with asyncio.timeout(max(seconds, 0.0)):
+                await event.wait()
         event.clear()
 
     # --- ingest ---------------------------------------------------------------------------

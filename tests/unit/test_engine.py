@@ -212,3 +212,14 @@ async def test_a_resolve_cancels_a_stop_still_waiting_to_retry(
     [stop] = await remediations(journal)
     assert stop["status"] == "cancelled"
     assert remediator.calls == 1, "the stop ran after the resolve"
+
+
+async def test_stop_ends_even_when_a_wake_arrives_with_the_cancellation(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    engine = engine_for(journal, make_policy(), clock)
+    await engine.start()
+    await asyncio.sleep(0.05)  # every loop is asleep, waiting for a wake-up
+    for kind in ("ingest", "remediation", "escalation"):
+        engine.wake(kind)
+    await asyncio.wait_for(engine.stop(0.1), timeout=10)  # on 3.11, wait_for-based sleeps swallowed this cancel
