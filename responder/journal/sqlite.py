@@ -274,27 +274,7 @@ class SqliteJournal:
         return await self._call(lambda conn: fn(SqliteTransaction(conn)))
 
     async def claim_steps(self, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]:
-        def claim(conn: sqlite3.Connection) -> list[Step]:
-            claimed = conn.execute(
-                "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
-                " WHERE id IN (SELECT id FROM ("  # two branches, each served by the steps_due index
-                "SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
-                " UNION ALL SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND lease_until < ?)"
-                " ORDER BY due_at, id LIMIT ?) RETURNING id",
-                (STEP_RUNNING, now + lease_seconds, now, kind, STEP_PENDING, now, kind, STEP_RUNNING, now, limit),
-            ).fetchall()
-            if not claimed:
-                return []
-            marks = ",".join("?" * len(claimed))
-            columns = ", ".join(f"i.{c.strip()}" for c in INSTANCE_COLUMNS.split(","))
-            rows = conn.execute(
-                f"SELECT s.id, s.kind, s.name, s.params, s.attempts, s.correlation_id, {columns}"
-                f" FROM steps s JOIN instances i ON i.id = s.instance_id WHERE s.id IN ({marks}) ORDER BY s.id",
-                [row[0] for row in claimed],
-            ).fetchall()
-            return [Step(r[0], instance_from_row(r[6:]), r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
-
-        return await self._call(claim)
+        return await self._call(lambda conn: SqliteTransaction(conn).claim(kind, limit, now, lease_seconds))
 
     async def finish_step(
         self,
