@@ -50,6 +50,7 @@ INGEST_ALERTS_PER_TRANSACTION = 100  # keeps a transaction short so webhook appe
 IDLE_POLL_SECONDS = 1.0
 TOUCH_SECONDS = 60.0  # how stale last_seen may get before a repeat updates it
 BACKLOG_REFRESH_SECONDS = 0.2
+PARSED_KEPT = 10_000  # webhook parses kept for ingest
 STEP_KINDS = ("remediation", "escalation")
 
 
@@ -61,6 +62,7 @@ class Applied:
     stale: int = 0
     refusals: list[str] = field(default_factory=list)
     steps: int = 0
+    due: set[str] = field(default_factory=set)  # kinds of the steps planned to run now
 
 
 Ingested = tuple[list[Applied], dict[str, list[Step]]]  # per notification, and the steps claimed by kind
@@ -141,6 +143,7 @@ def apply_alert(
         applied.alerts.append((decision.action, "resolved"))
         steps = decision.steps
     applied.steps += tx.add_steps(instance, steps, now, correlation)
+    applied.due.update(s.kind for s in steps if s.delay_seconds <= 0)
     return instance
 
 
@@ -198,9 +201,20 @@ class Engine:
         self._busy = dict.fromkeys(STEP_KINDS, 0)  # running steps, and slots promised to a claim under way
         self._starved = dict.fromkeys(STEP_KINDS, False)  # a claim filled every free slot: more may be due
         self._backlog_counted = -BACKLOG_REFRESH_SECONDS
+        self._parsed: dict[int, tuple[str, Notification]] = {}  # by notification id, until ingested
 
     def wake(self, kind: str = "ingest") -> None:
         self._wake[kind].set()
+
+    def accepted(self, notification_id: int, correlation_id: str, notification: Notification) -> None:
+        """The webhook journaled `notification`: ingest it, from the webhook's own parse of the body
+        (parsing it again from the journal was a sixth of a 10-alert request's cost). Ingest may
+        have taken it already, or be far behind: past PARSED_KEPT the kept parses are dropped and
+        ingest parses the journaled bodies, as it does after a restart."""
+        if len(self._parsed) >= PARSED_KEPT:
+            self._parsed.clear()
+        self._parsed[notification_id] = (correlation_id, notification)
+        self.wake()
 
     async def start(self) -> None:
         self._tasks = [
@@ -237,6 +251,10 @@ class Engine:
         parsed: list[tuple[StoredNotification, Notification]] = []
         broken: list[StoredNotification] = []
         for stored in batch:
+            known = self._parsed.pop(stored.id, None)
+            if known is not None and known[0] == stored.correlation_id:  # ids may be reused after a prune
+                parsed.append((stored, known[1]))
+                continue
             try:
                 parsed.append((stored, notification_from(orjson.loads(stored.body))))
             except (ValueError, KeyError, TypeError) as exc:
@@ -259,7 +277,8 @@ class Engine:
             ) -> Ingested:
                 applied = [apply_notification(tx, self.policy, stored, n, now) for stored, n in chunk]
                 tx.mark_processed([stored.id for stored, _ in chunk], now)
-                claimed = {kind: tx.claim(kind, limit, now, LEASE_SECONDS) for kind, limit in limits.items()}
+                due = set().union(*(a.due for a in applied))
+                claimed = {kind: tx.claim(kind, limits[kind], now, LEASE_SECONDS) for kind in STEP_KINDS if kind in due}
                 return applied, claimed
 
             try:
@@ -267,8 +286,8 @@ class Engine:
             finally:
                 for kind, limit in limits.items():
                     self._busy[kind] -= limit
-            for kind in STEP_KINDS:  # remediation first: its tasks start before the escalations'
-                self._launch(kind, claimed[kind], limits[kind])
+            for kind, steps in claimed.items():  # remediation first: its tasks start before the escalations'
+                self._launch(kind, steps, limits[kind])
             for (stored, notification), result in zip(chunk, applied, strict=True):
                 self._account(stored, notification, result)
         await self._refresh_backlog()
@@ -302,7 +321,7 @@ class Engine:
     async def _ingest_loop(self) -> None:
         while True:
             try:
-                if await self.ingest_once():
+                if await self.ingest_once() >= INGEST_BATCH:  # else a new append has woken us
                     continue
             except Exception:
                 log.exception("ingest failed; retrying")
