@@ -1,7 +1,7 @@
 """The embedded journal: one SQLite file in WAL mode with full synchronous commits.
 
 One thread owns the connection; every operation is queued to it, and the operations waiting
-together, or arriving within LINGER_SECONDS of the first, run in one transaction (group commit).
+together run in one transaction (group commit).
 
 Disk flushes go where a lost write would break a promise. The webhook's 200 promises the
 notification is on disk, so a batch holding an append commits with synchronous=FULL (one fsync
@@ -21,7 +21,6 @@ import logging
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,10 +47,6 @@ class JournalLockedError(RuntimeError):
 
 
 MAX_BATCH = 512
-# How long the writer waits for more operations to join a batch. A commit's cost is mostly per
-# b-tree page it rewrites, not per row, so fewer and larger commits save more CPU (measured:
-# -10 to -18% per notification at 250/s) than the wait costs in latency.
-LINGER_SECONDS = 0.002
 CHECKPOINT_SECONDS = 1.0
 log = logging.getLogger("responder.journal")
 
@@ -185,10 +180,9 @@ class SqliteJournal:
             if op is None:
                 break
             batch = [op]
-            linger_until = time.monotonic() + LINGER_SECONDS
-            while len(batch) < MAX_BATCH:  # group commit: whatever arrives while we linger joins
+            while len(batch) < MAX_BATCH:  # group commit: whatever is already waiting joins
                 try:
-                    following = self._queue.get(timeout=max(0.0, linger_until - time.monotonic()))
+                    following = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if following is None:
