@@ -336,6 +336,8 @@ class Engine:
         """
         while await self.ingest_once():
             pass
+        if self._running:  # a started engine: ingest or a dispatcher may have handed steps to workers
+            await asyncio.wait(set(self._running))
         for kind, runner in self._runners().items():
             while steps := await self.journal.claim_steps(kind, 100, self.clock(), LEASE_SECONDS):
                 await asyncio.gather(*(self._run_step(kind, s, runner) for s in steps))
