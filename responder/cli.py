@@ -181,7 +181,7 @@ def _replay_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _api(policy: Policy, url: str | None, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+def call_api(policy: Policy, url: str | None, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     """Call a running responder's API with the policy's credentials: (status, decoded JSON)."""
     base = url or f"http://{policy.host}:{policy.port}"
     headers = {"Content-Type": "application/json"}
@@ -204,8 +204,8 @@ def _unreachable(url: str | None, policy: Policy, exc: Exception) -> int:
 def _status(args: argparse.Namespace) -> int:
     policy = _policy(args)
     try:
-        _, ready = _api(policy, args.url, "/readyz")
-        _, firing = _api(policy, args.url, "/api/v1/alerts?status=firing")
+        _, ready = call_api(policy, args.url, "/readyz")
+        _, firing = call_api(policy, args.url, "/api/v1/alerts?status=firing")
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return _unreachable(args.url, policy, exc)
     url = args.url or f"http://{policy.host}:{policy.port}"
@@ -224,7 +224,7 @@ def _undo(args: argparse.Namespace) -> int:
     body = {"namespace": namespace, "actor": args.actor}
     body.update({"deployment": deployment} if deployment else {"selector": args.selector})
     try:
-        status, answer = _api(policy, args.url, f"/api/v1/{args.command}", body)
+        status, answer = call_api(policy, args.url, f"/api/v1/{args.command}", body)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return _unreachable(args.url, policy, exc)
     if status != 200:
@@ -237,7 +237,7 @@ def _ack(args: argparse.Namespace) -> int:
     """Acknowledge a firing alert on a running responder: its ladder stops."""
     policy = _policy(args)
     try:
-        status, answer = _api(policy, args.url, f"/api/v1/alerts/{args.fingerprint}/ack", {"actor": args.actor})
+        status, answer = call_api(policy, args.url, f"/api/v1/alerts/{args.fingerprint}/ack", {"actor": args.actor})
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return _unreachable(args.url, policy, exc)
     if status != 200:

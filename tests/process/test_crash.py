@@ -6,7 +6,6 @@ landed between the write and its record."""
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 
 from tests.conftest import TOKEN, alert_payload, cost_alert, write_policy
 from tests.fakes.kube import Cluster, FakeKube, Fault, serve
+from tests.fakes.thread import free_port
 
 NOTIFICATIONS = 200
 KILL_AFTER = 80
@@ -29,12 +29,6 @@ SLOW_SCALE_SECONDS = 1.0
 DELAYED_RUNG = "3s"
 NAMESPACE = "autogen-council"
 KUBE_TOKEN = "kube-token-for-the-crash-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Service:
@@ -98,7 +92,7 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.fixture
 def service(tmp_path: Path, cluster: Cluster) -> Iterator[Service]:
-    port = _free_port()
+    port = free_port()
     ladder = [{"after": "0s", "channels": ["slack"]}, {"after": DELAYED_RUNG, "channels": ["sms"]}]
     config = write_policy(
         tmp_path,

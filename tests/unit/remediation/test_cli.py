@@ -1,31 +1,17 @@
 """`responder restore` and `responder unfreeze` against a running responder, end to end over HTTP."""
 
-import json
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from responder.cli import main
+from responder.cli import call_api, main
 from responder.policy import Policy
 from responder.web.app import build_responder, create_app
-from tests.conftest import TOKEN, alert_payload, cost_alert
+from tests.conftest import alert_payload, cost_alert
 from tests.fakes.kube import Cluster
 from tests.fakes.thread import AppThread
-
-
-def call(url: str, path: str, body: Any = None) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{url}{path}", data=data, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.load(exc)
 
 
 def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -45,9 +31,9 @@ def test_restore_and_unfreeze_round_trip_through_the_cli(
     )
     with AppThread(create_app(build_responder(policy))) as server:
         url = ["--url", server.url]
-        assert call(server.url, "/webhook", alert_payload(cost_alert(), freeze))[0] == 200
-        until(lambda: call(server.url, "/api/v1/freezes/shop/cart")[0] == 423)
-        until(lambda: bool(call(server.url, "/api/v1/stops")[1]["stops"]))
+        assert call_api(policy, server.url, "/webhook", alert_payload(cost_alert(), freeze))[0] == 200
+        until(lambda: call_api(policy, server.url, "/api/v1/freezes/shop/cart")[0] == 423)
+        until(lambda: bool(call_api(policy, server.url, "/api/v1/stops")[1]["stops"]))
         assert cluster.fake.deployment("autogen-council", "o3-audit-proxy")["spec"]["replicas"] == 0
 
         assert main(["restore", "autogen-council/o3-audit-proxy", "--actor", "cli:alice", *config, *url]) == 0
@@ -57,9 +43,9 @@ def test_restore_and_unfreeze_round_trip_through_the_cli(
         assert "no recorded replica count" in capsys.readouterr().err
 
         assert main(["unfreeze", "shop/cart", *config, *url]) == 0
-        assert call(server.url, "/api/v1/freezes/shop/cart")[0] == 200
+        assert call_api(policy, server.url, "/api/v1/freezes/shop/cart")[0] == 200
         assert not cluster.fake.deployment("shop", "cart")["spec"]["paused"]
-        operations = call(server.url, "/api/v1/operations")[1]["operations"]
+        operations = call_api(policy, server.url, "/api/v1/operations")[1]["operations"]
         assert [(o["op"], o["ok"]) for o in operations] == [("UNFREEZE", True), ("RESTORE", False), ("RESTORE", True)]
         assert operations[2]["actor"] == "cli:alice"
 

@@ -1,55 +1,32 @@
 """Arbitrary bodies, headers and sizes at a listening webhook: never a 5xx, never a crash, and
 every notification answered 2xx is in the journal."""
 
-import asyncio
 import http.client
 import io
 import json
-import socket
 import sqlite3
-import threading
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp import web
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from responder.policy import load_policy
-from responder.web.app import build_responder, create_app
+from responder.web.app import Responder, build_responder, create_app
 from tests.conftest import TOKEN, alert_payload, cost_alert, write_policy
+from tests.fakes.thread import AppThread
 
 MAX_BODY = 64 * 1024
 
 
-class ServerThread:
-    """The real app on 127.0.0.1 in its own thread and event loop."""
+@dataclass
+class Served:
+    """The real app on 127.0.0.1 in its own thread and event loop, and the responder behind it."""
 
-    def __init__(self, tmp_path: Path) -> None:
-        policy = load_policy(write_policy(tmp_path, {"server.max_body_bytes": MAX_BODY}), env={})
-        self.responder = build_responder(policy, console=io.StringIO())
-        self.loop = asyncio.new_event_loop()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.runner = web.AppRunner(create_app(self.responder))
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> "ServerThread":
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=30)
-        return self
-
-    async def _start(self) -> None:
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
+    responder: Responder
+    port: int
 
     def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -62,9 +39,12 @@ class ServerThread:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    with ServerThread(tmp_path_factory.mktemp("fuzz")) as running:
-        yield running
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp_path = tmp_path_factory.mktemp("fuzz")
+    policy = load_policy(write_policy(tmp_path, {"server.max_body_bytes": MAX_BODY}), env={})
+    responder = build_responder(policy, console=io.StringIO())
+    with AppThread(create_app(responder)) as running:
+        yield Served(responder, running.port)
 
 
 json_values = st.recursive(
@@ -120,12 +100,16 @@ headers = st.fixed_dictionaries(
 )
 
 
-def test_no_input_gets_a_5xx_and_every_2xx_is_journaled(server: ServerThread) -> None:
+def test_no_input_gets_a_5xx_and_every_2xx_is_journaled(server: Served) -> None:
     journal = sqlite3.connect(server.responder.policy.journal_path)
     accepted: list[int] = []
 
     @settings(max_examples=200, deadline=None)
     @given(body=bodies, request_headers=headers)
+    @example(  # random draws alone miss a fully valid request about one run in ten
+        body=json.dumps(valid).encode(),
+        request_headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
     def post_anything(body: bytes, request_headers: dict[str, str]) -> None:
         status, answer = server.post(body, request_headers)
         assert status < 500, answer
