@@ -50,6 +50,11 @@ class ClusterRemediator:
         self._clock = clock
         self._plan = PlanRemediator()
 
+    def close(self) -> None:
+        """Release the client's connection pool at shutdown."""
+        if self._kube is not None:
+            self._kube.close()
+
     def _action(self, name: str) -> ActionPolicy:
         return self._policy.actions[OWNER.get(name, name)]
 

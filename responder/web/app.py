@@ -14,7 +14,6 @@ from responder.journal import Journal
 from responder.journal.sqlite import SqliteJournal
 from responder.metrics import Metrics, create_metrics
 from responder.policy import Policy
-from responder.remediation import Operator
 from responder.remediation.cluster import ClusterRemediator
 from responder.remediation.kube import Kube
 from responder.web.audit import audit_routes
@@ -31,7 +30,7 @@ class Responder:
     policy: Policy
     journal: Journal
     engine: Engine
-    operator: Operator  # restore and unfreeze, for the API, the CLI and Slack
+    operator: ClusterRemediator  # the remediator, also restore and unfreeze for the API, the CLI and Slack
     metrics: Metrics
     clock: Callable[[], float]
     escalation: Router  # channels; the Slack and PagerDuty callbacks talk back through it
@@ -72,6 +71,7 @@ def create_app(responder: Responder) -> web.Application:
         yield
         await responder.engine.stop(SHUTDOWN_GRACE_SECONDS)
         await responder.escalation.close()
+        responder.operator.close()
         await journal.close()
 
     app.cleanup_ctx.append(lifecycle)
