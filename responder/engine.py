@@ -11,20 +11,26 @@ once per instance live in `apply_alert`:
 - a firing that arrives after the instance resolved is stale (an HA replica can deliver
   firing, resolved, firing) and is ignored: a genuinely new firing has a new startsAt.
 
+The webhook's notification is applied in the transaction that journals it (`accept`), and the
+steps it plans due now are claimed there too, as far as their pool has free workers, and start
+at once: a second transaction to ingest, a third to claim, and the waits between them were most
+of a notification's cost and of its time to its first remediation. The ingest loop applies what
+that path left: notifications from before a restart, and any accepted while older ones waited,
+so that notifications are always applied in the order they arrived.
+
 Remediation and escalation run in separate worker pools with their own concurrency, so a slow
-notifier never delays a remediation. Steps that ingest plans due now are claimed in the ingest
-transaction itself, as far as their pool has free workers, and start at once: a claim round trip
-per step (and the wait for the dispatcher to notice) was most of a notification's time to its
-first remediation. The dispatchers claim the rest: delayed rungs, retries, and what did not fit.
+notifier never delays a remediation. A worker is held for the call to the cluster or provider,
+not for recording its outcome. The dispatchers claim the steps nobody claimed at once: delayed
+rungs, retries, and what did not fit.
 """
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
@@ -40,6 +46,7 @@ from responder.policy import Policy
 from responder.remediation import Remediator
 from responder.targets import Target
 from responder.vocabulary import MUTATING
+from responder.workers import Workers
 
 log = logging.getLogger("responder.engine")
 
@@ -50,7 +57,6 @@ INGEST_ALERTS_PER_TRANSACTION = 100  # keeps a transaction short so webhook appe
 IDLE_POLL_SECONDS = 1.0
 TOUCH_SECONDS = 60.0  # how stale last_seen may get before a repeat updates it
 BACKLOG_REFRESH_SECONDS = 0.2
-PARSED_KEPT = 10_000  # webhook parses kept for ingest
 STEP_KINDS = ("remediation", "escalation")
 
 
@@ -62,7 +68,7 @@ class Applied:
     stale: int = 0
     refusals: list[str] = field(default_factory=list)
     steps: int = 0
-    due: set[str] = field(default_factory=set)  # kinds of the steps planned to run now
+    due: Counter[str] = field(default_factory=Counter)  # steps planned to run now, by kind
 
 
 Ingested = tuple[list[Applied], dict[str, list[Step]]]  # per notification, and the steps claimed by kind
@@ -197,24 +203,39 @@ class Engine:
         self._wake = {kind: asyncio.Event() for kind in ("ingest", *STEP_KINDS)}
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[asyncio.Task[None]] = set()
-        self._workers = {"remediation": policy.remediation_workers, "escalation": policy.escalation_workers}
-        self._busy = dict.fromkeys(STEP_KINDS, 0)  # running steps, and slots promised to a claim under way
-        self._starved = dict.fromkeys(STEP_KINDS, False)  # a claim filled every free slot: more may be due
+        self._workers = {
+            "remediation": Workers(policy.remediation_workers),
+            "escalation": Workers(policy.escalation_workers),
+        }
         self._backlog_counted = -BACKLOG_REFRESH_SECONDS
-        self._parsed: dict[int, tuple[str, Notification]] = {}  # by notification id, until ingested
 
     def wake(self, kind: str = "ingest") -> None:
         self._wake[kind].set()
 
-    def accepted(self, notification_id: int, correlation_id: str, notification: Notification) -> None:
-        """The webhook journaled `notification`: ingest it, from the webhook's own parse of the body
-        (parsing it again from the journal was a sixth of a 10-alert request's cost). Ingest may
-        have taken it already, or be far behind: past PARSED_KEPT the kept parses are dropped and
-        ingest parses the journaled bodies, as it does after a restart."""
-        if len(self._parsed) >= PARSED_KEPT:
-            self._parsed.clear()
-        self._parsed[notification_id] = (correlation_id, notification)
-        self.wake()
+    async def accept(self, body: bytes, correlation_id: str, notification: Notification) -> int:
+        """The webhook's path: journal `body`, apply `notification` (the webhook's own parse of it)
+        and claim the steps it made due, in one transaction; then start them. Returns the
+        notification's id once it is on disk; raises when the journal could not store it."""
+        now = self.clock()
+        taken = dict.fromkeys(STEP_KINDS, 0)
+
+        def apply(tx: Transaction, stored: StoredNotification) -> tuple[Applied, dict[str, list[Step]]]:
+            applied = apply_notification(tx, self.policy, stored, notification, now)
+            return applied, self._claim_due(tx, applied.due, taken, now)
+
+        try:
+            notification_id, outcome = await self.journal.accept(body, correlation_id, now, apply)
+        except BaseException:
+            self._give_back(taken)
+            raise
+        if outcome is None:  # older notifications wait, or applying failed: ingest applies it in order
+            self._give_back(taken)
+            self.wake()
+            return notification_id
+        applied, claimed = outcome
+        self._start_claimed(claimed, applied.due)
+        self._account(correlation_id, notification, applied)
+        return notification_id
 
     async def start(self) -> None:
         self._tasks = [
@@ -254,10 +275,6 @@ class Engine:
         parsed: list[tuple[StoredNotification, Notification]] = []
         broken: list[StoredNotification] = []
         for stored in batch:
-            known = self._parsed.pop(stored.id, None)
-            if known is not None and known[0] == stored.correlation_id:  # ids may be reused after a prune
-                parsed.append((stored, known[1]))
-                continue
             try:
                 parsed.append((stored, notification_from(orjson.loads(stored.body))))
             except (ValueError, KeyError, TypeError) as exc:
@@ -270,33 +287,59 @@ class Engine:
         if broken:
             await self.journal.transact(lambda tx: tx.mark_processed([s.id for s in broken], now))
         for chunk in _chunks(parsed):
-            # Only while the dispatchers run: `drain` (replay, tests) runs steps in its own order.
-            limits = {kind: self._reserve(kind) if self._tasks else 0 for kind in STEP_KINDS}
+            taken = dict.fromkeys(STEP_KINDS, 0)
 
             def apply(
                 tx: Transaction,
                 chunk: list[tuple[StoredNotification, Notification]] = chunk,
-                limits: dict[str, int] = limits,
+                taken: dict[str, int] = taken,
             ) -> Ingested:
                 applied = [apply_notification(tx, self.policy, stored, n, now) for stored, n in chunk]
                 tx.mark_processed([stored.id for stored, _ in chunk], now)
-                due = set().union(*(a.due for a in applied))
-                claimed = {kind: tx.claim(kind, limits[kind], now, LEASE_SECONDS) for kind in STEP_KINDS if kind in due}
-                return applied, claimed
+                return applied, self._claim_due(tx, sum((a.due for a in applied), Counter()), taken, now)
 
             try:
                 applied, claimed = await self.journal.transact(apply)
-            finally:
-                for kind, limit in limits.items():
-                    self._busy[kind] -= limit
-            for kind, steps in claimed.items():  # remediation first: its tasks start before the escalations'
-                self._launch(kind, steps, limits[kind])
+            except BaseException:
+                self._give_back(taken)
+                raise
+            self._start_claimed(claimed, sum((a.due for a in applied), Counter()))
             for (stored, notification), result in zip(chunk, applied, strict=True):
-                self._account(stored, notification, result)
+                self._account(stored.correlation_id, notification, result)
         await self._refresh_backlog()
         return len(batch)
 
-    def _account(self, stored: StoredNotification, notification: Notification, applied: Applied) -> None:
+    def _claim_due(
+        self, tx: Transaction, due: Counter[str], taken: dict[str, int], now: float
+    ) -> dict[str, list[Step]]:
+        """In an ingest transaction (the journal's thread): claim what it made due, remediation
+        first, as far as there are free workers. Only while the dispatchers run: `drain` (replay,
+        tests) runs steps in its own order. A batch that failed runs its operations again: what
+        an earlier run took is given back first."""
+        self._give_back(taken)
+        claimed = {}
+        for kind in STEP_KINDS:
+            if due[kind] and self._tasks:
+                taken[kind] = self._workers[kind].take(due[kind])
+                claimed[kind] = tx.claim(kind, taken[kind], now, LEASE_SECONDS)
+                self._workers[kind].give(taken[kind] - len(claimed[kind]))
+                taken[kind] = len(claimed[kind])
+        return claimed
+
+    def _give_back(self, taken: dict[str, int]) -> None:
+        for kind, count in taken.items():
+            self._workers[kind].give(count)
+            taken[kind] = 0
+
+    def _start_claimed(self, claimed: dict[str, list[Step]], due: Counter[str]) -> None:
+        for kind in STEP_KINDS:  # remediation first: its tasks start before the escalations'
+            steps = claimed.get(kind, [])
+            self._launch(kind, steps)
+            if len(steps) < due[kind]:  # no worker was free for some: the dispatcher claims them
+                self._workers[kind].starved = True
+                self.wake(kind)
+
+    def _account(self, correlation_id: str, notification: Notification, applied: Applied) -> None:
         for action, status in applied.alerts:
             self.metrics.alerts.labels(action, status).inc()
         for guard in applied.refusals:
@@ -306,13 +349,13 @@ class Engine:
         if notification.truncated_alerts:
             log.warning(
                 "alertmanager truncated alerts",
-                extra={"correlation_id": stored.correlation_id, "truncated": notification.truncated_alerts},
+                extra={"correlation_id": correlation_id, "truncated": notification.truncated_alerts},
             )
         if applied.alerts or applied.stale:
             log.info(
                 "notification applied",
                 extra={
-                    "correlation_id": stored.correlation_id,
+                    "correlation_id": correlation_id,
                     "alerts": len(notification.alerts),
                     "transitions": len(applied.alerts),
                     "stale": applied.stale,
@@ -342,52 +385,49 @@ class Engine:
         if self._running:  # a started engine: ingest or a dispatcher may have handed steps to workers
             await asyncio.wait(set(self._running))
         for kind, runner in self._runners().items():
-            while steps := await self.journal.claim_steps(kind, 100, self.clock(), LEASE_SECONDS):
+            while steps := await self._claim(kind):
                 await asyncio.gather(*(self._run_step(kind, s, runner) for s in steps))
 
     def _runners(self) -> dict[str, Callable[[Step], Awaitable[StepResult]]]:
         return {"remediation": self.remediator.remediate, "escalation": self.notifier.notify}
 
-    def _reserve(self, kind: str) -> int:
-        """Promise every free worker of `kind` to a claim about to be made; returns how many."""
-        free = max(0, self._workers[kind] - self._busy[kind])
-        self._busy[kind] += free
-        return free
+    async def _claim(self, kind: str) -> list[Step]:
+        """Claim as many due steps as there are free workers; each claimed step holds one.
+        Every slot offered taken: more may be due, and a worker freeing up wakes the dispatcher."""
+        workers = self._workers[kind]
+        taken = workers.take(workers.size)
+        try:
+            steps = await self.journal.claim_steps(kind, taken, self.clock(), LEASE_SECONDS) if taken else []
+        except BaseException:
+            workers.give(taken)
+            raise
+        workers.give(taken - len(steps))
+        workers.starved = len(steps) == taken
+        return steps
 
-    def _launch(self, kind: str, steps: list[Step], limit: int) -> None:
-        """Run claimed steps, each on a worker of `kind`. A claim that took every slot it was
-        offered may have left due steps behind: the dispatcher claims them as workers free up."""
+    def _launch(self, kind: str, steps: list[Step]) -> None:
+        """Run claimed steps, each on the worker its claim took."""
         runner = self._runners()[kind]
         for step in steps:
             task = asyncio.create_task(self._run_step(kind, step, runner))
-            self._busy[kind] += 1
             self._running.add(task)
             task.add_done_callback(self._running.discard)
-            task.add_done_callback(functools.partial(self._finished, kind))
-        if len(steps) == limit:
-            self._starved[kind] = True
 
-    def _finished(self, kind: str, _task: "asyncio.Task[None]") -> None:
-        self._busy[kind] -= 1
-        if self._starved[kind]:
+    def _free(self, kind: str) -> None:
+        self._workers[kind].give(1)
+        if self._workers[kind].starved:
             self.wake(kind)
 
     async def _dispatch(self, kind: str) -> None:
         while True:
             try:
-                limit = self._reserve(kind)
-                self._starved[kind] = False
-                try:
-                    steps = await self.journal.claim_steps(kind, limit, self.clock(), LEASE_SECONDS) if limit else []
-                finally:
-                    self._busy[kind] -= limit
-                self._launch(kind, steps, limit)
-                if self._starved[kind]:  # every worker is busy: a finishing step wakes us
+                self._launch(kind, await self._claim(kind))
+                if self._workers[kind].starved:  # every worker is busy: a finishing step wakes us
                     wait = IDLE_POLL_SECONDS
                 else:
                     due = await self.journal.next_due(kind)
                     wait = IDLE_POLL_SECONDS if due is None else min(IDLE_POLL_SECONDS, due - self.clock())
-                    if not self._busy[kind]:
+                    if not self._workers[kind].busy:
                         await self._refresh_backlog()
             except Exception:
                 log.exception("claiming steps failed; retrying", extra={"kind": kind})
@@ -413,6 +453,8 @@ class Engine:
         except Exception as exc:  # a bug or an unexpected client error: retried, then escalated
             log.exception("step raised", extra={"correlation_id": step.correlation_id, "step": step.id})
             result = StepResult("retry", {"error": f"{type(exc).__name__}: {exc}"})
+        finally:
+            self._free(kind)  # the call is over; recording its outcome needs no worker
         now = self.clock()
         retry_at = None
         if result.status == "retry":

@@ -1,24 +1,26 @@
 """The embedded journal: one SQLite file in WAL mode with full synchronous commits.
 
-One thread owns the connection; every operation is queued to it, and the operations waiting
-together run in one transaction (group commit).
+Operations run on the event loop itself, and the operations waiting together run in one
+transaction (group commit). Only a commit that must reach the disk leaves the loop: its fsync
+runs on a thread, and what is asked meanwhile waits for the next transaction. An earlier design
+gave the connection a thread of its own; every statement then handed the GIL to the loop and
+waited to get it back, which cost more than the statements.
 
 Disk flushes go where a lost write would break a promise. The webhook's 200 promises the
 notification is on disk, so a batch holding an append commits with synchronous=FULL (one fsync
-for the batch). Everything else — ingest, claims, step outcomes — commits with NORMAL: in WAL
-mode that survives a process crash, and the next FULL commit flushes it too. What a power loss
-can cost in between is redone safely at start: ingest is replayed from the notifications, and
-remediations are idempotent; an escalation message may be repeated. A file
-lock keeps a second responder process off the same journal: SQLite here is single-process, which
-is also why steps left `running` by a crash can be handed back at start without waiting for
-their lease.
+for the batch). Everything else — claims, step outcomes — commits with NORMAL: in WAL mode that
+survives a process crash, and the next FULL commit flushes it too. What a power loss can cost in
+between is redone safely at start: remediations are idempotent; an escalation message may be
+repeated. A file lock keeps a second responder process off the same journal: SQLite here is
+single-process, which is also why steps left `running` by a crash can be handed back at start
+without waiting for their lease.
 """
 
 import asyncio
+import concurrent.futures
 import fcntl
 import json
 import logging
-import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -63,35 +65,36 @@ class _OpFailed(Exception):
 class _Op:
     fn: Callable[[sqlite3.Connection], Any]
     future: "asyncio.Future[Any]"
-    loop: asyncio.AbstractEventLoop
     durable: bool  # must be on disk, not just in the WAL, when the caller hears back
 
 
 def _settle(outcomes: Sequence[tuple[_Op, Any, BaseException | None]]) -> None:
-    """Hand a batch's outcomes to their callers with one wake-up of each event loop: a
-    call_soon_threadsafe per operation cost a self-pipe write and a loop turn each."""
+    for op, result, error in outcomes:
+        if op.future.done():  # the caller went away (client disconnected); nothing to tell
+            continue
+        if error is not None:
+            op.future.set_exception(error)
+        else:
+            op.future.set_result(result)
 
-    def apply(mine: list[tuple[_Op, Any, BaseException | None]]) -> None:
-        for op, result, error in mine:
-            if op.future.done():  # the caller went away (client disconnected); nothing to tell
-                continue
-            if error is not None:
-                op.future.set_exception(error)
-            else:
-                op.future.set_result(result)
 
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Op, Any, BaseException | None]]] = {}
-    for outcome in outcomes:
-        by_loop.setdefault(outcome[0].loop, []).append(outcome)
-    for loop, mine in by_loop.items():
-        loop.call_soon_threadsafe(apply, mine)
+def _insert(conn: sqlite3.Connection, body: bytes, correlation_id: str, now: float, processed: float | None) -> int:
+    cursor = conn.execute(
+        "INSERT INTO notifications (received_at, correlation_id, body, processed_at) VALUES (?, ?, ?, ?)",
+        (now, correlation_id, body, processed),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 class SqliteJournal:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[_Op] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._flusher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-fsync")
         self._lock_file: Any = None
         self._backlog = 0
         self._healthy = False
@@ -112,12 +115,8 @@ class SqliteJournal:
                 f"{self.path} is in use by another responder process; stop it, or give this "
                 "one its own journal (journal.sqlite in responder.yaml)"
             ) from None
-        ready: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name="journal", daemon=True)
-        self._thread.start()
-        error = await asyncio.get_running_loop().run_in_executor(None, ready.get)
-        if error is not None:
-            raise error
+        self._conn = self._connect()
+        self._loop = asyncio.get_running_loop()
         await self._call(self._recover)
         await self.refresh_backlog()
         self._stop_checkpoints.clear()
@@ -132,10 +131,11 @@ class SqliteJournal:
             self._stop_checkpoints.set()
             await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.join)
             self._checkpointer = None
-        if self._thread is not None:
-            self._queue.put(None)
-            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
-            self._thread = None
+        while self._writer is not None:  # what was asked before close is still written
+            await asyncio.shield(self._writer)
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
@@ -167,41 +167,26 @@ class SqliteJournal:
         finally:
             conn.close()
 
-    def _run(self, ready: "queue.SimpleQueue[BaseException | None]") -> None:
+    async def _write(self, conn: sqlite3.Connection) -> None:
+        """Run what is pending, a transaction per batch, until nothing is (group commit: whatever
+        was asked while a commit was on its way to the disk joins the next transaction)."""
         try:
-            conn = self._connect()
-        except (sqlite3.Error, OSError) as exc:
-            ready.put(exc)
-            return
-        ready.put(None)
-        stopping = False
-        while not stopping:
-            op = self._queue.get()
-            if op is None:
-                break
-            batch = [op]
-            while len(batch) < MAX_BATCH:  # group commit: whatever is already waiting joins
-                try:
-                    following = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if following is None:
-                    stopping = True
-                    break
-                batch.append(following)
-            self._execute(conn, batch)
-        conn.close()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._execute(conn, batch)
+        finally:
+            self._writer = None
 
-    def _execute(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
+    async def _execute(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
         """The whole batch in one transaction with one fsync. If an operation raises, the batch
         is rolled back and re-run one operation per transaction, so only the failing one fails."""
         try:
-            outcomes = self._transaction(conn, batch)
+            outcomes = await self._transaction(conn, batch)
         except _OpFailed:
             one_by_one: list[tuple[_Op, Any, BaseException | None]] = []
             for op in batch:
                 try:
-                    [(result, error)] = self._transaction(conn, [op])
+                    [(result, error)] = await self._transaction(conn, [op])
                 except _OpFailed as failed:
                     result, error = None, failed.error
                 except sqlite3.Error as exc:
@@ -214,7 +199,7 @@ class SqliteJournal:
             return
         _settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
 
-    def _transaction(self, conn: sqlite3.Connection, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
+    async def _transaction(self, conn: sqlite3.Connection, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
         durable = any(op.durable for op in ops)
         if durable != self._synchronous_full:
             conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
@@ -229,7 +214,10 @@ class SqliteJournal:
                     raise
                 except Exception as exc:
                     raise _OpFailed(exc) from exc
-            conn.execute("COMMIT")
+            if durable:
+                await self._commit_on_disk(conn)
+            else:
+                conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -238,12 +226,23 @@ class SqliteJournal:
         self._healthy = True
         return results
 
+    async def _commit_on_disk(self, conn: sqlite3.Connection) -> None:
+        """COMMIT with its fsync on the flusher thread. Nothing else touches the connection until
+        it is done, cancelled or not: the writer is the connection's only user."""
+        done = asyncio.get_running_loop().run_in_executor(self._flusher, conn.execute, "COMMIT")
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait([done])
+            raise
+
     async def _call(self, fn: Callable[[sqlite3.Connection], T], durable: bool = False) -> T:
-        if self._thread is None:
+        if self._conn is None or self._loop is None:
             raise RuntimeError("the journal is not started")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Op(fn, future, loop, durable))
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._pending.append(_Op(fn, future, durable))
+        if self._writer is None:
+            self._writer = self._loop.create_task(self._write(self._conn))
         return await future
 
     @staticmethod
@@ -257,17 +256,33 @@ class SqliteJournal:
     # --- the Journal protocol -----------------------------------------------------------
 
     async def append_notification(self, body: bytes, correlation_id: str, now: float) -> int:
-        def insert(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "INSERT INTO notifications (received_at, correlation_id, body) VALUES (?, ?, ?)",
-                (now, correlation_id, body),
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
-
-        notification_id = await self._call(insert, durable=True)
+        notification_id = await self._call(lambda conn: _insert(conn, body, correlation_id, now, None), durable=True)
         self._backlog += 1
         return notification_id
+
+    async def accept(
+        self, body: bytes, correlation_id: str, now: float, apply: Callable[[SqliteTransaction, StoredNotification], T]
+    ) -> tuple[int, T | None]:
+        def append_and_apply(conn: sqlite3.Connection) -> tuple[int, T | None]:
+            if conn.execute("SELECT 1 FROM notifications WHERE processed_at IS NULL LIMIT 1").fetchone():
+                return _insert(conn, body, correlation_id, now, None), None
+            notification_id = _insert(conn, body, correlation_id, now, now)
+            conn.execute("SAVEPOINT apply")
+            try:
+                result = apply(SqliteTransaction(conn), StoredNotification(notification_id, body, correlation_id))
+            except sqlite3.OperationalError:  # the database itself: the whole batch fails and is answered 503
+                raise
+            except Exception:
+                log.exception("applying failed; ingest retries it", extra={"notification": notification_id})
+                conn.execute("ROLLBACK TO apply")
+                conn.execute("UPDATE notifications SET processed_at = NULL WHERE id = ?", (notification_id,))
+                result = None
+            conn.execute("RELEASE apply")
+            return notification_id, result
+
+        notification_id, result = await self._call(append_and_apply, durable=True)
+        self._backlog += 1  # until the next recount: applied, it may still have planned a remediation
+        return notification_id, result
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]:
         rows = await self._call(
@@ -478,4 +493,4 @@ class SqliteJournal:
         return self._backlog
 
     def writable(self) -> bool:
-        return self._healthy and self._thread is not None and self._thread.is_alive()
+        return self._healthy and self._conn is not None

@@ -39,9 +39,9 @@ def webhook_handler(
     policy: Policy,
     journal: Journal,
     metrics: Metrics,
-    accepted: Callable[[int, str, Notification], None],
-    clock: Callable[[], float],
+    accept: Callable[[bytes, str, Notification], Awaitable[int]],
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """`accept` journals the body and applies it (Engine.accept); its return means it is on disk."""
     # Label children resolved once, not per request: labels() takes a lock and builds a key.
     counters = {o: metrics.notifications.labels(o) for o in NOTIFICATION_OUTCOMES}
 
@@ -90,7 +90,7 @@ def webhook_handler(
             )
         correlation_id = f"{_PROCESS}-{next(_SEQUENCE):x}"
         try:
-            notification_id = await journal.append_notification(body, correlation_id, clock())
+            notification_id = await accept(body, correlation_id, notification)
         except Exception:
             counters["failed"].inc()
             log.exception("journal append failed", extra={"correlation_id": correlation_id})
@@ -103,7 +103,6 @@ def webhook_handler(
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
         counters["accepted"].inc()
-        accepted(notification_id, correlation_id, notification)
         return web.json_response(
             {"status": "accepted", "id": notification_id, "correlation_id": correlation_id}, dumps=_dumps
         )

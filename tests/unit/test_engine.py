@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from responder.alerts import notification_from
+from responder.alerts import parse_notification
 from responder.engine import Engine
 from responder.escalation.console import ConsoleNotifier
 from responder.journal import Step, StepResult
@@ -74,8 +74,9 @@ def engine_for(
 
 
 async def deliver(engine: Engine, *payloads: dict[str, Any]) -> None:
+    """As the webhook does: accept (journal and apply), then run what it planned."""
     for payload in payloads:
-        await engine.journal.append_notification(json.dumps(payload).encode(), "c", engine.clock())
+        await engine.accept(json.dumps(payload).encode(), "c", parse_notification(payload))
         await engine.drain()
 
 
@@ -265,15 +266,17 @@ async def test_steps_started_by_ingest_and_by_the_dispatcher_each_run_exactly_on
     assert sorted(remediator.runs.values()) == [1] * 20
 
 
-async def test_ingest_uses_the_webhook_parse_only_for_the_notification_it_was_made_for(
+async def test_a_notification_accepted_while_an_older_one_waits_is_applied_after_it(
     journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
 ) -> None:
-    """A kept parse whose correlation id does not match (an id reused after a prune) is ignored."""
+    """Applied on arrival, the resolve would come first and the firing then be ignored as stale:
+    no stop at all. Accept leaves it to ingest, which applies both in the order they arrived."""
     engine = engine_for(journal, make_policy(), clock)
-    body = json.dumps(alert_payload(cost_alert())).encode()
-    nid = await journal.append_notification(body, "journaled", clock())
-    other = notification_from(alert_payload(cost_alert(fingerprint="0000000000000bad")))
-    engine.accepted(nid, "an-earlier-one", other)
+    await journal.append_notification(json.dumps(alert_payload(cost_alert())).encode(), "from-before", clock())
+    resolved = alert_payload(cost_alert("resolved"), status="resolved")
+    await engine.accept(json.dumps(resolved).encode(), "new", parse_notification(resolved))
     await engine.drain()
-    assert len(await remediations(journal)) == 1
-    assert await journal.timeline("0000000000000bad") == []
+    [instance] = await journal.timeline("4f1c2a9e8d7b6c5a")
+    assert [e["kind"] for e in instance["events"]] == ["firing", "resolved"]
+    [stop] = await remediations(journal)
+    assert stop["status"] in ("succeeded", "cancelled")

@@ -6,7 +6,7 @@ import pytest
 
 from responder.alerts import Alert
 from responder.decision import PlannedStep
-from responder.journal import StepResult
+from responder.journal import StepResult, StoredNotification
 from responder.journal.sqlite import JournalLockedError, SqliteJournal
 from responder.journal.sqlite_tx import SqliteTransaction
 
@@ -149,3 +149,37 @@ async def test_a_firing_instance_is_never_pruned(journal: SqliteJournal) -> None
     [stop] = await journal.claim_steps("remediation", 1, NOW, 60)
     await journal.finish_step(stop, StepResult("succeeded", {}), NOW, NOW, None)
     assert await journal.prune(NOW + 10**6) == 0, "its next repeat would look new and stop again"
+
+
+async def test_accept_applies_in_the_transaction_that_appends(journal: SqliteJournal, tmp_path: Path) -> None:
+    def apply(tx: SqliteTransaction, stored: StoredNotification) -> str:
+        tx.insert_instance(ALERT, NOW)
+        return stored.correlation_id
+
+    nid, result = await journal.accept(b"{}", "c1", NOW, apply)
+    assert result == "c1"
+    other = sqlite3.connect(tmp_path / "journal.db")
+    assert other.execute("SELECT processed_at FROM notifications WHERE id = ?", (nid,)).fetchone() == (NOW,)
+    assert other.execute("SELECT fingerprint FROM instances").fetchall() == [("fp1",)]
+    assert await journal.refresh_backlog() == 0
+
+
+async def test_accept_keeps_the_notification_when_applying_fails(journal: SqliteJournal, tmp_path: Path) -> None:
+    def broken(tx: SqliteTransaction, stored: StoredNotification) -> None:
+        tx.insert_instance(ALERT, NOW)
+        raise ValueError("a bug in apply")
+
+    nid, result = await journal.accept(b'{"v": 1}', "c1", NOW, broken)
+    assert result is None
+    assert [s.id for s in await journal.unprocessed(10)] == [nid], "left for ingest to retry"
+    other = sqlite3.connect(tmp_path / "journal.db")
+    assert other.execute("SELECT COUNT(*) FROM instances").fetchone() == (0,), "apply's writes rolled back"
+    assert await journal.refresh_backlog() == 1
+
+
+async def test_accept_leaves_a_notification_to_ingest_while_an_older_one_waits(journal: SqliteJournal) -> None:
+    older = await journal.append_notification(b"{}", "c0", NOW)
+    applied: list[int] = []
+    nid, result = await journal.accept(b"{}", "c1", NOW, lambda tx, stored: applied.append(stored.id))
+    assert result is None and applied == []
+    assert [s.id for s in await journal.unprocessed(10)] == [older, nid]
