@@ -134,11 +134,9 @@ def apply_alert(
         applied.stale += 1
     elif alert.status == instance.status:  # a repeat: keep last_seen roughly current, cheaply
         if now - instance.last_seen >= TOUCH_SECONDS:
-            tx.touch(instance, now)
-            instance = replace(instance, last_seen=now)
+            instance = tx.touch(instance, now)
     else:
-        tx.set_status(instance, "resolved", now)
-        instance = replace(instance, status="resolved", last_seen=now)
+        instance = tx.set_status(instance, "resolved", now)
         rungs, remediations = tx.stop_pending(instance, now)
         frozen = [Target(ns, name) for ns, name in tx.held(instance, "frozen")]
         decision = decide_resolved(
@@ -148,8 +146,9 @@ def apply_alert(
         tx.add_event(instance, nid, "resolved", detail, now)
         applied.alerts.append((decision.action, "resolved"))
         steps = decision.steps
-    applied.steps += tx.add_steps(instance, steps, now, correlation)
-    applied.due.update(s.kind for s in steps if s.delay_seconds <= 0)
+    if steps:
+        applied.steps += tx.add_steps(instance, steps, now, correlation)
+        applied.due.update(s.kind for s in steps if s.delay_seconds <= 0)
     return instance
 
 

@@ -39,7 +39,14 @@ from responder.journal import (
     sqlite_holds,
 )
 from responder.journal.sqlite_escalation import ESCALATION_SCHEMA, SqliteEscalationStore
-from responder.journal.sqlite_tx import INSTANCE_COLUMNS, SCHEMA, SqliteTransaction, dumps, instance_from_row
+from responder.journal.sqlite_tx import (
+    INSTANCE_COLUMNS,
+    SCHEMA,
+    JournalConnection,
+    SqliteTransaction,
+    dumps,
+    instance_from_row,
+)
 
 T = TypeVar("T")
 
@@ -63,7 +70,7 @@ class _OpFailed(Exception):
 
 @dataclass
 class _Op:
-    fn: Callable[[sqlite3.Connection], Any]
+    fn: Callable[[JournalConnection], Any]
     future: "asyncio.Future[Any]"
     durable: bool  # must be on disk, not just in the WAL, when the caller hears back
 
@@ -90,7 +97,7 @@ def _insert(conn: sqlite3.Connection, body: bytes, correlation_id: str, now: flo
 class SqliteJournal:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn: sqlite3.Connection | None = None
+        self._conn: JournalConnection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[_Op] = []
         self._writer: asyncio.Task[None] | None = None
@@ -141,8 +148,8 @@ class SqliteJournal:
             self._lock_file = None
         self._healthy = False
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+    def _connect(self) -> JournalConnection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, factory=JournalConnection)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")  # switched per batch, see the module docstring
         conn.execute("PRAGMA foreign_keys = ON")
@@ -167,7 +174,7 @@ class SqliteJournal:
         finally:
             conn.close()
 
-    async def _write(self, conn: sqlite3.Connection) -> None:
+    async def _write(self, conn: JournalConnection) -> None:
         """Run what is pending, a transaction per batch, until nothing is (group commit: whatever
         was asked while a commit was on its way to the disk joins the next transaction)."""
         try:
@@ -177,7 +184,7 @@ class SqliteJournal:
         finally:
             self._writer = None
 
-    async def _execute(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
+    async def _execute(self, conn: JournalConnection, batch: list[_Op]) -> None:
         """The whole batch in one transaction with one fsync. If an operation raises, the batch
         is rolled back and re-run one operation per transaction, so only the failing one fails."""
         try:
@@ -199,7 +206,7 @@ class SqliteJournal:
             return
         _settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
 
-    async def _transaction(self, conn: sqlite3.Connection, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
+    async def _transaction(self, conn: JournalConnection, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
         durable = any(op.durable for op in ops)
         if durable != self._synchronous_full:
             conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
@@ -221,12 +228,13 @@ class SqliteJournal:
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+                conn.instance_cache.clear()
             self._healthy = not isinstance(exc, sqlite3.OperationalError)
             raise
         self._healthy = True
         return results
 
-    async def _commit_on_disk(self, conn: sqlite3.Connection) -> None:
+    async def _commit_on_disk(self, conn: JournalConnection) -> None:
         """COMMIT with its fsync on the flusher thread. Nothing else touches the connection until
         it is done, cancelled or not: the writer is the connection's only user."""
         done = asyncio.get_running_loop().run_in_executor(self._flusher, conn.execute, "COMMIT")
@@ -236,7 +244,7 @@ class SqliteJournal:
             await asyncio.wait([done])
             raise
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], T], durable: bool = False) -> T:
+    async def _call(self, fn: Callable[[JournalConnection], T], durable: bool = False) -> T:
         if self._conn is None or self._loop is None:
             raise RuntimeError("the journal is not started")
         future: asyncio.Future[T] = self._loop.create_future()
@@ -263,7 +271,7 @@ class SqliteJournal:
     async def accept(
         self, body: bytes, correlation_id: str, now: float, apply: Callable[[SqliteTransaction, StoredNotification], T]
     ) -> tuple[int, T | None]:
-        def append_and_apply(conn: sqlite3.Connection) -> tuple[int, T | None]:
+        def append_and_apply(conn: JournalConnection) -> tuple[int, T | None]:
             if conn.execute("SELECT 1 FROM notifications WHERE processed_at IS NULL LIMIT 1").fetchone():
                 return _insert(conn, body, correlation_id, now, None), None
             notification_id = _insert(conn, body, correlation_id, now, now)
@@ -275,6 +283,7 @@ class SqliteJournal:
             except Exception:
                 log.exception("applying failed; ingest retries it", extra={"notification": notification_id})
                 conn.execute("ROLLBACK TO apply")
+                conn.instance_cache.clear()
                 conn.execute("UPDATE notifications SET processed_at = NULL WHERE id = ?", (notification_id,))
                 result = None
             conn.execute("RELEASE apply")
@@ -455,7 +464,7 @@ class SqliteJournal:
     async def prune(self, older_than: float) -> int:
         """Forget finished history older than `older_than`; unfinished work is never pruned."""
 
-        def prune(conn: sqlite3.Connection) -> int:
+        def prune(conn: JournalConnection) -> int:
             conn.execute(
                 "DELETE FROM notifications WHERE processed_at IS NOT NULL AND received_at < ?",
                 (older_than,),
@@ -472,7 +481,10 @@ class SqliteJournal:
             conn.execute(f"DELETE FROM steps WHERE instance_id IN ({old})", args)
             conn.execute(f"DELETE FROM events WHERE instance_id IN ({old})", args)
             conn.execute("DELETE FROM operations WHERE at < ?", (older_than,))
-            return conn.execute(f"DELETE FROM instances WHERE id IN ({old})", args).rowcount
+            pruned = conn.execute(f"DELETE FROM instances WHERE id IN ({old})", args).rowcount
+            if pruned:
+                conn.instance_cache.clear()
+            return pruned
 
         return await self._call(prune)
 

@@ -183,3 +183,34 @@ async def test_accept_leaves_a_notification_to_ingest_while_an_older_one_waits(j
     nid, result = await journal.accept(b"{}", "c1", NOW, lambda tx, stored: applied.append(stored.id))
     assert result is None and applied == []
     assert [s.id for s in await journal.unprocessed(10)] == [older, nid]
+
+
+async def _status(journal: SqliteJournal) -> dict[tuple[str, str], str]:
+    found = await journal.transact(lambda tx: tx.instances([(ALERT.fingerprint, ALERT.starts_at)]))
+    return {key: instance.status for key, instance in found.items()}
+
+
+@pytest.mark.parametrize("path", ["accept", "transact"])
+async def test_a_rolled_back_change_to_an_instance_is_not_remembered(journal: SqliteJournal, path: str) -> None:
+    """Instances are cached for repeats; a change that was rolled back must not be served."""
+    await _plan(journal)
+    key = (ALERT.fingerprint, ALERT.starts_at)
+
+    def resolve_then_fail(tx: SqliteTransaction, *_: object) -> None:
+        tx.set_status(tx.instances([key])[key], "resolved", NOW)
+        raise ValueError("a bug after the change")
+
+    if path == "accept":
+        await journal.accept(b"{}", "c1", NOW, resolve_then_fail)
+    else:
+        with pytest.raises(ValueError):
+            await journal.transact(resolve_then_fail)
+    assert await _status(journal) == {key: "firing"}
+
+
+async def test_a_pruned_instance_is_forgotten(journal: SqliteJournal) -> None:
+    await _plan(journal)
+    key = (ALERT.fingerprint, ALERT.starts_at)
+    await journal.transact(lambda tx: tx.set_status(tx.instances([key])[key], "resolved", NOW))
+    assert await journal.prune(NOW + 10**6) == 1
+    assert await _status(journal) == {}
