@@ -6,7 +6,11 @@ because absolute numbers on a shared machine mean little. A second run paces not
 fixed rate and reads, from the journal's own timestamps, how long each waited between arrival
 and the start of its first remediation step.
 
-Usage: python -m responder.bench [--seconds 10] [--connections 32]   (scripts/bench runs this)
+Every measurement is taken in several rounds, responder and bare alternating, and judged on the
+median round: on this shared machine the same build measured a 10-alert ratio of 0.39 in one
+run and 0.58 in the next, as the neighbours' load came and went. Every round is printed.
+
+Usage: python -m responder.bench [--seconds 5] [--rounds 3] [--connections 32]   (scripts/bench)
        python -m responder.bench bare PORT                            (the baseline server)
 """
 
@@ -235,7 +239,8 @@ def _backlog(port: int) -> int:
 
 
 def _drain(port: int, limit_seconds: float = 300) -> tuple[int, float]:
-    """Wait for the backlog to reach 0; returns what it was and how long it took."""
+    """Wait for the backlog (unfinished remediations, notifications not yet applied) to reach 0;
+    returns what it was and how long it took."""
     start, first = time.monotonic(), _backlog(port)
     while _backlog(port) and time.monotonic() - start < limit_seconds:
         time.sleep(0.2)
@@ -249,42 +254,44 @@ def _responder(work: Path, name: str) -> tuple[int, subprocess.Popen[bytes]]:
     return port, _start([sys.executable, "-m", "responder", "serve", "--config", str(config)], port, work, name)
 
 
-def throughput(work: Path, seconds: int, connections: int) -> bool:
+def throughput(work: Path, seconds: int, rounds: int, connections: int) -> bool:
     port, responder = _responder(work, "responder")
     bare_port = _free_port()
     bare = _start([sys.executable, "-m", "responder.bench", "bare", str(bare_port)], bare_port, work, "bare")
     ok = True
     try:
         print(
-            f"wrk -t2 -c{connections} -d{seconds}s, POST /webhook on 127.0.0.1; responder: bearer auth, "
-            "SQLite WAL synchronous=FULL journal, plan remediator"
+            f"wrk -t2 -c{connections} -d{seconds}s x {rounds} rounds, POST /webhook on 127.0.0.1; responder: bearer "
+            "auth, SQLite WAL journal (fsync before each 200), plan remediator"
         )
-        print(f"{'alerts':>6} {'server':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
+        columns = {"alerts": 6, "round": 5, "server": 9, "req/s": 9, "p50 ms": 8, "p99 ms": 8, "errors": 7, "ratio": 6}
+        print(" ".join(f"{name:>{width}}" for name, width in columns.items()))
         for size in PAYLOAD_SIZES:
             body = work / f"payload-{size}.json"
             body.write_bytes(payload([alert(i) for i in range(size)]))
-            # The responder's leftover work is drained before the bare server is loaded: drained
-            # during the bare run, it took that run's CPU and flattered the ratio.
-            loads = {"responder": run_wrk(f"http://127.0.0.1:{port}/webhook", body, seconds, connections, work)}
-            backlog, took = _drain(port)
-            loads["bare"] = run_wrk(f"http://127.0.0.1:{bare_port}/webhook", body, seconds, connections, work)
-            ratio = loads["responder"].requests_per_second / loads["bare"].requests_per_second
-            for name, load in loads.items():
-                print(
-                    f"{size:>6} {name:>9} {load.requests_per_second:>9.0f} {load.p50_ms:>8.2f} "
-                    f"{load.p99_ms:>8.2f} {load.errors:>7} {ratio if name == 'responder' else 1:>6.2f}"
-                )
+            ratios, p99s, errors = [], [], 0
+            for round_ in range(1, rounds + 1):
+                # Work the responder left (remediations, notifications not yet applied) is finished
+                # before the bare server is loaded: finished during the bare run, it took that run's CPU.
+                loads = {"responder": run_wrk(f"http://127.0.0.1:{port}/webhook", body, seconds, connections, work)}
+                _drain(port)
+                loads["bare"] = run_wrk(f"http://127.0.0.1:{bare_port}/webhook", body, seconds, connections, work)
+                ratio = loads["responder"].requests_per_second / loads["bare"].requests_per_second
+                ratios.append(ratio)
+                p99s.append(loads["responder"].p99_ms)
+                errors += loads["responder"].errors
+                for name, load in loads.items():
+                    print(
+                        f"{size:>6} {round_:>5} {name:>9} {load.requests_per_second:>9.0f} {load.p50_ms:>8.2f} "
+                        f"{load.p99_ms:>8.2f} {load.errors:>7} {ratio if name == 'responder' else 1:>6.2f}"
+                    )
+            ratio, p99 = statistics.median(ratios), statistics.median(p99s)
+            verdict = ""
             if size == 10:
-                met = ratio >= TARGET_RATIO and loads["responder"].p99_ms <= TARGET_P99_MS
-                ok &= met and loads["responder"].errors == 0
-                print(
-                    f"       target at 10 alerts: ratio >= {TARGET_RATIO}, p99 <= {TARGET_P99_MS} ms: "
-                    f"{'met' if met else 'NOT met'}"
-                )
-            print(
-                f"       then {backlog} accepted notifications were applied in {took:.1f}s"
-                f" ({backlog / took if took else 0:.0f}/s) after the load stopped"
-            )
+                met = ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS and errors == 0
+                ok &= met
+                verdict = f"; target ratio >= {TARGET_RATIO}, p99 <= {TARGET_P99_MS} ms: {'met' if met else 'NOT met'}"
+            print(f"{size:>6} median ratio {ratio:.2f}, responder p99 {p99:.2f} ms, errors {errors}{verdict}")
     finally:
         for process in (responder, bare):
             process.terminate()
@@ -292,41 +299,46 @@ def throughput(work: Path, seconds: int, connections: int) -> bool:
     return ok
 
 
-def start_latency(work: Path, rate: int, seconds: int, mix: bool) -> bool:
-    name = "paced-mix" if mix else "paced-stops"
-    port, responder = _responder(work, name)
-    try:
-        accepted = asyncio.run(paced(port, rate, seconds, mix))
-        _drain(port)
-    finally:
-        responder.terminate()
-        responder.wait(timeout=30)
-    latencies = start_latencies_ms(work / name / "journal.db")
-    expected = rate * seconds * (3 if mix else 4) // 4
+def start_latency(work: Path, rate: int, seconds: int, rounds: int, mix: bool) -> bool:
     what = (
         "a new alert each, actions rotating EMERGENCY_STOP/FREEZE/INVESTIGATE/none"
         if mix
         else "a new EMERGENCY_STOP each (remediation + 3 channels at once: the worst case)"
     )
-    if not latencies:
-        print(f"paced {rate}/s, {what}: no notification reached a remediation step")
-        return False
-    p50, p99 = _p(latencies, 50), _p(latencies, 99)
-    met = p99 <= TARGET_START_P99_MS and len(latencies) == expected
-    print(
-        f"paced {rate}/s for {seconds}s, {what}: {accepted} accepted, {len(latencies)}/{expected} started a "
-        f"remediation; arrival -> first remediation start p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-        f"(target p99 <= {TARGET_START_P99_MS} ms: {'met' if met else 'NOT met'})"
-    )
+    print(f"paced {rate}/s for {seconds}s x {rounds} rounds, {what}; arrival -> first remediation start:")
+    expected = rate * seconds * (3 if mix else 4) // 4
+    p99s, complete = [], True
+    for round_ in range(1, rounds + 1):
+        name = f"paced-{'mix' if mix else 'stops'}-{round_}"
+        port, responder = _responder(work, name)
+        try:
+            accepted = asyncio.run(paced(port, rate, seconds, mix))
+            _drain(port)
+        finally:
+            responder.terminate()
+            responder.wait(timeout=30)
+        latencies = start_latencies_ms(work / name / "journal.db")
+        if not latencies:
+            print(f"  round {round_}: {accepted} accepted, no notification reached a remediation step")
+            return False
+        complete &= len(latencies) == expected
+        p99s.append(_p(latencies, 99))
+        print(
+            f"  round {round_}: {accepted} accepted, {len(latencies)}/{expected} started a remediation; "
+            f"p50 {_p(latencies, 50):.1f} ms, p99 {p99s[-1]:.1f} ms"
+        )
+    p99 = statistics.median(p99s)
+    met = p99 <= TARGET_START_P99_MS and complete
+    print(f"  median p99 {p99:.1f} ms (target p99 <= {TARGET_START_P99_MS} ms: {'met' if met else 'NOT met'})")
     return met
 
 
-def benchmark(seconds: int, connections: int, rate: int) -> bool:
+def benchmark(seconds: int, rounds: int, connections: int, rate: int) -> bool:
     with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp:
         work = Path(tmp)
-        fast = throughput(work, seconds, connections)
-        mixed = start_latency(work, rate, seconds, mix=True)
-        worst = start_latency(work, rate, seconds, mix=False)
+        fast = throughput(work, seconds, rounds, connections)
+        mixed = start_latency(work, rate, seconds, rounds, mix=True)
+        worst = start_latency(work, rate, seconds, rounds, mix=False)
     return fast and mixed and worst
 
 
@@ -334,14 +346,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m responder.bench", description=__doc__)
     parser.add_argument("mode", nargs="?", default="run", choices=["run", "bare"])
     parser.add_argument("port", nargs="?", type=int)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5, help="per round and server")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=int, default=500)
     args = parser.parse_args(argv)
     if args.mode == "bare":
         web.run_app(bare_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
         return 0
-    return 0 if benchmark(args.seconds, args.connections, args.rate) else 1
+    return 0 if benchmark(args.seconds, args.rounds, args.connections, args.rate) else 1
 
 
 if __name__ == "__main__":
