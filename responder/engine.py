@@ -41,7 +41,7 @@ from responder.decision import PlannedStep, decide_firing, decide_resolved, targ
 from responder.escalation import Notifier
 from responder.escalation.ladder import follow_ups
 from responder.journal import Instance, Journal, Step, StepResult, StoredNotification, Transaction
-from responder.metrics import Metrics
+from responder.metrics import Children, Metrics
 from responder.policy import Policy
 from responder.remediation import Remediator
 from responder.targets import Target
@@ -207,6 +207,9 @@ class Engine:
             "escalation": Workers(policy.escalation_workers),
         }
         self._backlog_counted = -BACKLOG_REFRESH_SECONDS
+        self._alerts, self._refusals = Children(metrics.alerts), Children(metrics.refusals)
+        self._steps, self._step_seconds = Children(metrics.steps), Children(metrics.step_seconds)
+        self._deliveries = Children(metrics.deliveries)
 
     def wake(self, kind: str = "ingest") -> None:
         self._wake[kind].set()
@@ -340,9 +343,9 @@ class Engine:
 
     def _account(self, correlation_id: str, notification: Notification, applied: Applied) -> None:
         for action, status in applied.alerts:
-            self.metrics.alerts.labels(action, status).inc()
+            self._alerts(action, status).inc()
         for guard in applied.refusals:
-            self.metrics.refusals.labels(guard).inc()
+            self._refusals(guard).inc()
         self.metrics.stale.inc(applied.stale)
         self.metrics.truncated.inc(notification.truncated_alerts)
         if notification.truncated_alerts:
@@ -478,13 +481,13 @@ class Engine:
             self.wake("escalation")
 
     def _record(self, kind: str, step: Step, result: StepResult, seconds: float) -> None:
-        self.metrics.steps.labels(kind, step.name, result.status).inc()
+        self._steps(kind, step.name, result.status).inc()
         if refused := result.detail.get("refused"):  # guards that only execution can apply: RBAC, selectors
-            self.metrics.refusals.labels(refused["guard"]).inc()
-        self.metrics.step_seconds.labels(kind).observe(seconds)
+            self._refusals(refused["guard"]).inc()
+        self._step_seconds(kind).observe(seconds)
         if kind == "escalation" and result.status != "retry":
             outcome = "delivered" if result.status == "succeeded" else "failed"
-            self.metrics.deliveries.labels(step.name, outcome).inc()
+            self._deliveries(step.name, outcome).inc()
         quiet = kind == "escalation" and result.status == "succeeded"  # the audit API has these
         log.log(
             logging.DEBUG if quiet else logging.INFO,

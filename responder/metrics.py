@@ -6,8 +6,11 @@ counter's first step when its series appears already at 1.
 """
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+M = TypeVar("M", Counter, Gauge, Histogram)
 
 NOTIFICATION_OUTCOMES = (
     "accepted",
@@ -143,3 +146,18 @@ def create_metrics() -> Metrics:
     for via in ACK_SOURCES:
         metrics.ack_seconds.labels(via)
     return metrics
+
+
+class Children(Generic[M]):
+    """A metric's children by label values, each looked up once: labels() takes a lock and builds
+    its key on every call, which on the hot path cost more than the increments."""
+
+    def __init__(self, metric: M) -> None:
+        self._metric: M = metric
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *values: str) -> M:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child

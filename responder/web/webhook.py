@@ -16,7 +16,7 @@ from aiohttp import web
 
 from responder.alerts import Notification, PayloadError, parse_notification
 from responder.journal import Journal
-from responder.metrics import NOTIFICATION_OUTCOMES, Metrics
+from responder.metrics import Children, Metrics
 from responder.policy import Policy
 from responder.web.auth import authorized, unauthorized
 
@@ -42,15 +42,14 @@ def webhook_handler(
     accept: Callable[[bytes, str, Notification], Awaitable[int]],
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """`accept` journals the body and applies it (Engine.accept); its return means it is on disk."""
-    # Label children resolved once, not per request: labels() takes a lock and builds a key.
-    counters = {o: metrics.notifications.labels(o) for o in NOTIFICATION_OUTCOMES}
+    counted = Children(metrics.notifications)
 
     async def handle(request: web.Request) -> web.Response:
         if not authorized(request, policy):
-            counters["unauthorized"].inc()
+            counted("unauthorized").inc()
             return unauthorized()
         if request.content_type != "application/json":
-            counters["unsupported_media_type"].inc()
+            counted("unsupported_media_type").inc()
             return _error(
                 415,
                 "unsupported_media_type",
@@ -58,7 +57,7 @@ def webhook_handler(
             )
         length = request.content_length
         if length is not None and length > policy.max_body_bytes:
-            counters["too_large"].inc()
+            counted("too_large").inc()
             return _error(
                 413,
                 "too_large",
@@ -68,18 +67,18 @@ def webhook_handler(
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            counters["too_large"].inc()
+            counted("too_large").inc()
             return _error(413, "too_large", f"body exceeds server.max_body_bytes ({policy.max_body_bytes})")
         try:
             notification = parse_notification(orjson.loads(body))  # all ingest needs, checked before the 200
         except PayloadError as exc:
-            counters["invalid"].inc()
+            counted("invalid").inc()
             return _error(400, "invalid", exc.problem, path=exc.path)
         except ValueError as exc:  # orjson.JSONDecodeError, also for absurdly deep nesting
-            counters["invalid"].inc()
+            counted("invalid").inc()
             return _error(400, "invalid", f"body is not a JSON document: {exc}")
         if journal.backlog() >= policy.max_backlog:
-            counters["overloaded"].inc()
+            counted("overloaded").inc()
             return web.json_response(
                 {
                     "error": "overloaded",
@@ -92,7 +91,7 @@ def webhook_handler(
         try:
             notification_id = await accept(body, correlation_id, notification)
         except Exception:
-            counters["failed"].inc()
+            counted("failed").inc()
             log.exception("journal append failed", extra={"correlation_id": correlation_id})
             return web.json_response(
                 {
@@ -102,7 +101,7 @@ def webhook_handler(
                 status=503,
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
-        counters["accepted"].inc()
+        counted("accepted").inc()
         return web.json_response(
             {"status": "accepted", "id": notification_id, "correlation_id": correlation_id}, dumps=_dumps
         )
