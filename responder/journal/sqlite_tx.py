@@ -68,8 +68,12 @@ CREATE TABLE IF NOT EXISTS steps (
     UNIQUE (instance_id, key)
 );
 CREATE INDEX IF NOT EXISTS steps_due ON steps (kind, status, due_at);
-CREATE INDEX IF NOT EXISTS steps_target ON steps (target_key, created_at);
-CREATE INDEX IF NOT EXISTS steps_window ON steps (kind, created_at, name, status);
+-- The guards' indexes hold remediations only, and no status: escalation steps, and every claim
+-- and outcome of a remediation, then write nothing to them.
+DROP INDEX IF EXISTS steps_target;
+DROP INDEX IF EXISTS steps_window;
+CREATE INDEX IF NOT EXISTS steps_remediation_target ON steps (target_key, created_at) WHERE kind = 'remediation';
+CREATE INDEX IF NOT EXISTS steps_remediation_window ON steps (created_at, name) WHERE kind = 'remediation';
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
     step_id INTEGER NOT NULL REFERENCES steps (id),
@@ -248,7 +252,8 @@ class SqliteTransaction:
         if self._guards is None or self._guards.key != key:
             names = ",".join("?" * len(mutating))
             count = self._conn.execute(
-                f"SELECT COUNT(*) FROM (SELECT 1 FROM steps WHERE kind = 'remediation' AND created_at > ?"
+                "SELECT COUNT(*) FROM (SELECT 1 FROM steps INDEXED BY steps_remediation_window"
+                f" WHERE kind = 'remediation' AND created_at > ?"
                 f" AND name IN ({names}) AND status != ? LIMIT ?)",
                 (now - window_seconds, *mutating, STEP_CANCELLED, cap),
             ).fetchone()[0]
@@ -257,7 +262,7 @@ class SqliteTransaction:
         for target in targets:
             if target not in cache.last:
                 row = self._conn.execute(
-                    "SELECT MAX(created_at) FROM steps INDEXED BY steps_target"
+                    "SELECT MAX(created_at) FROM steps INDEXED BY steps_remediation_target"
                     f" WHERE target_key = ? AND kind = 'remediation' AND name IN ({','.join('?' * len(mutating))})"
                     " AND status != ?",
                     (target, *mutating, STEP_CANCELLED),

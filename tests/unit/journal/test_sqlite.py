@@ -214,3 +214,26 @@ async def test_a_pruned_instance_is_forgotten(journal: SqliteJournal) -> None:
     await journal.transact(lambda tx: tx.set_status(tx.instances([key])[key], "resolved", NOW))
     assert await journal.prune(NOW + 10**6) == 1
     assert await _status(journal) == {}
+
+
+async def test_the_guards_read_only_their_window_and_target_not_every_step(journal: SqliteJournal) -> None:
+    """With SQLite's planner left to choose, the breaker's count scanned every remediation."""
+    await _plan(journal, STOP)
+    statements: list[str] = []
+
+    def guards(tx: SqliteTransaction) -> list[str]:
+        tx._conn.set_trace_callback(statements.append)
+        try:
+            tx.guard_state(["EMERGENCY_STOP"], ["n/d"], 600, NOW, 20)
+        finally:
+            tx._conn.set_trace_callback(None)
+        return [
+            detail
+            for sql in statements
+            for *_, detail in tx._conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+            if "steps" in detail
+        ]
+
+    plans = await journal.transact(guards)
+    assert len(plans) == 2, plans
+    assert all("USING INDEX steps_remediation_" in p for p in plans), plans
