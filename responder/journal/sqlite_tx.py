@@ -317,13 +317,25 @@ class SqliteTransaction:
         """Lease up to `limit` due steps of `kind` (oldest due first), also those whose lease ran out."""
         if limit <= 0:
             return []
+        # Two branches, each served by the steps_due index and each cut to `limit` in index order:
+        # sorting all that is due before the limit made every claim slower as a backlog grew,
+        # which grew the backlog (9,000 due steps: 1.7 ms a claim, 0.14 ms cut).
         claimed = self._conn.execute(
             "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
-            " WHERE id IN (SELECT id FROM ("  # two branches, each served by the steps_due index
-            "SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
-            " UNION ALL SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND lease_until < ?)"
-            " ORDER BY due_at, id LIMIT ?) RETURNING id",
-            (STEP_RUNNING, now + lease_seconds, now, kind, STEP_PENDING, now, kind, STEP_RUNNING, now, limit),
+            " WHERE id IN (SELECT id FROM ("
+            "SELECT * FROM (SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
+            " ORDER BY due_at, id LIMIT ?)"
+            " UNION ALL SELECT * FROM (SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND lease_until < ?"
+            " ORDER BY due_at, id LIMIT ?)"
+            ") ORDER BY due_at, id LIMIT ?) RETURNING id",
+            (
+                STEP_RUNNING,
+                now + lease_seconds,
+                now,
+                *(kind, STEP_PENDING, now, limit),
+                *(kind, STEP_RUNNING, now, limit),
+                limit,
+            ),
         ).fetchall()
         if not claimed:
             return []

@@ -237,3 +237,34 @@ async def test_the_guards_read_only_their_window_and_target_not_every_step(journ
     plans = await journal.transact(guards)
     assert len(plans) == 2, plans
     assert all("USING INDEX steps_remediation_" in p for p in plans), plans
+
+
+async def test_a_claim_does_no_more_work_when_thousands_of_steps_are_due(journal: SqliteJournal) -> None:
+    """A claim that grew with the backlog grew the backlog. SQLite's own instruction count (its
+    progress handler), not time, shows it: claiming 1 of 4,000 due costs what 1 of 40 does."""
+
+    def due(count: int, start: int) -> list[PlannedStep]:
+        return [
+            PlannedStep("remediation", "EMERGENCY_STOP", 0.0, {}, f"remediation:EMERGENCY_STOP:n/d{i}")
+            for i in range(start, start + count)
+        ]
+
+    def instructions_to_claim_one(tx: SqliteTransaction) -> int:
+        counted = [0]
+
+        def count() -> int:
+            counted[0] += 1
+            return 0
+
+        tx._conn.set_progress_handler(count, 10)
+        try:
+            assert len(tx.claim("remediation", 1, NOW, 300)) == 1
+        finally:
+            tx._conn.set_progress_handler(None, 0)
+        return counted[0]
+
+    await _plan(journal, *due(40, 0))
+    few = await journal.transact(instructions_to_claim_one)
+    await _plan(journal, *due(4000, 40))
+    many = await journal.transact(instructions_to_claim_one)
+    assert many <= 2 * few + 5, (few, many)
