@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS steps (
     UNIQUE (instance_id, key)
 );
 CREATE INDEX IF NOT EXISTS steps_due ON steps (kind, status, due_at);
+CREATE INDEX IF NOT EXISTS steps_leased ON steps (kind, lease_until) WHERE status = 'running';
 -- The guards' indexes hold remediations only, and no status: escalation steps, and every claim
 -- and outcome of a remediation, then write nothing to them.
 DROP INDEX IF EXISTS steps_target;
@@ -317,33 +318,36 @@ class SqliteTransaction:
         """Lease up to `limit` due steps of `kind` (oldest due first), also those whose lease ran out."""
         if limit <= 0:
             return []
-        # Two branches, each served by the steps_due index and each cut to `limit` in index order:
-        # sorting all that is due before the limit made every claim slower as a backlog grew,
-        # which grew the backlog (9,000 due steps: 1.7 ms a claim, 0.14 ms cut).
-        claimed = self._conn.execute(
-            "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
-            " WHERE id IN (SELECT id FROM ("
-            "SELECT * FROM (SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
-            " ORDER BY due_at, id LIMIT ?)"
-            " UNION ALL SELECT * FROM (SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND lease_until < ?"
-            " ORDER BY due_at, id LIMIT ?)"
-            ") ORDER BY due_at, id LIMIT ?) RETURNING id",
-            (
-                STEP_RUNNING,
-                now + lease_seconds,
-                now,
-                *(kind, STEP_PENDING, now, limit),
-                *(kind, STEP_RUNNING, now, limit),
-                limit,
-            ),
-        ).fetchall()
-        if not claimed:
+        # Chosen, then leased: this transaction holds the write lock, so nothing comes between.
+        # Each branch reads only what it may return: due steps in steps_due order, cut to `limit`
+        # (sorting all that was due made every claim slower as a backlog grew, which grew the
+        # backlog: 9,000 due, 1.7 ms a claim), and expired leases from steps_leased (every running
+        # step was read for its lease). No UPDATE ... RETURNING: it cost 0.13 ms more than the
+        # UPDATE itself for three rows.
+        chosen = [
+            row[0]
+            for row in self._conn.execute(
+                "SELECT id FROM ("
+                "SELECT * FROM (SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
+                " ORDER BY due_at, id LIMIT ?)"
+                " UNION ALL SELECT * FROM (SELECT id, due_at FROM steps INDEXED BY steps_leased WHERE kind = ?"
+                f" AND status = '{STEP_RUNNING}' AND lease_until < ? ORDER BY due_at, id LIMIT ?)"
+                ") ORDER BY due_at, id LIMIT ?",
+                (kind, STEP_PENDING, now, limit, kind, now, limit, limit),
+            )
+        ]
+        if not chosen:
             return []
-        marks = ",".join("?" * len(claimed))
+        marks = ",".join("?" * len(chosen))
+        self._conn.execute(
+            "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
+            f" WHERE id IN ({marks})",
+            (STEP_RUNNING, now + lease_seconds, now, *chosen),
+        )
         rows = self._conn.execute(
             f"SELECT s.id, s.kind, s.name, s.params, s.attempts, s.correlation_id, {_JOINED_INSTANCE_COLUMNS}"
             f" FROM steps s JOIN instances i ON i.id = s.instance_id WHERE s.id IN ({marks}) ORDER BY s.id",
-            [row[0] for row in claimed],
+            chosen,
         ).fetchall()
         return [Step(r[0], instance_from_row(r[6:]), r[1], r[2], orjson.loads(r[3]), r[4], r[5]) for r in rows]
 
