@@ -71,7 +71,8 @@ class Applied:
     due: Counter[str] = field(default_factory=Counter)  # steps planned to run now, by kind
 
 
-Ingested = tuple[list[Applied], dict[str, list[Step]]]  # per notification, and the steps claimed by kind
+# Per notification; the steps they made due, and those claimed, by kind.
+Ingested = tuple[list[Applied], Counter[str], dict[str, list[Step]]]
 
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
@@ -298,14 +299,15 @@ class Engine:
             ) -> Ingested:
                 applied = [apply_notification(tx, self.policy, stored, n, now) for stored, n in chunk]
                 tx.mark_processed([stored.id for stored, _ in chunk], now)
-                return applied, self._claim_due(tx, sum((a.due for a in applied), Counter()), taken, now)
+                due = sum((a.due for a in applied), Counter[str]())
+                return applied, due, self._claim_due(tx, due, taken, now)
 
             try:
-                applied, claimed = await self.journal.transact(apply)
+                applied, due, claimed = await self.journal.transact(apply)
             except BaseException:
                 self._give_back(taken)
                 raise
-            self._start_claimed(claimed, sum((a.due for a in applied), Counter()))
+            self._start_claimed(claimed, due)
             for (stored, notification), result in zip(chunk, applied, strict=True):
                 self._account(stored.correlation_id, notification, result)
         await self._refresh_backlog()
@@ -314,10 +316,10 @@ class Engine:
     def _claim_due(
         self, tx: Transaction, due: Counter[str], taken: dict[str, int], now: float
     ) -> dict[str, list[Step]]:
-        """In an ingest transaction (the journal's thread): claim what it made due, remediation
-        first, as far as there are free workers. Only while the dispatchers run: `drain` (replay,
-        tests) runs steps in its own order. A batch that failed runs its operations again: what
-        an earlier run took is given back first."""
+        """In an ingest transaction: claim what it made due, remediation first, as far as there
+        are free workers. Only while the dispatchers run: `drain` (replay, tests) runs steps in its
+        own order. A batch that failed runs its operations again: what an earlier run took is
+        given back first."""
         self._give_back(taken)
         claimed = {}
         for kind in STEP_KINDS:
