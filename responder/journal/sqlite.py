@@ -277,13 +277,15 @@ class SqliteJournal:
     async def accept(
         self, body: bytes, correlation_id: str, now: float, apply: Callable[[SqliteTransaction, StoredNotification], T]
     ) -> tuple[int, T | None]:
-        def append_and_apply(conn: JournalConnection) -> tuple[int, T | None]:
+        def append_and_apply(conn: JournalConnection) -> tuple[int, T | None, int]:
+            """Returns the id, what `apply` returned, and how much it added to the backlog."""
             if conn.execute("SELECT 1 FROM notifications WHERE processed_at IS NULL LIMIT 1").fetchone():
-                return _insert(conn, body, correlation_id, now, None), None
+                return _insert(conn, body, correlation_id, now, None), None, 1
             notification_id = _insert(conn, body, correlation_id, now, now)
             conn.execute("SAVEPOINT apply")
+            tx = SqliteTransaction(conn)
             try:
-                result = apply(SqliteTransaction(conn), StoredNotification(notification_id, body, correlation_id))
+                result = apply(tx, StoredNotification(notification_id, body, correlation_id))
             except sqlite3.OperationalError:  # the database itself: the whole batch fails and is answered 503
                 raise
             except Exception:
@@ -291,12 +293,13 @@ class SqliteJournal:
                 conn.execute("ROLLBACK TO apply")
                 conn.instance_cache.clear()
                 conn.execute("UPDATE notifications SET processed_at = NULL WHERE id = ?", (notification_id,))
-                result = None
+                conn.execute("RELEASE apply")
+                return notification_id, None, 1
             conn.execute("RELEASE apply")
-            return notification_id, result
+            return notification_id, result, tx.planned_remediations
 
-        notification_id, result = await self._call(append_and_apply, durable=True)
-        self._backlog += 1  # until the next recount: applied, it may still have planned a remediation
+        notification_id, result, added = await self._call(append_and_apply, durable=True)
+        self._backlog += added
         return notification_id, result
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]:

@@ -143,6 +143,7 @@ class SqliteTransaction:
         self._conn = conn
         self._journal = conn if isinstance(conn, JournalConnection) else None
         self._guards: _GuardCache | None = None
+        self.planned_remediations = 0  # unfinished work this transaction added, for the backlog count
 
     def instances(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Instance]:
         cached = self._journal.instance_cache if self._journal is not None else {}
@@ -233,6 +234,8 @@ class SqliteTransaction:
             " due_at, created_at, updated_at, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         ).rowcount
+        if added:
+            self.planned_remediations += sum(step.kind == "remediation" for step in steps)
         if self._guards is not None:
             if added != len(steps):  # some were already planned: count afresh next time
                 self._guards = None

@@ -158,6 +158,7 @@ async def test_accept_applies_in_the_transaction_that_appends(journal: SqliteJou
 
     nid, result = await journal.accept(b"{}", "c1", NOW, apply)
     assert result == "c1"
+    assert journal.backlog() == 0, "applied, and it planned no remediation"
     other = sqlite3.connect(tmp_path / "journal.db")
     assert other.execute("SELECT processed_at FROM notifications WHERE id = ?", (nid,)).fetchone() == (NOW,)
     assert other.execute("SELECT fingerprint FROM instances").fetchall() == [("fp1",)]
@@ -171,6 +172,7 @@ async def test_accept_keeps_the_notification_when_applying_fails(journal: Sqlite
 
     nid, result = await journal.accept(b'{"v": 1}', "c1", NOW, broken)
     assert result is None
+    assert journal.backlog() == 1
     assert [s.id for s in await journal.unprocessed(10)] == [nid], "left for ingest to retry"
     other = sqlite3.connect(tmp_path / "journal.db")
     assert other.execute("SELECT COUNT(*) FROM instances").fetchone() == (0,), "apply's writes rolled back"
