@@ -218,7 +218,13 @@ class Engine:
     async def accept(self, body: bytes, correlation_id: str, notification: Notification) -> int:
         """The webhook's path: journal `body`, apply `notification` (the webhook's own parse of it)
         and claim the steps it made due, in one transaction; then start them. Returns the
-        notification's id once it is on disk; raises when the journal could not store it."""
+        notification's id once it is on disk; raises when the journal could not store it.
+
+        A caller that goes away does not stop it: the transaction runs once queued, and what it
+        claimed must be started and its workers accounted for, or they would be lost."""
+        return await asyncio.shield(self._accept(body, correlation_id, notification))
+
+    async def _accept(self, body: bytes, correlation_id: str, notification: Notification) -> int:
         now = self.clock()
         taken = dict.fromkeys(STEP_KINDS, 0)
 
@@ -273,6 +279,7 @@ class Engine:
         """Apply every journaled notification not yet applied, a batch per transaction."""
         batch = await self.journal.unprocessed(INGEST_BATCH)
         if not batch:
+            await self._refresh_backlog()  # the webhook applies most notifications: recount from here too
             return 0
         now = self.clock()
         parsed: list[tuple[StoredNotification, Notification]] = []

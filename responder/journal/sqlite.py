@@ -210,6 +210,10 @@ class SqliteJournal:
         except sqlite3.Error as exc:  # the disk or the database itself: nothing in the batch holds
             _settle([(op, None, exc) for op in batch])
             return
+        except BaseException:  # the writer itself is cancelled (the loop is closing): nobody is left waiting
+            for op in batch:
+                op.future.cancel()
+            raise
         _settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
 
     async def _transaction(self, conn: JournalConnection, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
@@ -232,9 +236,11 @@ class SqliteJournal:
             else:
                 conn.execute("COMMIT")
         except BaseException as exc:
+            # SQLite rolls back by itself on some errors (I/O, disk full), so in_transaction may be
+            # False here with instances from the lost transaction cached: forget them either way.
+            conn.instance_cache.clear()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-                conn.instance_cache.clear()
             self._healthy = not isinstance(exc, sqlite3.OperationalError)
             raise
         self._healthy = True

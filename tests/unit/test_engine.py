@@ -2,6 +2,9 @@ import asyncio
 import io
 import itertools
 import json
+import resource
+import signal
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -280,3 +283,60 @@ async def test_a_notification_accepted_while_an_older_one_waits_is_applied_after
     assert [e["kind"] for e in instance["events"]] == ["firing", "resolved"]
     [stop] = await remediations(journal)
     assert stop["status"] in ("succeeded", "cancelled")
+
+
+async def test_an_accept_whose_caller_went_away_still_starts_what_it_claimed(
+    journal: SqliteJournal, make_policy: Callable[..., Policy]
+) -> None:
+    """Cancelled while its transaction waited (a client gone, a shutdown timeout), the transaction
+    still ran and claimed the stop: it must still run, and its worker come back."""
+    remediator = CountingRemediator()
+    engine = engine_for(journal, make_policy(), Clock(), remediator=remediator)
+    await engine.start()
+
+    def accept(fingerprint: str) -> "asyncio.Task[int]":
+        payload = alert_payload(cost_alert(fingerprint=fingerprint, target_deployment=f"proxy-{fingerprint}"))
+        body, notification = json.dumps(payload).encode(), parse_notification(payload)
+        return asyncio.create_task(engine.accept(body, fingerprint, notification))
+
+    try:
+        await asyncio.sleep(0.05)  # the dispatchers are idle, every worker free
+        committing = accept("00000000000000aa")
+        await asyncio.sleep(0)  # its commit is on its way to the disk
+        waiting = accept("00000000000000bb")
+        await asyncio.sleep(0)  # queued behind that commit
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await committing
+        for _ in range(100):
+            if len(remediator.runs) == 2 and not engine._workers["remediation"].busy:
+                break
+            await asyncio.sleep(0.02)
+        assert sorted(remediator.runs.values()) == [1, 1]
+        assert engine._workers["remediation"].busy == 0
+    finally:
+        await engine.stop(0.1)
+
+
+async def test_a_notification_lost_to_a_full_disk_is_acted_on_when_it_is_retried(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    """SQLite rolls a failed commit back by itself; the instance that transaction cached must not
+    make Alertmanager's retry look like a repeat (a 200 with no instance, no stop, no page)."""
+    engine = engine_for(journal, make_policy(), clock)
+    payload = alert_payload(cost_alert())
+    body, notification = json.dumps(payload).encode(), parse_notification(payload)
+    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # the disk is full for this one request
+    try:
+        with pytest.raises(sqlite3.Error):
+            await engine.accept(body, "first", notification)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, ignored)
+    await engine.accept(body, "retried", notification)
+    await engine.drain()
+    [stop] = await remediations(journal)
+    assert stop["status"] == "succeeded"
