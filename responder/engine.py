@@ -220,11 +220,10 @@ class Engine:
         and claim the steps it made due, in one transaction; then start them. Returns the
         notification's id once it is on disk; raises when the journal could not store it.
 
-        A caller that goes away does not stop it: the transaction runs once queued, and what it
-        claimed must be started and its workers accounted for, or they would be lost."""
-        return await asyncio.shield(self._accept(body, correlation_id, notification))
-
-    async def _accept(self, body: bytes, correlation_id: str, notification: Notification) -> int:
+        The steps are started from the journal's future, not after the await: a caller that goes
+        away (a client gone, a shutdown timeout) does not stop a queued transaction, and what it
+        claimed would otherwise never run and keep its workers. A shielded task did the same and
+        cost a quarter of a repeat's time."""
         now = self.clock()
         taken = dict.fromkeys(STEP_KINDS, 0)
 
@@ -232,18 +231,19 @@ class Engine:
             applied = apply_notification(tx, self.policy, stored, notification, now)
             return applied, self._claim_due(tx, applied.due, taken, now)
 
-        try:
-            notification_id, outcome = await self.journal.accept(body, correlation_id, now, apply)
-        except BaseException:
-            self._give_back(taken)
-            raise
-        if outcome is None:  # older notifications wait, or applying failed: ingest applies it in order
-            self._give_back(taken)
-            self.wake()
-            return notification_id
-        applied, claimed = outcome
-        self._start_claimed(claimed, applied.due)
-        self._account(correlation_id, notification, applied)
+        def committed(future: "asyncio.Future[tuple[int, tuple[Applied, dict[str, list[Step]]] | None]]") -> None:
+            outcome = None if future.cancelled() or future.exception() is not None else future.result()[1]
+            if outcome is None:  # not stored, or older notifications wait, or applying failed
+                self._give_back(taken)
+                self.wake()
+                return
+            applied, claimed = outcome
+            self._start_claimed(claimed, applied.due)
+            self._account(correlation_id, notification, applied)
+
+        stored = self.journal.accept(body, correlation_id, now, apply)
+        stored.add_done_callback(committed)
+        notification_id, _ = await asyncio.shield(stored)
         return notification_id
 
     async def start(self) -> None:

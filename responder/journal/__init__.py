@@ -6,6 +6,7 @@ and planning happen. A backend (SQLite now, PostgreSQL later) implements both; c
 are atomic in each, so several engines may share one PostgreSQL journal.
 """
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -140,13 +141,14 @@ class Journal(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
     async def append_notification(self, body: bytes, correlation_id: str, now: float) -> int: ...
-    async def accept(
+    def accept(
         self, body: bytes, correlation_id: str, now: float, apply: Callable[[Transaction, StoredNotification], T]
-    ) -> tuple[int, T | None]:
+    ) -> "asyncio.Future[tuple[int, T | None]]":
         """Append `body` and, in the same transaction, `apply` it, unless an older notification
         is still unapplied (ingest then applies both, in order) or `apply` raised (rolled back and
-        logged; the notification stays for ingest). The append holds either way. Returns its id
-        and what `apply` returned, or None when it was not applied."""
+        logged; the notification stays for ingest). The append holds either way. The future gets
+        its id and what `apply` returned, or None when it was not applied. A future, not a
+        coroutine: what `apply` claimed must be acted on even if the caller has gone away."""
         ...
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]: ...

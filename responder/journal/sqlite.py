@@ -257,13 +257,16 @@ class SqliteJournal:
             raise
 
     async def _call(self, fn: Callable[[JournalConnection], T], durable: bool = False) -> T:
+        return await self._submit(fn, durable)
+
+    def _submit(self, fn: Callable[[JournalConnection], T], durable: bool) -> "asyncio.Future[T]":
         if self._conn is None or self._loop is None:
             raise RuntimeError("the journal is not started")
         future: asyncio.Future[T] = self._loop.create_future()
         self._pending.append(_Op(fn, future, durable))
         if self._writer is None:
             self._writer = self._loop.create_task(self._write(self._conn))
-        return await future
+        return future
 
     @staticmethod
     def _recover(conn: sqlite3.Connection) -> int:
@@ -280,13 +283,16 @@ class SqliteJournal:
         self._backlog += 1
         return notification_id
 
-    async def accept(
+    def accept(
         self, body: bytes, correlation_id: str, now: float, apply: Callable[[SqliteTransaction, StoredNotification], T]
-    ) -> tuple[int, T | None]:
-        def append_and_apply(conn: JournalConnection) -> tuple[int, T | None, int]:
-            """Returns the id, what `apply` returned, and how much it added to the backlog."""
+    ) -> "asyncio.Future[tuple[int, T | None]]":
+        def append_and_apply(conn: JournalConnection) -> tuple[int, T | None]:
+            # The backlog counts what this adds, once it ran (a rollback only makes it count high
+            # until the next recount): the notification if it is left unapplied, else the
+            # remediations it planned.
             if conn.execute("SELECT 1 FROM notifications WHERE processed_at IS NULL LIMIT 1").fetchone():
-                return _insert(conn, body, correlation_id, now, None), None, 1
+                self._backlog += 1
+                return _insert(conn, body, correlation_id, now, None), None
             notification_id = _insert(conn, body, correlation_id, now, now)
             conn.execute("SAVEPOINT apply")
             tx = SqliteTransaction(conn)
@@ -300,13 +306,13 @@ class SqliteJournal:
                 conn.instance_cache.clear()
                 conn.execute("UPDATE notifications SET processed_at = NULL WHERE id = ?", (notification_id,))
                 conn.execute("RELEASE apply")
-                return notification_id, None, 1
+                self._backlog += 1
+                return notification_id, None
             conn.execute("RELEASE apply")
-            return notification_id, result, tx.planned_remediations
+            self._backlog += tx.planned_remediations
+            return notification_id, result
 
-        notification_id, result, added = await self._call(append_and_apply, durable=True)
-        self._backlog += added
-        return notification_id, result
+        return self._submit(append_and_apply, durable=True)
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]:
         rows = await self._call(
