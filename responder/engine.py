@@ -40,7 +40,7 @@ from responder.alerts import Alert, Notification, canonical_time, notification_f
 from responder.decision import PlannedStep, decide_firing, decide_resolved, targets_of
 from responder.escalation import Notifier
 from responder.escalation.ladder import follow_ups
-from responder.journal import Instance, Journal, Step, StepResult, StoredNotification, Transaction
+from responder.journal import STEP_KINDS, Instance, Journal, Step, StepResult, StoredNotification, Transaction
 from responder.metrics import Children, Metrics
 from responder.policy import Policy
 from responder.remediation import Remediator
@@ -57,7 +57,6 @@ INGEST_ALERTS_PER_TRANSACTION = 100  # keeps a transaction short so webhook appe
 IDLE_POLL_SECONDS = 1.0
 TOUCH_SECONDS = 60.0  # how stale last_seen may get before a repeat updates it
 BACKLOG_REFRESH_SECONDS = 0.2
-STEP_KINDS = ("remediation", "escalation")
 
 
 @dataclass

@@ -25,6 +25,7 @@ T = TypeVar("T")
 STEP_PENDING, STEP_RUNNING = "pending", "running"
 STEP_SUCCEEDED, STEP_FAILED, STEP_CANCELLED = "succeeded", "failed", "cancelled"
 UNFINISHED = (STEP_PENDING, STEP_RUNNING)
+STEP_KINDS = ("remediation", "escalation")  # in the order a claim serves them
 
 
 @dataclass(frozen=True)

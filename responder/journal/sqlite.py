@@ -48,6 +48,7 @@ from responder.journal.sqlite_tx import (
     SqliteTransaction,
     dumps,
     instance_from_row,
+    step_kind,
 )
 
 T = TypeVar("T")
@@ -160,6 +161,7 @@ class SqliteJournal:
         conn.execute("PRAGMA synchronous = FULL")  # switched per batch, see the module docstring
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run beside, not inside, our commits
         conn.executescript(SCHEMA + sqlite_holds.SCHEMA)
         conn.executescript(ESCALATION_SCHEMA)
@@ -272,8 +274,7 @@ class SqliteJournal:
     def _recover(conn: sqlite3.Connection) -> int:
         """Hand back steps a crash left running: single-process, so nobody else holds them."""
         return conn.execute(
-            "UPDATE steps SET status = ?, lease_until = NULL WHERE status = ?",
-            (STEP_PENDING, STEP_RUNNING),
+            f"UPDATE steps SET status = ?, lease_until = NULL WHERE status = '{STEP_RUNNING}'", (STEP_PENDING,)
         ).rowcount
 
     # --- the Journal protocol -----------------------------------------------------------
@@ -356,14 +357,14 @@ class SqliteJournal:
             if retry_at is not None:
                 conn.execute(
                     "UPDATE steps SET status = ?, due_at = ?, lease_until = NULL, updated_at = ?,"
-                    " outcome = ? WHERE id = ? AND status = ?",
-                    (STEP_PENDING, retry_at, now, result.status, step.id, STEP_RUNNING),
+                    f" outcome = ? WHERE id = ? AND status = '{STEP_RUNNING}'",
+                    (STEP_PENDING, retry_at, now, result.status, step.id),
                 )
             else:
                 conn.execute(
                     "UPDATE steps SET status = ?, lease_until = NULL, updated_at = ?, outcome = ?"
-                    " WHERE id = ? AND status = ?",
-                    (result.status, now, result.status, step.id, STEP_RUNNING),
+                    f" WHERE id = ? AND status = '{STEP_RUNNING}'",
+                    (result.status, now, result.status, step.id),
                 )
 
         await self._call(finish)
@@ -371,7 +372,7 @@ class SqliteJournal:
     async def next_due(self, kind: str) -> float | None:
         row = await self._call(
             lambda conn: conn.execute(
-                "SELECT MIN(due_at) FROM steps WHERE kind = ? AND status = ?", (kind, STEP_PENDING)
+                f"SELECT MIN(due_at) FROM steps WHERE kind = '{step_kind(kind)}' AND status = '{STEP_PENDING}'"
             ).fetchone()
         )
         return row[0] if row else None

@@ -105,10 +105,10 @@ class SqliteEscalationStore:
                     f"{name} (rung {rung})"
                     for name, rung in conn.execute(
                         "UPDATE steps SET status = ?, updated_at = ?, outcome = 'acknowledged before it was sent'"
-                        " WHERE instance_id = ? AND kind = 'escalation' AND status = ? AND attempts = 0"
+                        f" WHERE instance_id = ? AND kind = 'escalation' AND status = '{STEP_PENDING}' AND attempts = 0"
                         " AND json_extract(params, '$.event') = 'firing'"
                         " RETURNING name, json_extract(params, '$.rung')",
-                        (STEP_CANCELLED, now, instance.id, STEP_PENDING),
+                        (STEP_CANCELLED, now, instance.id),
                     ).fetchall()
                 ]
                 detail = {"actor": actor, "via": via, "ladder_cancelled": stopped}
@@ -130,9 +130,10 @@ class SqliteEscalationStore:
         rows = await self._run(
             lambda conn: conn.execute(
                 "SELECT name, json_extract(params, '$.rung') FROM steps WHERE instance_id = ? AND kind = 'escalation'"
-                " AND status = ? AND outcome = 'ladder stopped' AND json_extract(params, '$.event') = 'firing'"
+                f" AND status = '{STEP_CANCELLED}' AND outcome = 'ladder stopped'"
+                " AND json_extract(params, '$.event') = 'firing'"
                 " ORDER BY id",  # the outcome stop_pending gives the rungs a resolve cancelled
-                (instance_id, STEP_CANCELLED),
+                (instance_id,),
             ).fetchall()
         )
         return [f"{name} (rung {rung})" for name, rung in rows]

@@ -14,7 +14,7 @@ import orjson
 
 from responder.alerts import Alert
 from responder.decision import GuardState, PlannedStep
-from responder.journal import STEP_CANCELLED, STEP_PENDING, STEP_RUNNING, Instance, Step
+from responder.journal import STEP_CANCELLED, STEP_KINDS, STEP_PENDING, STEP_RUNNING, Instance, Step
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -103,6 +103,19 @@ def instance_from_row(row: Sequence[Any]) -> Instance:
         annotations_json=row[8],
         last_seen=row[9],
     )
+
+
+def step_kind(kind: str) -> str:
+    """`kind` checked against STEP_KINDS, for SQL that names it as a literal.
+
+    Statements on `steps` name its kind and status as literals, never as bound parameters: the
+    table has partial indexes on `kind = 'remediation'` and `status = 'running'`, and SQLite
+    re-prepares a statement on every run when a bound value is compared with a partial index's
+    condition. A claim cost 80 µs that way, 16 µs with literals; `test_journal_statements` holds
+    every steady-state statement to being prepared once."""
+    if kind not in STEP_KINDS:
+        raise ValueError(f"unknown step kind {kind!r}: expected one of {', '.join(STEP_KINDS)}")
+    return kind
 
 
 def dumps(value: Any) -> str:
@@ -280,14 +293,14 @@ class SqliteTransaction:
         remediation not yet run, so nothing acts after the resolve. Returns both counts."""
         rungs = self._conn.execute(
             "UPDATE steps SET status = ?, updated_at = ?, outcome = 'ladder stopped'"
-            " WHERE instance_id = ? AND kind = 'escalation' AND status = ? AND due_at > ?"
+            f" WHERE instance_id = ? AND kind = 'escalation' AND status = '{STEP_PENDING}' AND due_at > ?"
             " AND json_extract(params, '$.event') = 'firing'",
-            (STEP_CANCELLED, now, instance.id, STEP_PENDING, now),
+            (STEP_CANCELLED, now, instance.id, now),
         ).rowcount
         remediations = self._conn.execute(
             "UPDATE steps SET status = ?, updated_at = ?, outcome = 'resolved before it ran'"
-            " WHERE instance_id = ? AND kind = 'remediation' AND status = ?",
-            (STEP_CANCELLED, now, instance.id, STEP_PENDING),
+            f" WHERE instance_id = ? AND kind = 'remediation' AND status = '{STEP_PENDING}'",
+            (STEP_CANCELLED, now, instance.id),
         ).rowcount
         return rungs, remediations
 
@@ -327,16 +340,17 @@ class SqliteTransaction:
         # backlog: 9,000 due, 1.7 ms a claim), and expired leases from steps_leased (every running
         # step was read for its lease). No UPDATE ... RETURNING: it cost 0.13 ms more than the
         # UPDATE itself for three rows.
+        kind = step_kind(kind)
         chosen = [
             row[0]
             for row in self._conn.execute(
                 "SELECT id FROM ("
-                "SELECT * FROM (SELECT id, due_at FROM steps WHERE kind = ? AND status = ? AND due_at <= ?"
-                " ORDER BY due_at, id LIMIT ?)"
-                " UNION ALL SELECT * FROM (SELECT id, due_at FROM steps INDEXED BY steps_leased WHERE kind = ?"
+                f"SELECT * FROM (SELECT id, due_at FROM steps WHERE kind = '{kind}' AND status = '{STEP_PENDING}'"
+                " AND due_at <= ? ORDER BY due_at, id LIMIT ?)"
+                f" UNION ALL SELECT * FROM (SELECT id, due_at FROM steps INDEXED BY steps_leased WHERE kind = '{kind}'"
                 f" AND status = '{STEP_RUNNING}' AND lease_until < ? ORDER BY due_at, id LIMIT ?)"
                 ") ORDER BY due_at, id LIMIT ?",
-                (kind, STEP_PENDING, now, limit, kind, now, limit, limit),
+                (now, limit, now, limit, limit),
             )
         ]
         if not chosen:
