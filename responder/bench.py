@@ -17,6 +17,7 @@ Usage: python -m responder.bench [--seconds 5] [--rounds 3] [--connections 32]  
 import argparse
 import asyncio
 import json
+import os
 import re
 import socket
 import sqlite3
@@ -236,6 +237,13 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
+def _main_thread_cpu_seconds(pid: int) -> float:
+    """CPU time of a process's main thread (Linux): the event loop and everything that holds the
+    GIL run there, so its share of a core tells whether the responder was saturated."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _backlog(port: int) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
         return int(json.load(response)["backlog"])
@@ -319,9 +327,10 @@ def start_latency(work: Path, rate: int, seconds: int, rounds: int, mix: bool) -
             # for imports and cold caches that a running responder paid long ago.
             asyncio.run(paced(port, rate, WARM_UP_SECONDS, mix, first=2_000_000))
             _drain(port)
-            since = time.time()
+            since, cpu_before = time.time(), _main_thread_cpu_seconds(responder.pid)
             accepted = asyncio.run(paced(port, rate, seconds, mix))
             _drain(port)
+            cpu, wall = _main_thread_cpu_seconds(responder.pid) - cpu_before, time.time() - since
         finally:
             responder.terminate()
             responder.wait(timeout=30)
@@ -333,7 +342,8 @@ def start_latency(work: Path, rate: int, seconds: int, rounds: int, mix: bool) -
         p99s.append(_p(latencies, 99))
         print(
             f"  round {round_}: {accepted} accepted, {len(latencies)}/{expected} started a remediation; "
-            f"p50 {_p(latencies, 50):.1f} ms, p99 {p99s[-1]:.1f} ms"
+            f"p50 {_p(latencies, 50):.1f} ms, p99 {p99s[-1]:.1f} ms; responder main thread "
+            f"{cpu / max(accepted, 1) * 1000:.2f} ms CPU per notification, busy {cpu / wall:.0%} of {wall:.1f}s"
         )
     p99 = statistics.median(p99s)
     met = p99 <= TARGET_START_P99_MS and complete
