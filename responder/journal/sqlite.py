@@ -161,7 +161,6 @@ class SqliteJournal:
         conn.execute("PRAGMA synchronous = FULL")  # switched per batch, see the module docstring
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run beside, not inside, our commits
         conn.executescript(SCHEMA + sqlite_holds.SCHEMA)
         conn.executescript(ESCALATION_SCHEMA)
