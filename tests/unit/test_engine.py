@@ -346,8 +346,9 @@ async def test_the_statements_of_a_firing_and_its_resolve_are_prepared_once(
     journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
 ) -> None:
     """SQLite re-prepares, on every run, a statement whose bound value is compared with a
-    partial index's condition (`steps` has two): that made a claim five times dearer. SQLite
-    asks the authorizer while it prepares, so a second alert going the same way asks nothing."""
+    partial index's condition (`steps` has three, on two conditions): that made a claim five
+    times dearer. SQLite asks the authorizer while it prepares, so a second alert going the same
+    way asks nothing."""
     policy = make_policy({"actions.EMERGENCY_STOP.cooldown": "0s", "circuit_breaker.max_mutations": 1000})
     engine = engine_for(journal, policy, clock)
     assert journal._conn is not None
