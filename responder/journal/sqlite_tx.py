@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS steps (
     UNIQUE (instance_id, key)
 );
 CREATE INDEX IF NOT EXISTS steps_due ON steps (kind, status, due_at);
+-- Partial indexes on kind and status: queries on steps name those as literals (see step_kind).
 CREATE INDEX IF NOT EXISTS steps_leased ON steps (kind, lease_until) WHERE status = 'running';
 -- The guards' indexes hold remediations only, and no status: escalation steps, and every claim
 -- and outcome of a remediation, then write nothing to them.
