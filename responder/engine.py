@@ -12,9 +12,9 @@ once per instance live in `apply_alert`:
   firing, resolved, firing) and is ignored: a genuinely new firing has a new startsAt.
 
 The webhook's notification is applied in the transaction that journals it (`accept`), and the
-steps it plans due now are claimed there too, as far as their pool has free workers, and start
-at once: a second transaction to ingest, a third to claim, and the waits between them were most
-of a notification's cost and of its time to its first remediation. The ingest loop applies what
+steps it plans due now are leased as they are inserted, as far as their pool has free workers,
+and start at once: a second transaction to ingest, a third to claim, and the waits between them
+were most of a notification's cost and of its time to its first remediation. The ingest loop applies what
 that path left: notifications from before a restart, and any accepted while older ones waited,
 so that notifications are always applied in the order they arrived.
 
@@ -227,8 +227,9 @@ class Engine:
         taken = dict.fromkeys(STEP_KINDS, 0)
 
         def apply(tx: Transaction, stored: StoredNotification) -> tuple[Applied, dict[str, list[Step]]]:
+            self._offer_workers(tx, taken, now)
             applied = apply_notification(tx, self.policy, stored, notification, now)
-            return applied, self._claim_due(tx, applied.due, taken, now)
+            return applied, self._take_leased(tx, taken)
 
         def committed(future: "asyncio.Future[tuple[int, tuple[Applied, dict[str, list[Step]]] | None]]") -> None:
             outcome = None if future.cancelled() or future.exception() is not None else future.result()[1]
@@ -303,10 +304,10 @@ class Engine:
                 chunk: list[tuple[StoredNotification, Notification]] = chunk,
                 taken: dict[str, int] = taken,
             ) -> Ingested:
+                self._offer_workers(tx, taken, now)
                 applied = [apply_notification(tx, self.policy, stored, n, now) for stored, n in chunk]
                 tx.mark_processed([stored.id for stored, _ in chunk], now)
-                due = sum((a.due for a in applied), Counter[str]())
-                return applied, due, self._claim_due(tx, due, taken, now)
+                return applied, sum((a.due for a in applied), Counter[str]()), self._take_leased(tx, taken)
 
             try:
                 applied, due, claimed = await self.journal.transact(apply)
@@ -319,21 +320,21 @@ class Engine:
         await self._refresh_backlog()
         return len(batch)
 
-    def _claim_due(
-        self, tx: Transaction, due: Counter[str], taken: dict[str, int], now: float
-    ) -> dict[str, list[Step]]:
-        """In an ingest transaction: claim what it made due, remediation first, as far as there
-        are free workers. Only while the dispatchers run: `drain` (replay, tests) runs steps in its
-        own order. A batch that failed runs its operations again: what an earlier run took is
-        given back first."""
+    def _offer_workers(self, tx: Transaction, taken: dict[str, int], now: float) -> None:
+        """Before an ingest transaction applies: the steps it makes due now are leased as they are
+        inserted, as far as their pool has free workers. Only while the dispatchers run: `drain`
+        (replay, tests) runs steps in its own order. A batch that failed runs its operations
+        again: what an earlier run took is given back first."""
         self._give_back(taken)
-        claimed = {}
-        for kind in STEP_KINDS:
-            if due[kind] and self._tasks:
-                taken[kind] = self._workers[kind].take(due[kind])
-                claimed[kind] = tx.claim(kind, taken[kind], now, LEASE_SECONDS)
-                self._workers[kind].give(taken[kind] - len(claimed[kind]))
-                taken[kind] = len(claimed[kind])
+        if self._tasks:
+            tx.lease_new({kind: self._workers[kind].free for kind in STEP_KINDS}, now, LEASE_SECONDS)
+
+    def _take_leased(self, tx: Transaction, taken: dict[str, int]) -> dict[str, list[Step]]:
+        """After it applied: a worker for each step it leased. Nothing ran in between, so the
+        workers offered are still free."""
+        claimed = {kind: tx.leased(kind) for kind in STEP_KINDS}
+        for kind, steps in claimed.items():
+            taken[kind] = self._workers[kind].take(len(steps))
         return claimed
 
     def _give_back(self, taken: dict[str, int]) -> None:

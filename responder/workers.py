@@ -1,9 +1,9 @@
 """Worker slots for one kind of step.
 
 A slot is taken before a claim is made and held while the claimed step's call to the cluster or
-provider runs; unused slots go back as soon as the claim returns. Claims are made in two places,
-by a dispatcher and inside the transaction that applies a notification, which takes exactly as
-many slots as the steps it made due.
+provider runs; unused slots go back as soon as the claim returns. Steps are claimed in two
+places: by a dispatcher, and inside the transaction that applies a notification, which leases
+the steps it makes due as it inserts them, up to the free slots, and then takes one per lease.
 """
 
 
@@ -12,6 +12,10 @@ class Workers:
         self.size = size
         self.busy = 0
         self.starved = False  # a claim was offered fewer slots than were due: a freed slot wakes the dispatcher
+
+    @property
+    def free(self) -> int:
+        return self.size - self.busy
 
     def take(self, wanted: int) -> int:
         """Up to `wanted` free slots; returns how many were taken."""

@@ -7,7 +7,7 @@ are atomic in each, so several engines may share one PostgreSQL journal.
 """
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -132,6 +132,12 @@ class Transaction(Protocol):
     def held(self, instance: Instance, state: str) -> list[tuple[str, str]]: ...
     def notified_channels(self, instance: Instance) -> frozenset[str]: ...
     def claim(self, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]: ...
+    def lease_new(self, room: Mapping[str, int], now: float, lease_seconds: float) -> None:
+        """Lease the due-now steps this transaction adds from here on, up to `room[kind]` per
+        kind, unless older steps of that kind are due (a claim serves those first)."""
+        ...
+
+    def leased(self, kind: str) -> list[Step]: ...
     def mark_processed(self, notification_ids: Sequence[int], now: float) -> None: ...
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from responder.alerts import Alert
 from responder.decision import PlannedStep
-from responder.journal import StepResult, StoredNotification
+from responder.journal import Step, StepResult, StoredNotification
 from responder.journal.sqlite import JournalLockedError, SqliteJournal
 from responder.journal.sqlite_tx import SqliteTransaction
 
@@ -274,3 +274,63 @@ async def test_a_claim_does_no_more_work_when_thousands_of_steps_are_due_or_runn
     await _plan(journal, *due(1, 5000))
     many_running = await journal.transact(instructions_to_claim_one)
     assert max(many_due, many_running) <= 2 * few + 5, (few, many_due, many_running)
+
+
+def _due(kind: str, count: int, start: int = 0, delay: float = 0.0) -> list[PlannedStep]:
+    name = "EMERGENCY_STOP" if kind == "remediation" else "slack"
+    return [PlannedStep(kind, name, delay, {"n": i}, f"{kind}:{i}") for i in range(start, start + count)]
+
+
+async def _plan_leasing(journal: SqliteJournal, room: dict[str, int], *steps: PlannedStep) -> dict[str, list[Step]]:
+    def plan(tx: SqliteTransaction) -> dict[str, list[Step]]:
+        tx.lease_new(room, NOW, 60)
+        key = (ALERT.fingerprint, ALERT.starts_at)
+        instance = tx.instances([key]).get(key) or tx.insert_instance(ALERT, NOW)
+        tx.add_steps(instance, steps, NOW, "c1")
+        return {kind: tx.leased(kind) for kind in ("remediation", "escalation")}
+
+    return await journal.transact(plan)
+
+
+async def test_steps_due_now_are_leased_as_they_are_added_up_to_the_room_offered(journal: SqliteJournal) -> None:
+    leased = await _plan_leasing(
+        journal, {"remediation": 2, "escalation": 0}, *_due("remediation", 3), *_due("escalation", 1)
+    )
+    assert [(s.name, s.params, s.attempts, s.correlation_id) for s in leased["remediation"]] == [
+        ("EMERGENCY_STOP", {"n": 0}, 1, "c1"),
+        ("EMERGENCY_STOP", {"n": 1}, 1, "c1"),
+    ]
+    assert leased["escalation"] == []
+    assert leased["remediation"][0].instance.fingerprint == ALERT.fingerprint
+    # Leased as a claim would have: not claimable again before the lease runs out, then once.
+    [third] = await journal.claim_steps("remediation", 10, NOW, 60)
+    assert third.params == {"n": 2}
+    assert await journal.claim_steps("remediation", 10, NOW + 59, 60) == []
+    assert len(await journal.claim_steps("escalation", 10, NOW, 60)) == 1
+    again = await journal.claim_steps("remediation", 10, NOW + 61, 60)
+    assert sorted(s.id for s in again) == sorted(s.id for s in [*leased["remediation"], third])
+    assert {s.attempts for s in again} == {2}
+
+
+async def test_no_step_is_leased_ahead_of_an_older_one_that_is_due(journal: SqliteJournal) -> None:
+    """A claim serves the oldest due first; a new step leased on insert must not jump that queue."""
+    await _plan(journal, *_due("remediation", 1))
+    leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *_due("remediation", 1, start=1))
+    assert leased["remediation"] == []
+    assert [s.params for s in await journal.claim_steps("remediation", 1, NOW, 60)] == [{"n": 0}]
+
+
+async def test_no_step_is_leased_while_an_expired_lease_waits_to_be_claimed_again(journal: SqliteJournal) -> None:
+    await _plan(journal, *_due("remediation", 1))
+    assert len(await journal.claim_steps("remediation", 1, NOW, -1)) == 1  # a lease that ran out at once
+    leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *_due("remediation", 1, start=1))
+    assert leased["remediation"] == []
+
+
+async def test_steps_not_yet_due_and_steps_planned_before_are_not_leased(journal: SqliteJournal) -> None:
+    first = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *_due("escalation", 1, delay=300))
+    assert first["escalation"] == []
+    leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *_due("remediation", 1))
+    assert len(leased["remediation"]) == 1
+    again = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *_due("remediation", 1))
+    assert again["remediation"] == []  # the same key: already planned, and INSERT OR IGNORE adds nothing
