@@ -404,17 +404,33 @@ class Engine:
 
     async def _claim(self, kind: str) -> list[Step]:
         """Claim as many due steps as there are free workers; each claimed step holds one.
-        Every slot offered taken: more may be due, and a worker freeing up wakes the dispatcher."""
+
+        Workers are counted and taken when the claim runs in its batch, not when it is asked
+        for: taken while it waited, they left an accept in the same batch no worker to lease its
+        steps with, those steps then waited for the next claim, and that claim took every worker
+        again. A batch that failed runs its operations again; a claim whose caller went away
+        (stop) takes nothing. Every free worker used: more may be due, and a worker freeing up
+        wakes the dispatcher."""
         workers = self._workers[kind]
-        taken = workers.take(workers.size)
+        taken = {kind: 0}
+        abandoned = False
+
+        def claim(tx: Transaction) -> list[Step]:
+            self._give_back(taken)
+            if abandoned:
+                return []
+            free = workers.free
+            steps = tx.claim(kind, free, self.clock(), LEASE_SECONDS)
+            taken[kind] = workers.take(len(steps))
+            workers.starved = len(steps) == free
+            return steps
+
         try:
-            steps = await self.journal.claim_steps(kind, taken, self.clock(), LEASE_SECONDS) if taken else []
+            return await self.journal.transact(claim)
         except BaseException:
-            workers.give(taken)
+            abandoned = True
+            self._give_back(taken)
             raise
-        workers.give(taken - len(steps))
-        workers.starved = len(steps) == taken
-        return steps
 
     def _launch(self, kind: str, steps: list[Step]) -> None:
         """Run claimed steps, each on the worker its claim took."""

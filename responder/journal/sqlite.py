@@ -326,9 +326,6 @@ class SqliteJournal:
     async def transact(self, fn: Callable[[SqliteTransaction], T]) -> T:
         return await self._call(lambda conn: fn(SqliteTransaction(conn)))
 
-    async def claim_steps(self, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]:
-        return await self._call(lambda conn: SqliteTransaction(conn).claim(kind, limit, now, lease_seconds))
-
     async def finish_step(
         self,
         step: Step,

@@ -35,6 +35,10 @@ async def journal(tmp_path: Path):  # type: ignore[no-untyped-def]
     await j.close()
 
 
+async def _claim(journal: SqliteJournal, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]:
+    return await journal.transact(lambda tx: tx.claim(kind, limit, now, lease_seconds))
+
+
 async def _plan(journal: SqliteJournal, *steps: PlannedStep) -> None:
     def plan(tx: SqliteTransaction) -> None:
         key = (ALERT.fingerprint, ALERT.starts_at)
@@ -62,30 +66,30 @@ async def test_concurrent_appends_are_group_committed_and_all_kept(journal: Sqli
 async def test_a_step_is_planned_once_however_often_it_is_planned(journal: SqliteJournal) -> None:
     for _ in range(5):
         await _plan(journal, STOP)
-    assert len(await journal.claim_steps("remediation", 10, NOW, 60)) == 1
+    assert len(await _claim(journal, "remediation", 10, NOW, 60)) == 1
 
 
 async def test_concurrent_claims_never_hand_out_the_same_step(journal: SqliteJournal) -> None:
     steps = [PlannedStep("escalation", "slack", 0.0, {"event": "firing"}, f"k{i}") for i in range(50)]
     await _plan(journal, *steps)
-    claims = await asyncio.gather(*(journal.claim_steps("escalation", 7, NOW, 60) for _ in range(10)))
+    claims = await asyncio.gather(*(_claim(journal, "escalation", 7, NOW, 60) for _ in range(10)))
     ids = [s.id for claim in claims for s in claim]
     assert len(ids) == len(set(ids)) == 50
 
 
 async def test_steps_not_yet_due_are_not_claimed(journal: SqliteJournal) -> None:
     await _plan(journal, PlannedStep("escalation", "sms", 900.0, {"event": "firing"}, "later"))
-    assert await journal.claim_steps("escalation", 10, NOW, 60) == []
+    assert await _claim(journal, "escalation", 10, NOW, 60) == []
     assert await journal.next_due("escalation") == NOW + 900
-    assert len(await journal.claim_steps("escalation", 10, NOW + 900, 60)) == 1
+    assert len(await _claim(journal, "escalation", 10, NOW + 900, 60)) == 1
 
 
 async def test_a_retry_goes_back_to_pending_at_its_time(journal: SqliteJournal) -> None:
     await _plan(journal, STOP)
-    [step] = await journal.claim_steps("remediation", 1, NOW, 60)
+    [step] = await _claim(journal, "remediation", 1, NOW, 60)
     await journal.finish_step(step, StepResult("retry", {"error": "503"}), NOW, NOW + 1, NOW + 30)
-    assert await journal.claim_steps("remediation", 1, NOW + 10, 60) == []
-    [again] = await journal.claim_steps("remediation", 1, NOW + 30, 60)
+    assert await _claim(journal, "remediation", 1, NOW + 10, 60) == []
+    [again] = await _claim(journal, "remediation", 1, NOW + 30, 60)
     assert again.id == step.id and again.attempts == 2
 
 
@@ -93,11 +97,11 @@ async def test_steps_a_crash_left_running_are_resumed_on_start(tmp_path: Path) -
     first = SqliteJournal(tmp_path / "j.db")
     await first.start()
     await _plan(first, STOP)
-    assert len(await first.claim_steps("remediation", 1, NOW, 600)) == 1
+    assert len(await _claim(first, "remediation", 1, NOW, 600)) == 1
     await first.close()  # as if killed mid-step: the row stays `running`
     second = SqliteJournal(tmp_path / "j.db")
     await second.start()
-    [resumed] = await second.claim_steps("remediation", 1, NOW, 600)
+    [resumed] = await _claim(second, "remediation", 1, NOW, 600)
     assert resumed.name == "EMERGENCY_STOP"
     await second.close()
 
@@ -109,10 +113,10 @@ async def test_a_second_process_cannot_open_the_same_journal(journal: SqliteJour
 
 async def test_pruning_forgets_old_finished_history_but_never_unfinished_work(journal: SqliteJournal) -> None:
     await _plan(journal, STOP, PlannedStep("escalation", "slack", 0.0, {"event": "firing"}, "s"))
-    [slack] = await journal.claim_steps("escalation", 1, NOW, 60)
+    [slack] = await _claim(journal, "escalation", 1, NOW, 60)
     await journal.finish_step(slack, StepResult("succeeded", {}), NOW, NOW, None)
     assert await journal.prune(NOW + 10**6) == 0  # the stop is still pending
-    [stop] = await journal.claim_steps("remediation", 1, NOW, 60)
+    [stop] = await _claim(journal, "remediation", 1, NOW, 60)
     await journal.finish_step(stop, StepResult("succeeded", {}), NOW, NOW, None)
     assert await journal.prune(NOW + 10**6) == 0  # still firing
     key = (ALERT.fingerprint, ALERT.starts_at)
@@ -138,15 +142,15 @@ async def test_one_failing_operation_does_not_fail_the_others_in_its_batch(journ
 
 async def test_a_step_whose_lease_ran_out_is_claimed_again(journal: SqliteJournal) -> None:
     await _plan(journal, STOP)
-    [first] = await journal.claim_steps("remediation", 1, NOW, 60)
-    assert await journal.claim_steps("remediation", 1, NOW + 30, 60) == []
-    [again] = await journal.claim_steps("remediation", 1, NOW + 61, 60)
+    [first] = await _claim(journal, "remediation", 1, NOW, 60)
+    assert await _claim(journal, "remediation", 1, NOW + 30, 60) == []
+    [again] = await _claim(journal, "remediation", 1, NOW + 61, 60)
     assert again.id == first.id and again.attempts == 2
 
 
 async def test_a_firing_instance_is_never_pruned(journal: SqliteJournal) -> None:
     await _plan(journal, STOP)
-    [stop] = await journal.claim_steps("remediation", 1, NOW, 60)
+    [stop] = await _claim(journal, "remediation", 1, NOW, 60)
     await journal.finish_step(stop, StepResult("succeeded", {}), NOW, NOW, None)
     assert await journal.prune(NOW + 10**6) == 0, "its next repeat would look new and stop again"
 
@@ -270,7 +274,7 @@ async def test_a_claim_does_no_more_work_when_thousands_of_steps_are_due_or_runn
     few = await journal.transact(instructions_to_claim_one)
     await _plan(journal, *due(4000, 40))
     many_due = await journal.transact(instructions_to_claim_one)
-    assert len(await journal.claim_steps("remediation", 4000, NOW, 300)) == 4000
+    assert len(await _claim(journal, "remediation", 4000, NOW, 300)) == 4000
     await _plan(journal, *due(1, 5000))
     many_running = await journal.transact(instructions_to_claim_one)
     assert max(many_due, many_running) <= 2 * few + 5, (few, many_due, many_running)
@@ -303,11 +307,11 @@ async def test_steps_due_now_are_leased_as_they_are_added_up_to_the_room_offered
     assert leased["escalation"] == []
     assert leased["remediation"][0].instance.fingerprint == ALERT.fingerprint
     # Leased as a claim would have: not claimable again before the lease runs out, then once.
-    [third] = await journal.claim_steps("remediation", 10, NOW, 60)
+    [third] = await _claim(journal, "remediation", 10, NOW, 60)
     assert third.params == {"n": 2}
-    assert await journal.claim_steps("remediation", 10, NOW + 59, 60) == []
-    assert len(await journal.claim_steps("escalation", 10, NOW, 60)) == 1
-    again = await journal.claim_steps("remediation", 10, NOW + 61, 60)
+    assert await _claim(journal, "remediation", 10, NOW + 59, 60) == []
+    assert len(await _claim(journal, "escalation", 10, NOW, 60)) == 1
+    again = await _claim(journal, "remediation", 10, NOW + 61, 60)
     assert sorted(s.id for s in again) == sorted(s.id for s in [*leased["remediation"], third])
     assert {s.attempts for s in again} == {2}
 
@@ -317,12 +321,12 @@ async def test_no_step_is_leased_ahead_of_an_older_one_that_is_due(journal: Sqli
     await _plan(journal, *_due("remediation", 1))
     leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *_due("remediation", 1, start=1))
     assert leased["remediation"] == []
-    assert [s.params for s in await journal.claim_steps("remediation", 1, NOW, 60)] == [{"n": 0}]
+    assert [s.params for s in await _claim(journal, "remediation", 1, NOW, 60)] == [{"n": 0}]
 
 
 async def test_no_step_is_leased_while_an_expired_lease_waits_to_be_claimed_again(journal: SqliteJournal) -> None:
     await _plan(journal, *_due("remediation", 1))
-    assert len(await journal.claim_steps("remediation", 1, NOW, -1)) == 1  # a lease that ran out at once
+    assert len(await _claim(journal, "remediation", 1, NOW, -1)) == 1  # a lease that ran out at once
     leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *_due("remediation", 1, start=1))
     assert leased["remediation"] == []
 
