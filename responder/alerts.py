@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema_rs
 
@@ -31,9 +31,11 @@ class PayloadError(ValueError):
         self.problem = problem
 
 
-@dataclass(frozen=True)
-class Alert:
-    """One alert of a notification, identified as an instance by (fingerprint, starts_at)."""
+class Alert(NamedTuple):
+    """One alert of a notification, identified as an instance by (fingerprint, starts_at).
+
+    A NamedTuple, not a frozen dataclass: just as immutable, and built in half the time, which
+    showed on the webhook's path (a 10-alert notification builds ten on every repeat)."""
 
     fingerprint: str
     starts_at: str  # canonical UTC, microseconds: "2026-11-23T13:00:00.123456Z"
