@@ -182,6 +182,23 @@ def decide_firing(alert: Alert, policy: Policy, guards: GuardState, now: float) 
     return Decision(name, tuple(steps), tuple(refusals))
 
 
+def unfreeze_steps(frozen: Sequence[Target], policy: Policy) -> list[PlannedStep]:
+    """Lift what an instance's freeze froze, a step per deployment; keyed per instance and
+    target, so that however often it is planned it runs once."""
+    mode = policy.actions["FREEZE_DEPLOYMENTS"].mode
+    return [
+        PlannedStep(
+            kind="remediation",
+            name="UNFREEZE",
+            delay_seconds=0.0,
+            params={"target": t.as_dict(), "mode": mode},
+            key=f"remediation:UNFREEZE:{t.key}",
+            target_key=t.key,
+        )
+        for t in frozen
+    ]
+
+
 def decide_resolved(
     alert: Alert, policy: Policy, notified: frozenset[str], frozen: Sequence[Target], cancelled_remediations: int
 ) -> Decision:
@@ -195,17 +212,7 @@ def decide_resolved(
     }.get(name)
     if name == "FREEZE_DEPLOYMENTS" and policy.actions[name].unfreeze_on_resolve and frozen:
         follow_up = "deployments are being unfrozen, as the policy says"
-        steps += [
-            PlannedStep(
-                kind="remediation",
-                name="UNFREEZE",
-                delay_seconds=0.0,
-                params={"target": t.as_dict(), "mode": policy.actions[name].mode},
-                key=f"remediation:UNFREEZE:{t.key}",
-                target_key=t.key,
-            )
-            for t in frozen
-        ]
+        steps += unfreeze_steps(frozen, policy)
     if cancelled_remediations:
         note = f"{cancelled_remediations} remediation step(s) had not run yet and were cancelled"
         follow_up = f"{note}; {follow_up}" if follow_up else note

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 import orjson
 
 from responder.alerts import Alert, Notification, canonical_time, notification_from
-from responder.decision import PlannedStep, decide_firing, decide_resolved, targets_of
+from responder.decision import PlannedStep, decide_firing, decide_resolved, targets_of, unfreeze_steps
 from responder.escalation import Notifier
 from responder.escalation.ladder import follow_ups
 from responder.journal import STEP_KINDS, Instance, Journal, Step, StepResult, StoredNotification, Transaction
@@ -495,8 +495,9 @@ class Engine:
         # so that no crash in between can lose the page.
         then = self._failure_escalation(step, result) if result.status == "failed" and kind == "remediation" else []
         then += follow_ups(kind, step, result, self.policy)  # thread updates and channel fallbacks
+        unfreeze = self._unfreeze_if_resolved(step, result)
         try:
-            await self.journal.finish_step(step, result, started, now, retry_at, then)
+            await self.journal.finish_step(step, result, started, now, retry_at, then, unfreeze)
         except Exception:
             # The step stays `running`; its lease runs out and it is claimed again.
             log.exception("recording a step outcome failed", extra={"correlation_id": step.correlation_id})
@@ -504,6 +505,17 @@ class Engine:
         self._record(kind, step, result, now - started)
         if then:
             self.wake("escalation")
+        if unfreeze:
+            self.wake("remediation")
+
+    def _unfreeze_if_resolved(self, step: Step, result: StepResult) -> list[PlannedStep]:
+        """What a freeze froze, to lift if its alert resolved while the freeze was running: that
+        resolve found nothing frozen yet and planned no unfreeze, and the deployments would
+        have stayed frozen until a person noticed. Only where the policy unfreezes on resolve."""
+        if step.name != "FREEZE_DEPLOYMENTS" or not self.policy.actions[step.name].unfreeze_on_resolve:
+            return []
+        frozen = [Target(e.namespace, e.deployment) for e in result.effects if e.state == "frozen" and e.on]
+        return unfreeze_steps(frozen, self.policy)
 
     def _record(self, kind: str, step: Step, result: StepResult, seconds: float) -> None:
         self._steps(kind, step.name, result.status).inc()

@@ -119,7 +119,7 @@ class Transaction(Protocol):
     def add_event(
         self,
         instance: Instance | None,
-        notification_id: int,
+        notification_id: int | None,
         kind: str,
         detail: dict[str, Any],
         now: float,
@@ -168,7 +168,12 @@ class Journal(Protocol):
         now: float,
         retry_at: float | None,
         then: Sequence[PlannedStep] = (),
-    ) -> None: ...
+        if_resolved: Sequence[PlannedStep] = (),
+    ) -> None:
+        """Record one attempt's outcome and, in the same transaction, plan the steps in `then`,
+        and those in `if_resolved` if the step's alert instance has resolved by then."""
+        ...
+
     async def next_due(self, kind: str) -> float | None: ...
     async def instances(self, filters: dict[str, str], limit: int) -> list[dict[str, Any]]: ...
     async def timeline(self, fingerprint: str) -> list[dict[str, Any]]: ...

@@ -88,6 +88,11 @@ def _settle(outcomes: Sequence[tuple[_Op, Any, BaseException | None]]) -> None:
             op.future.set_result(result)
 
 
+def _resolved(conn: sqlite3.Connection, instance_id: int) -> bool:
+    row = conn.execute("SELECT status FROM instances WHERE id = ?", (instance_id,)).fetchone()
+    return row is not None and row[0] == "resolved"
+
+
 def _insert(conn: sqlite3.Connection, body: bytes, correlation_id: str, now: float, processed: float | None) -> int:
     cursor = conn.execute(
         "INSERT INTO notifications (received_at, correlation_id, body, processed_at) VALUES (?, ?, ?, ?)",
@@ -334,12 +339,16 @@ class SqliteJournal:
         now: float,
         retry_at: float | None,
         then: Sequence[PlannedStep] = (),
+        if_resolved: Sequence[PlannedStep] = (),
     ) -> None:
-        """Record one attempt's outcome and, in the same transaction, plan the steps in `then`."""
-
         def finish(conn: sqlite3.Connection) -> None:
+            tx = SqliteTransaction(conn)
             if then:
-                SqliteTransaction(conn).add_steps(step.instance, then, now, step.correlation_id)
+                tx.add_steps(step.instance, then, now, step.correlation_id)
+            if if_resolved and _resolved(conn, step.instance.id):
+                tx.add_steps(step.instance, if_resolved, now, step.correlation_id)
+                detail = {"note": "resolved while this ran", "step": step.id, "planned": [s.key for s in if_resolved]}
+                tx.add_event(step.instance, None, f"{step.name.lower()}_finished_after_resolve", detail, now)
             conn.execute(
                 "INSERT INTO attempts (step_id, started_at, finished_at, status, detail) VALUES (?, ?, ?, ?, ?)",
                 (step.id, started, now, result.status, dumps(result.detail)),

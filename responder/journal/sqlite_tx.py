@@ -232,7 +232,7 @@ class SqliteTransaction:
     def add_event(
         self,
         instance: Instance | None,
-        notification_id: int,
+        notification_id: int | None,
         kind: str,
         detail: dict[str, Any],
         now: float,

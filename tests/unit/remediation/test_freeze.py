@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 from responder.targets import Target
 from responder.web.app import create_app
 from tests.conftest import TOKEN, alert_payload, cost_alert
-from tests.fakes.kube import Cluster
+from tests.fakes.kube import Cluster, Fault
 from tests.unit.remediation.conftest import Rig
 
 MakeRig = Callable[..., Awaitable[Rig]]
@@ -113,3 +113,30 @@ async def test_unfreezing_something_the_responder_never_froze_changes_nothing(ri
     assert result.ok
     assert "not frozen by the responder" in result.detail["targets"][0]["note"]
     assert cluster.fake.writes == []
+
+
+async def test_a_freeze_still_running_when_its_alert_resolves_is_lifted_once_it_finishes(
+    rig: MakeRig, cluster: Cluster, aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
+) -> None:
+    """The resolve finds nothing frozen yet, so it plans no unfreeze; without the freeze's own
+    outcome planning it, the deployment stayed frozen after the alert had resolved."""
+    r = await rig({"actions.FREEZE_DEPLOYMENTS.unfreeze_on_resolve": True}, start=False)
+    client = await aiohttp_client(create_app(r.responder))
+    cluster.fake.inject(Fault("PATCH", f"/deployments/{NAME}", status=0, delay=0.5, late=True))
+    for status in ("firing", "resolved"):
+        answer = await client.post("/webhook", json=alert_payload(freeze_alert(status), status=status), headers=AUTH)
+        assert answer.status == 200, await answer.text()
+    assert not await r.responder.journal.holds("frozen"), "the resolve came while the freeze was running"
+    for _ in range(100):
+        steps = await r.steps("aa11bb22cc33dd44", "remediation")
+        if any(s["name"] == "UNFREEZE" and s["status"] == "succeeded" for s in steps):
+            break
+        await asyncio.sleep(0.05)
+    assert [(s["name"], s["status"]) for s in steps] == [
+        ("FREEZE_DEPLOYMENTS", "succeeded"),
+        ("UNFREEZE", "succeeded"),
+    ]
+    assert not paused(cluster)
+    assert await r.responder.journal.holds("frozen") == []
+    [instance] = await r.responder.journal.timeline("aa11bb22cc33dd44")
+    assert "freeze_deployments_finished_after_resolve" in [e["kind"] for e in instance["events"]]
