@@ -1,23 +1,27 @@
 """EMERGENCY_STOP and restore through the real kubernetes client against the fake API."""
 
+import asyncio
 import itertools
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from aiohttp.test_utils import TestClient
 
 from responder.policy import Policy, PolicyError, describe
 from responder.remediation.objects import STOPPED
 from responder.targets import Target
-from responder.web.app import build_responder
-from tests.conftest import alert_payload, cost_alert
+from responder.web.app import build_responder, create_app
+from tests.conftest import TOKEN, alert_payload, cost_alert
 from tests.fakes.kube import Cluster, Fault
 from tests.unit.remediation.conftest import KUBE_TOKEN, Rig
 
 NS, NAME = "autogen-council", "o3-audit-proxy"
 MakeRig = Callable[..., Awaitable[Rig]]
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def record(cluster: Cluster) -> dict[str, object] | None:
@@ -201,3 +205,27 @@ def test_a_cluster_configuration_that_cannot_load_is_a_policy_error_that_says_wh
     assert "cannot load the cluster configuration" in raised.value.problems[0]
     assert "check the kubeconfig path" in raised.value.problems[0]
     assert f"Cluster: kubeconfig {tmp_path / 'missing'}" in describe(policy)
+
+
+async def test_a_stop_that_failed_while_its_alert_resolved_is_not_retried_after_the_resolve(
+    rig: MakeRig, cluster: Cluster, aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
+) -> None:
+    """The resolve cancels every remediation not yet run, so nothing acts after it; a stop that
+    was running then and failed transiently went back to pending and scaled down afterwards."""
+    r = await rig(start=False)
+    client = await aiohttp_client(create_app(r.responder))
+    cluster.fake.inject(Fault("PATCH", "/scale", status=503, delay=0.5))
+    for status in ("firing", "resolved"):
+        answer = await client.post("/webhook", json=alert_payload(cost_alert(status), status=status), headers=AUTH)
+        assert answer.status == 200, await answer.text()
+    for _ in range(100):
+        [stop] = await r.steps(kind="remediation")
+        if stop["attempts"]:
+            break
+        await asyncio.sleep(0.05)
+    assert [a["status"] for a in stop["attempts"]] == ["retry"]
+    assert stop["status"] == "cancelled"
+    await r.later(600)
+    [stop] = await r.steps(kind="remediation")
+    assert len(stop["attempts"]) == 1
+    assert cluster.fake.deployment(NS, NAME)["spec"]["replicas"] == 3
