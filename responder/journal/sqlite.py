@@ -125,6 +125,10 @@ class SqliteJournal:
         self._flusher: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock_file: Any = None
         self._backlog = 0
+        # False only while no notification can be unapplied: set by anything that leaves one so
+        # (an append, an apply that failed, a rollback, a start), cleared by a query that finds
+        # none. Spares accept that query while nothing waits, which is nearly always.
+        self._maybe_unapplied = True
         self._healthy = False
         self._synchronous_full = True
         self._checkpointer: threading.Thread | None = None
@@ -144,6 +148,7 @@ class SqliteJournal:
                 "one its own journal (journal.sqlite in responder.yaml)"
             ) from None
         self._conn = self._connect()
+        self._maybe_unapplied = True
         self._loop = asyncio.get_running_loop()
         self._flusher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-fsync")
         await self._call(self._recover)
@@ -258,6 +263,7 @@ class SqliteJournal:
             # SQLite rolls back by itself on some errors (I/O, disk full), so in_transaction may be
             # False here with instances from the lost transaction cached: forget them either way.
             conn.instance_cache.clear()
+            self._maybe_unapplied = True
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._healthy = not isinstance(exc, sqlite3.OperationalError)
@@ -297,7 +303,11 @@ class SqliteJournal:
     # --- the Journal protocol -----------------------------------------------------------
 
     async def append_notification(self, body: bytes, correlation_id: str, now: float) -> int:
-        notification_id = await self._call(lambda conn: _insert(conn, body, correlation_id, now, None), durable=True)
+        def append(conn: JournalConnection) -> int:
+            self._maybe_unapplied = True
+            return _insert(conn, body, correlation_id, now, None)
+
+        notification_id = await self._call(append, durable=True)
         self._backlog += 1
         return notification_id
 
@@ -308,7 +318,11 @@ class SqliteJournal:
             # The backlog counts what this adds, once it ran (a rollback only makes it count high
             # until the next recount): the notification if it is left unapplied, else the
             # remediations it planned.
-            if conn.execute("SELECT 1 FROM notifications WHERE processed_at IS NULL LIMIT 1").fetchone():
+            if self._maybe_unapplied:
+                self._maybe_unapplied = bool(
+                    conn.execute("SELECT 1 FROM notifications WHERE processed_at IS NULL LIMIT 1").fetchone()
+                )
+            if self._maybe_unapplied:
                 self._backlog += 1
                 return _insert(conn, body, correlation_id, now, None), None
             notification_id = _insert(conn, body, correlation_id, now, now)
@@ -323,6 +337,7 @@ class SqliteJournal:
                 conn.execute("ROLLBACK TO apply")
                 conn.instance_cache.clear()
                 conn.execute("UPDATE notifications SET processed_at = NULL WHERE id = ?", (notification_id,))
+                self._maybe_unapplied = True
                 conn.execute("RELEASE apply")
                 self._backlog += 1
                 return notification_id, None

@@ -191,6 +191,57 @@ async def test_accept_leaves_a_notification_to_ingest_while_an_older_one_waits(j
     assert [s.id for s in await journal.unprocessed(10)] == [older, nid]
 
 
+async def test_accept_sees_every_way_a_notification_is_left_unapplied_after_one_it_applied(
+    journal: SqliteJournal,
+) -> None:
+    """Accept asks the database whether anything waits only when something may: an append, an
+    apply that failed and a rolled-back batch each leave a notification unapplied, and every
+    accept after one of them must leave its own to ingest, behind it."""
+
+    def applies(tx: SqliteTransaction, stored: StoredNotification) -> int:
+        return stored.id
+
+    def fails(tx: SqliteTransaction, stored: StoredNotification) -> None:
+        raise ValueError("a bug in apply")
+
+    def drain() -> "asyncio.Future[None]":
+        async def mark() -> None:
+            waiting = [s.id for s in await journal.unprocessed(10)]
+            await journal.transact(lambda tx: tx.mark_processed(waiting, NOW))
+
+        return asyncio.ensure_future(mark())
+
+    assert (await journal.accept(b"{}", "a", NOW, applies))[1] is not None
+    await journal.append_notification(b"{}", "appended", NOW)
+    assert (await journal.accept(b"{}", "b", NOW, applies))[1] is None
+    await drain()
+    assert (await journal.accept(b"{}", "c", NOW, applies))[1] is not None
+    assert (await journal.accept(b"{}", "d", NOW, fails))[1] is None
+    assert (await journal.accept(b"{}", "e", NOW, applies))[1] is None
+    await drain()
+    assert (await journal.accept(b"{}", "f", NOW, applies))[1] is not None
+
+    # One batch: ingest applies the waiting one, an accept then finds nothing waiting, and the
+    # database fails the batch. The rollback leaves the first unapplied again.
+    waiting = await journal.append_notification(b"{}", "waits", NOW)
+
+    def database_fails(tx: SqliteTransaction) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    async def accept_g() -> tuple[int, int | None]:
+        return await journal.accept(b"{}", "g", NOW, applies)
+
+    outcomes = await asyncio.gather(  # tasks: each submits in turn, before the writer runs
+        journal.transact(lambda tx: tx.mark_processed([waiting], NOW)),
+        accept_g(),
+        journal.transact(database_fails),
+        return_exceptions=True,
+    )
+    assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes), outcomes
+    assert [s.id for s in await journal.unprocessed(10)] == [waiting]
+    assert (await journal.accept(b"{}", "h", NOW, applies))[1] is None, "the rolled-back one still waits"
+
+
 async def _status(journal: SqliteJournal) -> dict[tuple[str, str], str]:
     found = await journal.transact(lambda tx: tx.instances([(ALERT.fingerprint, ALERT.starts_at)]))
     return {key: instance.status for key, instance in found.items()}
