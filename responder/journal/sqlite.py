@@ -555,8 +555,10 @@ class SqliteJournal:
             return int(
                 conn.execute(
                     "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL)"
-                    " + (SELECT COUNT(*) FROM steps WHERE status IN (?, ?) AND kind = 'remediation')",
-                    (STEP_PENDING, STEP_RUNNING),
+                    " + (SELECT COUNT(*) FROM steps INDEXED BY steps_pending"
+                    f"   WHERE kind = 'remediation' AND status = '{STEP_PENDING}')"
+                    " + (SELECT COUNT(*) FROM steps INDEXED BY steps_leased"
+                    f"   WHERE kind = 'remediation' AND status = '{STEP_RUNNING}')"
                 ).fetchone()[0]
             )
 

@@ -67,8 +67,11 @@ CREATE TABLE IF NOT EXISTS steps (
     outcome TEXT,
     UNIQUE (instance_id, key)
 );
-CREATE INDEX IF NOT EXISTS steps_due ON steps (kind, status, due_at);
 -- Partial indexes on kind and status: queries on steps name those as literals (see step_kind).
+-- Pending and running steps only: a step leased as it is planned, and every outcome, then write
+-- nothing to steps_pending (an index on every step's status moved each step twice in it).
+DROP INDEX IF EXISTS steps_due;
+CREATE INDEX IF NOT EXISTS steps_pending ON steps (kind, due_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS steps_leased ON steps (kind, lease_until) WHERE status = 'running';
 -- The guards' indexes hold remediations only, and no status: escalation steps, and every claim
 -- and outcome of a remediation, then write nothing to them.
@@ -398,7 +401,7 @@ class SqliteTransaction:
         if limit <= 0:
             return []
         # Chosen, then leased: this transaction holds the write lock, so nothing comes between.
-        # Each branch reads only what it may return: due steps in steps_due order, cut to `limit`
+        # Each branch reads only what it may return: due steps in steps_pending order, cut to `limit`
         # (sorting all that was due made every claim slower as a backlog grew, which grew the
         # backlog: 9,000 due, 1.7 ms a claim), and expired leases from steps_leased (every running
         # step was read for its lease). No UPDATE ... RETURNING: it cost 0.13 ms more than the
