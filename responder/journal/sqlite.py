@@ -51,6 +51,7 @@ from responder.journal.sqlite_tx import (
     instance_from_row,
     step_kind,
 )
+from responder.vocabulary import ON_RESOLVE
 
 T = TypeVar("T")
 
@@ -92,18 +93,6 @@ def _settle(outcomes: Sequence[tuple[_Op, Any, BaseException | None]]) -> None:
 def _resolved(conn: sqlite3.Connection, instance_id: int) -> bool:
     row = conn.execute("SELECT status FROM instances WHERE id = ?", (instance_id,)).fetchone()
     return row is not None and row[0] == "resolved"
-
-
-def _planned_before_resolve(conn: sqlite3.Connection, step_id: int) -> bool:
-    """Whether the step was planned while its instance fired and the instance has resolved since."""
-    return (
-        conn.execute(
-            "SELECT 1 FROM steps s JOIN instances i ON i.id = s.instance_id"
-            " WHERE s.id = ? AND i.status = 'resolved' AND s.created_at <= i.resolved_at",
-            (step_id,),
-        ).fetchone()
-        is not None
-    )
 
 
 def _insert(conn: sqlite3.Connection, body: bytes, correlation_id: str, now: float, processed: float | None) -> int:
@@ -387,8 +376,13 @@ class SqliteJournal:
                 conn.execute(
                     "UPDATE steps SET params = ? WHERE id = ?", (dumps({**step.params, "done": done}), step.id)
                 )
-            if retry_at is not None and step.kind == "remediation" and _planned_before_resolve(conn, step.id):
-                # The resolve cancelled every remediation not yet run; this one was running then.
+            if (
+                retry_at is not None
+                and step.kind == "remediation"
+                and step.name not in ON_RESOLVE
+                and _resolved(conn, step.instance.id)
+            ):
+                # The resolve cancelled the firing's remediations not yet run; this one was running.
                 conn.execute(
                     "UPDATE steps SET status = ?, lease_until = NULL, updated_at = ?,"
                     f" outcome = 'resolved before its retry' WHERE id = ? AND status = '{STEP_RUNNING}'",

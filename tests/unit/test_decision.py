@@ -4,6 +4,7 @@ from responder.alerts import Alert
 from responder.decision import NOTIFY_ONLY, GuardState, decide_firing, decide_resolved
 from responder.policy import Policy
 from responder.targets import Target
+from responder.vocabulary import ON_RESOLVE
 
 NOW = 1_800_000_000.0
 
@@ -108,6 +109,7 @@ def test_resolve_unfreezes_only_what_this_alert_froze_and_only_if_policy_says(
     policy = make_policy({"actions.FREEZE_DEPLOYMENTS.unfreeze_on_resolve": True})
     undone = decide_resolved(freeze, policy, frozenset({"slack"}), frozen, 0)
     assert [s.name for s in undone.steps] == ["UNFREEZE", "slack"]
+    assert {s.name for s in undone.steps if s.kind == "remediation"} <= ON_RESOLVE, "it keeps its retries"
     refused_freeze = decide_resolved(freeze, policy, frozenset({"slack"}), [], 0)
     assert [s.name for s in refused_freeze.steps] == ["slack"], "nothing was frozen, so nothing to unfreeze"
 

@@ -140,3 +140,19 @@ async def test_a_freeze_still_running_when_its_alert_resolves_is_lifted_once_it_
     assert await r.responder.journal.holds("frozen") == []
     [instance] = await r.responder.journal.timeline("aa11bb22cc33dd44")
     assert "freeze_deployments_finished_after_resolve" in [e["kind"] for e in instance["events"]]
+
+
+async def test_an_unfreeze_that_fails_transiently_is_retried_although_its_alert_has_resolved(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    """Retries of the firing's remediations stop at the resolve; the resolve's own unfreeze is
+    what the resolve asked for and keeps them."""
+    r = await rig({"actions.FREEZE_DEPLOYMENTS.unfreeze_on_resolve": True})
+    await r.deliver(alert_payload(freeze_alert()))
+    assert paused(cluster)
+    cluster.fake.inject(Fault("PATCH", f"/deployments/{NAME}", status=503))
+    await r.deliver(alert_payload(freeze_alert("resolved"), status="resolved"))
+    await r.later(600)
+    [unfreeze] = [s for s in await r.steps("aa11bb22cc33dd44", "remediation") if s["name"] == "UNFREEZE"]
+    assert [a["status"] for a in unfreeze["attempts"]] == ["retry", "succeeded"]
+    assert not paused(cluster)
