@@ -101,12 +101,12 @@ class SqliteEscalationStore:
                     "INSERT INTO acknowledgements (instance_id, at, actor, via) VALUES (?, ?, ?, ?)",
                     (instance.id, now, actor, via),
                 )
-                stopped = [
+                stopped = [  # +kind: this instance's steps, not every pending rung (see stop_pending)
                     f"{name} (rung {rung})"
                     for name, rung in conn.execute(
                         "UPDATE steps SET status = ?, updated_at = ?, outcome = 'acknowledged before it was sent'"
-                        f" WHERE instance_id = ? AND kind = 'escalation' AND status = '{STEP_PENDING}' AND attempts = 0"
-                        " AND json_extract(params, '$.event') = 'firing'"
+                        f" WHERE instance_id = ? AND +kind = 'escalation' AND status = '{STEP_PENDING}'"
+                        " AND attempts = 0 AND json_extract(params, '$.event') = 'firing'"
                         " RETURNING name, json_extract(params, '$.rung')",
                         (STEP_CANCELLED, now, instance.id),
                     ).fetchall()

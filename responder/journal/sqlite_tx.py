@@ -356,16 +356,20 @@ class SqliteTransaction:
 
     def stop_pending(self, instance: Instance, now: float) -> tuple[int, int]:
         """On resolve: cancel ladder rungs not yet due (what is due still goes out) and every
-        remediation not yet run, so nothing acts after the resolve. Returns both counts."""
+        remediation not yet run, so nothing acts after the resolve. Returns both counts.
+
+        `+kind` and `+due_at` keep SQLite off steps_pending, which it otherwise chose: a resolve
+        then read every pending step of the kind, every firing alert's later rungs included,
+        instead of its own instance's few steps."""
         rungs = self._conn.execute(
             "UPDATE steps SET status = ?, updated_at = ?, outcome = 'ladder stopped'"
-            f" WHERE instance_id = ? AND kind = 'escalation' AND status = '{STEP_PENDING}' AND due_at > ?"
+            f" WHERE instance_id = ? AND +kind = 'escalation' AND status = '{STEP_PENDING}' AND +due_at > ?"
             " AND json_extract(params, '$.event') = 'firing'",
             (STEP_CANCELLED, now, instance.id, now),
         ).rowcount
         remediations = self._conn.execute(
             "UPDATE steps SET status = ?, updated_at = ?, outcome = 'resolved before it ran'"
-            f" WHERE instance_id = ? AND kind = 'remediation' AND status = '{STEP_PENDING}'",
+            f" WHERE instance_id = ? AND +kind = 'remediation' AND status = '{STEP_PENDING}'",
             (STEP_CANCELLED, now, instance.id),
         ).rowcount
         return rungs, remediations

@@ -389,3 +389,42 @@ async def test_steps_not_yet_due_and_steps_planned_before_are_not_leased(journal
     assert len(leased["remediation"]) == 1
     again = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *_due("remediation", 1))
     assert again["remediation"] == []  # the same key: already planned, and INSERT OR IGNORE adds nothing
+
+
+async def test_a_resolve_reads_its_own_steps_not_every_pending_rung(journal: SqliteJournal) -> None:
+    """In a storm every firing alert leaves later rungs pending; a resolve that read all of them
+    grew dearer with each alert still firing. SQLite's instruction count (its progress handler)
+    shows it: stopping one instance's ladder costs the same beside 4,000 pending rungs as beside 40."""
+    rung = PlannedStep("escalation", "sms", 900.0, {"event": "firing"}, "escalation:firing:sms")
+
+    async def others(count: int, start: int) -> None:
+        def add(tx: SqliteTransaction) -> None:
+            for i in range(start, start + count):
+                other = tx.insert_instance(ALERT._replace(fingerprint=f"other{i}"), NOW)
+                tx.add_steps(other, [rung, *_due("remediation", 1, delay=900)], NOW, f"c{i}")
+
+        await journal.transact(add)
+
+    def instructions_to_stop_one(tx: SqliteTransaction) -> int:
+        key = (ALERT.fingerprint, ALERT.starts_at)
+        instance = tx.instances([key])[key]
+        counted = [0]
+
+        def count() -> int:
+            counted[0] += 1
+            return 0
+
+        tx._conn.set_progress_handler(count, 10)
+        try:
+            assert tx.stop_pending(instance, NOW) == (1, 1)
+        finally:
+            tx._conn.set_progress_handler(None, 0)
+        tx._conn.execute("UPDATE steps SET status = 'pending' WHERE instance_id = ?", (instance.id,))
+        return counted[0]
+
+    await _plan(journal, rung, STOP)
+    await others(40, 0)
+    few = await journal.transact(instructions_to_stop_one)
+    await others(4000, 40)
+    many = await journal.transact(instructions_to_stop_one)
+    assert many <= 2 * few + 5, (few, many)
