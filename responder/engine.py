@@ -51,7 +51,6 @@ from responder.workers import Workers
 log = logging.getLogger("responder.engine")
 
 LEASE_SECONDS = 300.0
-STEP_TIMEOUT_SECONDS = 120.0
 INGEST_BATCH = 100  # notifications read per round
 INGEST_ALERTS_PER_TRANSACTION = 100  # keeps a transaction short so webhook appends never wait long
 IDLE_POLL_SECONDS = 1.0
@@ -473,10 +472,10 @@ class Engine:
     async def _run_step(self, kind: str, step: Step, runner: Callable[[Step], Awaitable[StepResult]]) -> None:
         started = self.clock()
         try:
-            async with asyncio.timeout(STEP_TIMEOUT_SECONDS):
+            async with asyncio.timeout(self.policy.step_timeout_seconds):
                 result = await runner(step)
         except TimeoutError:
-            result = StepResult("retry", {"error": f"no answer within {STEP_TIMEOUT_SECONDS:g}s"})
+            result = StepResult("retry", {"error": f"no answer within {self.policy.step_timeout_seconds:g}s"})
         except Exception as exc:  # a bug or an unexpected client error: retried, then escalated
             log.exception("step raised", extra={"correlation_id": step.correlation_id, "step": step.id})
             result = StepResult("retry", {"error": f"{type(exc).__name__}: {exc}"})

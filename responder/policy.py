@@ -111,6 +111,7 @@ class Policy:
     remediation_workers: int
     escalation_workers: int
     max_attempts: int
+    step_timeout_seconds: float
     channels: Channels
     kubernetes: KubeSettings | None = None
 
@@ -260,6 +261,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         remediation_workers=workers["remediation"],
         escalation_workers=workers["escalation"],
         max_attempts=workers["max_attempts"],
+        step_timeout_seconds=parse_duration(workers["step_timeout"]),
         channels=channels_from(document["escalation"], _secret, soft),
         kubernetes=_kubernetes(document.get("kubernetes"), problems),
     )
@@ -321,6 +323,9 @@ def describe(policy: Policy) -> list[str]:
         f"Circuit breaker: at most {policy.breaker_max_mutations} mutating actions "
         f"per {policy.breaker_window_seconds / 60:g}m",
         f"Cluster: {_cluster_in_words(policy.kubernetes)}",
+        f"Steps: {policy.remediation_workers} remediation and {policy.escalation_workers} escalation workers; "
+        f"each step tried at most {policy.max_attempts} times, one with no answer after "
+        f"{policy.step_timeout_seconds:g}s retried",
     ]
     for name in ACTIONS:
         action = policy.actions[name]

@@ -242,6 +242,47 @@ class CountingRemediator:
         return StepResult("succeeded", {})
 
 
+class HangingRemediator:
+    """A cluster call that never answers, the first time only."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def remediate(self, step: Step) -> StepResult:
+        self.calls += 1
+        if self.calls == 1:
+            await asyncio.Event().wait()
+        return StepResult("succeeded", {})
+
+
+async def test_a_step_with_no_answer_within_step_timeout_frees_its_worker_and_is_retried(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    """The clients' own timeouts should answer first; this is the last guard, without which one
+    hung call held a worker for good (with one worker: every remediation after it)."""
+    policy = make_policy({"workers.remediation": 1, "workers.step_timeout": "200ms"})
+    remediator = HangingRemediator()
+    engine = engine_for(journal, policy, clock, remediator=remediator)
+    await engine.start()
+    try:
+        await asyncio.sleep(0.05)  # the dispatchers are idle, every worker free
+        await asyncio.wait_for(deliver(engine, alert_payload(cost_alert())), timeout=10)
+        [stop] = await remediations(journal)
+        assert [a["status"] for a in stop["attempts"]] == ["retry"]
+        assert stop["attempts"][0]["detail"] == {"error": "no answer within 0.2s"}
+        assert engine._workers["remediation"].busy == 0
+        clock.now += 600  # past any backoff
+        engine.wake("remediation")
+        for _ in range(100):
+            [stop] = await remediations(journal)
+            if stop["status"] == "succeeded":
+                break
+            await asyncio.sleep(0.02)
+        assert [a["status"] for a in stop["attempts"]] == ["retry", "succeeded"]
+    finally:
+        await engine.stop(0.1)
+
+
 async def test_steps_started_by_ingest_and_by_the_dispatcher_each_run_exactly_once(
     journal: SqliteJournal, make_policy: Callable[..., Policy]
 ) -> None:
