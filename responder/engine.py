@@ -213,16 +213,19 @@ class Engine:
     def wake(self, kind: str = "ingest") -> None:
         self._wake[kind].set()
 
-    async def accept(self, body: bytes, correlation_id: str, notification: Notification) -> int:
+    async def accept(
+        self, body: bytes, correlation_id: str, notification: Notification, received_at: float | None = None
+    ) -> int:
         """The webhook's path: journal `body`, apply `notification` (the webhook's own parse of it)
-        and claim the steps it made due, in one transaction; then start them. Returns the
+        and lease the steps it made due, in one transaction; then start them. Returns the
         notification's id once it is on disk; raises when the journal could not store it.
+        `received_at`, when its request arrived, is the notification's time (by default, now).
 
         The steps are started from the journal's future, not after the await: a caller that goes
         away (a client gone, a shutdown timeout) does not stop a queued transaction, and what it
         claimed would otherwise never run and keep its workers. A shielded task did the same and
         cost a quarter of a repeat's time."""
-        now = self.clock()
+        now = self.clock() if received_at is None else received_at
         taken = dict.fromkeys(STEP_KINDS, 0)
 
         def apply(tx: Transaction, stored: StoredNotification) -> tuple[Applied, dict[str, list[Step]]]:

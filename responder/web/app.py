@@ -54,7 +54,7 @@ def create_app(responder: Responder) -> web.Application:
         [
             web.post(
                 "/webhook",
-                webhook_handler(policy, journal, responder.metrics, responder.engine.accept),
+                webhook_handler(policy, journal, responder.metrics, responder.engine.accept, responder.clock),
             ),
             web.get("/healthz", healthz),
             web.get("/readyz", readyz_handler(journal, policy.source)),

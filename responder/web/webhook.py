@@ -39,12 +39,16 @@ def webhook_handler(
     policy: Policy,
     journal: Journal,
     metrics: Metrics,
-    accept: Callable[[bytes, str, Notification], Awaitable[int]],
+    accept: Callable[[bytes, str, Notification, float], Awaitable[int]],
+    clock: Callable[[], float],
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """`accept` journals the body and applies it (Engine.accept); its return means it is on disk."""
+    """`accept` journals the body and applies it (Engine.accept); its return means it is on disk.
+    The notification arrived when its request did, before its body was read and checked: the
+    time to a first remediation is counted from there."""
     counted = Children(metrics.notifications)
 
     async def handle(request: web.Request) -> web.Response:
+        arrived = clock()
         if not authorized(request, policy):
             counted("unauthorized").inc()
             return unauthorized()
@@ -89,7 +93,7 @@ def webhook_handler(
             )
         correlation_id = f"{_PROCESS}-{next(_SEQUENCE):x}"
         try:
-            notification_id = await accept(body, correlation_id, notification)
+            notification_id = await accept(body, correlation_id, notification, arrived)
         except Exception:
             counted("failed").inc()
             log.exception("journal append failed", extra={"correlation_id": correlation_id})

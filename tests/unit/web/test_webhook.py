@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +31,26 @@ async def test_a_notification_is_committed_before_the_200(service: tuple[Respond
     reader = sqlite3.connect(responder.policy.journal_path)  # independent of the responder
     stored = reader.execute("SELECT body FROM notifications WHERE id = ?", (accepted["id"],)).fetchone()
     assert stored == (BODY,)
+
+
+async def test_a_notification_arrives_when_its_request_does_not_when_its_body_is_finished(
+    service: tuple[Responder, Any],
+) -> None:
+    """The journal's arrival time is what the time to a first remediation is counted from; taken
+    once the body was read and checked, it left out however long that took."""
+    responder, client = service
+
+    async def slow_body() -> Any:
+        yield BODY[:10]  # the headers go with the first chunk
+        await asyncio.sleep(0.3)
+        yield BODY[10:]
+
+    before = time.time()
+    response = await client.post("/webhook", data=slow_body(), headers=JSON)
+    assert response.status == 200
+    reader = sqlite3.connect(responder.policy.journal_path)
+    [(received_at,)] = reader.execute("SELECT received_at FROM notifications").fetchall()
+    assert before <= received_at < before + 0.25
 
 
 async def test_a_journal_that_cannot_write_answers_503_not_200(service: tuple[Responder, Any]) -> None:
