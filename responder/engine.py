@@ -14,9 +14,9 @@ once per instance live in `apply_alert`:
 The webhook's notification is applied in the transaction that journals it (`accept`), and the
 steps it plans due now are leased as they are inserted, as far as their pool has free workers,
 and start at once: a second transaction to ingest, a third to claim, and the waits between them
-were most of a notification's cost and of its time to its first remediation. The ingest loop applies what
-that path left: notifications from before a restart, and any accepted while older ones waited,
-so that notifications are always applied in the order they arrived.
+were most of a notification's cost and of its time to its first remediation. The ingest loop
+applies what that path left: notifications from before a restart, and any accepted while older
+ones waited, so that notifications are always applied in the order they arrived.
 
 Remediation and escalation run in separate worker pools with their own concurrency, so a slow
 notifier never delays a remediation. A worker is held for the call to the cluster or provider,

@@ -1,5 +1,6 @@
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,28 @@ async def journal(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 async def _claim(journal: SqliteJournal, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]:
     return await journal.transact(lambda tx: tx.claim(kind, limit, now, lease_seconds))
+
+
+def _due(kind: str, count: int, start: int = 0, delay: float = 0.0) -> list[PlannedStep]:
+    name = "EMERGENCY_STOP" if kind == "remediation" else "slack"
+    return [PlannedStep(kind, name, delay, {"n": i}, f"{kind}:{i}") for i in range(start, start + count)]
+
+
+def _instructions(tx: SqliteTransaction, run: Callable[[], object]) -> int:
+    """SQLite's own count of the work `run` made it do (its progress handler, every 10 VM
+    instructions): unlike time, it does not move with the machine's load."""
+    counted = [0]
+
+    def count() -> int:
+        counted[0] += 1
+        return 0
+
+    tx._conn.set_progress_handler(count, 10)
+    try:
+        run()
+    finally:
+        tx._conn.set_progress_handler(None, 0)
+    return counted[0]
 
 
 async def _plan(journal: SqliteJournal, *steps: PlannedStep) -> None:
@@ -301,39 +324,20 @@ async def test_a_claim_does_no_more_work_when_thousands_of_steps_are_due_or_runn
     progress handler), not time, shows it: claiming 1 of 4,000 due, or with 4,000 running on
     leases that have not run out, costs what claiming 1 of 40 does."""
 
-    def due(count: int, start: int) -> list[PlannedStep]:
-        return [
-            PlannedStep("remediation", "EMERGENCY_STOP", 0.0, {}, f"remediation:EMERGENCY_STOP:n/d{i}")
-            for i in range(start, start + count)
-        ]
-
     def instructions_to_claim_one(tx: SqliteTransaction) -> int:
-        counted = [0]
-
-        def count() -> int:
-            counted[0] += 1
-            return 0
-
-        tx._conn.set_progress_handler(count, 10)
-        try:
+        def claim_one() -> None:
             assert len(tx.claim("remediation", 1, NOW, 300)) == 1
-        finally:
-            tx._conn.set_progress_handler(None, 0)
-        return counted[0]
 
-    await _plan(journal, *due(40, 0))
+        return _instructions(tx, claim_one)
+
+    await _plan(journal, *_due("remediation", 40))
     few = await journal.transact(instructions_to_claim_one)
-    await _plan(journal, *due(4000, 40))
+    await _plan(journal, *_due("remediation", 4000, start=40))
     many_due = await journal.transact(instructions_to_claim_one)
     assert len(await _claim(journal, "remediation", 4000, NOW, 300)) == 4000
-    await _plan(journal, *due(1, 5000))
+    await _plan(journal, *_due("remediation", 1, start=5000))
     many_running = await journal.transact(instructions_to_claim_one)
     assert max(many_due, many_running) <= 2 * few + 5, (few, many_due, many_running)
-
-
-def _due(kind: str, count: int, start: int = 0, delay: float = 0.0) -> list[PlannedStep]:
-    name = "EMERGENCY_STOP" if kind == "remediation" else "slack"
-    return [PlannedStep(kind, name, delay, {"n": i}, f"{kind}:{i}") for i in range(start, start + count)]
 
 
 async def _plan_leasing(journal: SqliteJournal, room: dict[str, int], *steps: PlannedStep) -> dict[str, list[Step]]:
@@ -408,19 +412,13 @@ async def test_a_resolve_reads_its_own_steps_not_every_pending_rung(journal: Sql
     def instructions_to_stop_one(tx: SqliteTransaction) -> int:
         key = (ALERT.fingerprint, ALERT.starts_at)
         instance = tx.instances([key])[key]
-        counted = [0]
 
-        def count() -> int:
-            counted[0] += 1
-            return 0
-
-        tx._conn.set_progress_handler(count, 10)
-        try:
+        def stop_one() -> None:
             assert tx.stop_pending(instance, NOW) == (1, 1)
-        finally:
-            tx._conn.set_progress_handler(None, 0)
+
+        counted = _instructions(tx, stop_one)
         tx._conn.execute("UPDATE steps SET status = 'pending' WHERE instance_id = ?", (instance.id,))
-        return counted[0]
+        return counted
 
     await _plan(journal, rung, STOP)
     await others(40, 0)
