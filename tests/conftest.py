@@ -5,9 +5,13 @@ Locally a missing binary skips its tests with the command that installs it; unde
 always means the real tool ran.
 """
 
+import asyncio
+import contextlib
 import os
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +145,18 @@ def cost_alert(
         "generatorURL": "http://127.0.0.1:9090/graph",
         "fingerprint": fingerprint,
     }
+
+
+@contextlib.asynccontextmanager
+async def default_threads_held(threads: int = 2) -> AsyncIterator[None]:
+    """Every thread of the loop's shared default pool blocked, as PagerDuty calls hung on a dead
+    connection or slow DNS lookups would hold them; released on the way out."""
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(threads))
+    release = threading.Event()
+    held = [loop.run_in_executor(None, release.wait, 60) for _ in range(threads)]
+    try:
+        yield
+    finally:
+        release.set()
+        await asyncio.gather(*held)

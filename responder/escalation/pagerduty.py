@@ -1,7 +1,9 @@
 """PagerDuty Events API v2 through the `pagerduty` package: trigger with a stable dedup key per
 alert instance, acknowledge when someone acknowledged elsewhere, resolve on resolve.
 
-The client is synchronous, so each call runs on a worker thread. Its own retry loop would
+The client is synchronous, so each call runs on a thread of the notifier's own pool: calls hung
+on a dead connection (up to the 15 s timeout each) then hold only PagerDuty's threads, not the
+loop's default pool that DNS lookups for Slack and Twilio use. Its own retry loop would
 sleep on that thread (forever, on 429), so it is switched off: a failed call comes back at
 once and the journal retries it with backoff, honouring Retry-After.
 """
@@ -9,6 +11,7 @@ once and the journal retries it with backoff, honouring Retry-After.
 import asyncio
 import hashlib
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pagerduty
@@ -81,7 +84,9 @@ def _http_error(exc: pagerduty.Error) -> StepResult:
 
 
 class PagerDutyNotifier:
-    def __init__(self, policy: PagerDutyPolicy, store: EscalationStore, ca: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, policy: PagerDutyPolicy, store: EscalationStore, threads: int, ca: ssl.SSLContext | None = None
+    ) -> None:
         if policy.routing_key is None:
             raise ValueError("PagerDuty needs escalation.pagerduty.routing_key.default")
         self._policy = policy
@@ -90,6 +95,7 @@ class PagerDutyNotifier:
         self._verify: ssl.SSLContext | bool = ca if ca is not None else True
         self._clients: dict[str, pagerduty.EventsApiV2Client] = {}
         self._pacers: dict[str, Pacer] = {}
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="pagerduty")
 
     def _client(self, routing_key: str) -> pagerduty.EventsApiV2Client:
         if routing_key not in self._clients:
@@ -115,13 +121,14 @@ class PagerDutyNotifier:
         if event in ("resolved", "acknowledged") and await self._store.channel_state(inst.id, CHANNEL) is None:
             return StepResult("succeeded", {"channel": CHANNEL, "summary": "never paged; nothing to " + event[:-1]})
         await self._pacer(key).turn(priority(step))
+        run = asyncio.get_running_loop().run_in_executor
         try:
             if event == "resolved":
-                await asyncio.to_thread(client.resolve, dedup)
+                await run(self._threads, client.resolve, dedup)
             elif event == "acknowledged":
-                await asyncio.to_thread(client.acknowledge, dedup)
+                await run(self._threads, client.acknowledge, dedup)
             else:
-                await asyncio.to_thread(lambda: client.trigger(**trigger_event(step)))
+                await run(self._threads, lambda: client.trigger(**trigger_event(step)))
                 await self._store.save_channel_state(inst.id, CHANNEL, dedup, {"dedup_key": dedup})
         except pagerduty.Error as exc:
             result = _http_error(exc)
@@ -130,3 +137,6 @@ class PagerDutyNotifier:
             return result
         verb = {"resolved": "resolved", "acknowledged": "acknowledged"}.get(event, "triggered")
         return StepResult("succeeded", {"channel": CHANNEL, "summary": f"{verb} incident {dedup}", "dedup_key": dedup})
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)  # a call still hung times out on its own

@@ -27,11 +27,13 @@ class Router:
         console: Notifier,
         slack: SlackNotifier | None = None,
         sms: SmsNotifier | None = None,
+        pagerduty: PagerDutyNotifier | None = None,
     ) -> None:
         self._notifiers = dict(notifiers)
         self._console = console
         self.slack = slack  # the Slack interactivity endpoint talks back through it
         self._sms = sms
+        self._pagerduty = pagerduty
 
     def channel(self, name: str) -> Notifier:
         return self._notifiers.get(name, self._console)
@@ -42,6 +44,8 @@ class Router:
     async def close(self) -> None:
         if self._sms is not None:
             await self._sms.close()
+        if self._pagerduty is not None:
+            self._pagerduty.close()
 
 
 def build_router(
@@ -51,12 +55,12 @@ def build_router(
     for warning in channels.warnings:
         log.warning("escalation: %s", warning)
     notifiers: dict[str, Notifier] = {}
-    slack = sms = None
+    slack = sms = pagerduty = None
     if channels.slack.enabled:
         slack = notifiers["slack"] = SlackNotifier(channels.slack, store, client_for(channels.slack))
     if channels.pagerduty.enabled:
         ca = ssl.create_default_context(cafile=channels.pagerduty.ca_file) if channels.pagerduty.ca_file else None
-        notifiers["pagerduty"] = PagerDutyNotifier(channels.pagerduty, store, ca)
+        pagerduty = notifiers["pagerduty"] = PagerDutyNotifier(channels.pagerduty, store, policy.escalation_workers, ca)
     if channels.sms.enabled:
         sms = notifiers["sms"] = SmsNotifier(channels.sms, store, clock)
-    return Router(notifiers, ConsoleNotifier(console), slack, sms)
+    return Router(notifiers, ConsoleNotifier(console), slack, sms, pagerduty)

@@ -1,6 +1,9 @@
 """The few Kubernetes API calls the actions make, through the official client, off the loop.
 
-The `kubernetes` client is blocking, so every call runs in a worker thread. Responses are
+The `kubernetes` client is blocking, so every call runs in a thread of the client's own pool,
+one thread per remediation worker. On the loop's shared default pool, PagerDuty calls hung on a
+dead connection (and the loop's DNS lookups) would hold every thread, and a stop would wait
+for them: a slow notifier must never delay a remediation. Responses are
 read as plain JSON (`_preload_content=False`): the actions need a handful of fields, and
 skipping model deserialisation keeps a slow cluster's large pod lists cheap. Errors are
 classified once, here, into what the engine does next: retry (409 after a fresh read, 429,
@@ -14,6 +17,7 @@ manifests are generated from it and a test holds the fake API's observed request
 import asyncio
 import json
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,7 +147,7 @@ def _api_client(settings: KubeSettings) -> client.ApiClient:
 
 
 class Kube:
-    def __init__(self, settings: KubeSettings) -> None:
+    def __init__(self, settings: KubeSettings, threads: int) -> None:
         try:
             self._api = _api_client(settings)
         except (config.ConfigException, OSError, ValueError) as exc:
@@ -156,6 +160,7 @@ class Kube:
         self._apps = client.AppsV1Api(self._api)
         self._core = client.CoreV1Api(self._api)
         self._timeout = (settings.timeout_seconds, settings.timeout_seconds)
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="kubernetes")
 
     async def _call(self, call: Call, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def blocking() -> Any:
@@ -164,7 +169,7 @@ class Kube:
             return data.decode("utf-8", "replace") if call.resource == "pods/log" else json.loads(data)
 
         try:
-            return await asyncio.to_thread(blocking)
+            return await asyncio.get_running_loop().run_in_executor(self._threads, blocking)
         except Exception as exc:  # classify() re-raises what it does not know
             raise classify(call, exc) from exc
 
@@ -237,4 +242,5 @@ class Kube:
         return text
 
     def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)  # a call still hung times out on its own
         self._api.close()  # type: ignore[no-untyped-call]

@@ -40,7 +40,7 @@ def build_responder(policy: Policy, clock: Callable[[], float] = time.time, cons
     """Wire the parts. Actions in plan mode need no cluster; the policy requires one for the others."""
     journal = SqliteJournal(policy.journal_path)
     metrics = create_metrics()
-    kube = Kube(policy.kubernetes) if policy.kubernetes is not None else None
+    kube = Kube(policy.kubernetes, policy.remediation_workers) if policy.kubernetes is not None else None
     remediator = ClusterRemediator(policy, journal, kube, clock)
     router = build_router(policy, journal.escalation, console, clock)
     engine = Engine(journal, policy, remediator, router, metrics, clock)

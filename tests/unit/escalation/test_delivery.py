@@ -14,7 +14,7 @@ import pytest
 
 from responder.escalation.pacing import Pacer
 from responder.policy import describe
-from tests.conftest import cost_alert
+from tests.conftest import cost_alert, default_threads_held
 from tests.fakes.server import Reply
 from tests.unit.escalation.conftest import Fakes, Harness, critical
 
@@ -34,6 +34,13 @@ async def test_slack_rate_limited_is_retried_after_the_time_slack_asked_for(fake
     await asyncio.sleep(2)  # the channel's pacer holds its turns for as long, in real time
     await harness.later(2)
     assert len(fakes.slack.parents()) == 1
+
+
+async def test_a_page_does_not_wait_for_the_loops_shared_threads(fakes: Fakes, start: Start) -> None:
+    harness = await start(fakes.policy())
+    async with default_threads_held():
+        await asyncio.wait_for(harness.deliver(critical()), timeout=10)
+    assert [e["event_action"] for e in fakes.pagerduty.events] == ["trigger"]
 
 
 async def test_a_channel_that_fails_for_good_falls_back_to_the_next_one_at_once(fakes: Fakes, start: Start) -> None:

@@ -84,4 +84,5 @@ async def rig(live_policy: Callable[..., Policy]) -> AsyncIterator[Callable[...,
 
     yield make
     for responder in started:
+        responder.operator.close()
         await responder.journal.close()

@@ -15,7 +15,7 @@ from responder.policy import Policy, PolicyError, describe
 from responder.remediation.objects import STOPPED
 from responder.targets import Target
 from responder.web.app import build_responder, create_app
-from tests.conftest import TOKEN, alert_payload, cost_alert
+from tests.conftest import TOKEN, alert_payload, cost_alert, default_threads_held
 from tests.fakes.kube import Cluster, Fault
 from tests.unit.remediation.conftest import KUBE_TOKEN, Rig
 
@@ -47,6 +47,13 @@ async def test_an_emergency_stop_records_the_replicas_on_the_object_then_scales_
     assert stop["status"] == "succeeded"
     assert stop["attempts"][0]["detail"]["targets"][0]["replicas"] == {"from": 3, "to": 0}
     assert [h["deployment"] for h in await r.responder.journal.holds("stopped")] == [NAME]
+
+
+async def test_a_stop_does_not_wait_for_the_loops_shared_threads(rig: MakeRig, cluster: Cluster) -> None:
+    r = await rig()
+    async with default_threads_held():
+        await asyncio.wait_for(r.deliver(alert_payload(cost_alert())), timeout=10)
+    assert cluster.fake.deployment(NS, NAME)["spec"]["replicas"] == 0
 
 
 @pytest.mark.parametrize(
