@@ -1,6 +1,7 @@
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,9 @@ def _due(kind: str, count: int, start: int = 0, delay: float = 0.0) -> list[Plan
     return [PlannedStep(kind, name, delay, {"n": i}, f"{kind}:{i}") for i in range(start, start + count)]
 
 
-def _instructions(tx: SqliteTransaction, run: Callable[[], object]) -> int:
-    """SQLite's own count of the work `run` made it do (its progress handler, every 10 VM
+@contextlib.contextmanager
+def _instructions(conn: sqlite3.Connection) -> Iterator[list[int]]:
+    """SQLite's own count of the work done inside the block (its progress handler, every 10 VM
     instructions): unlike time, it does not move with the machine's load."""
     counted = [0]
 
@@ -54,12 +56,11 @@ def _instructions(tx: SqliteTransaction, run: Callable[[], object]) -> int:
         counted[0] += 1
         return 0
 
-    tx._conn.set_progress_handler(count, 10)
+    conn.set_progress_handler(count, 10)
     try:
-        run()
+        yield counted
     finally:
-        tx._conn.set_progress_handler(None, 0)
-    return counted[0]
+        conn.set_progress_handler(None, 0)
 
 
 async def _plan(journal: SqliteJournal, *steps: PlannedStep) -> None:
@@ -325,10 +326,9 @@ async def test_a_claim_does_no_more_work_when_thousands_of_steps_are_due_or_runn
     leases that have not run out, costs what claiming 1 of 40 does."""
 
     def instructions_to_claim_one(tx: SqliteTransaction) -> int:
-        def claim_one() -> None:
+        with _instructions(tx._conn) as counted:
             assert len(tx.claim("remediation", 1, NOW, 300)) == 1
-
-        return _instructions(tx, claim_one)
+        return counted[0]
 
     await _plan(journal, *_due("remediation", 40))
     few = await journal.transact(instructions_to_claim_one)
@@ -395,34 +395,59 @@ async def test_steps_not_yet_due_and_steps_planned_before_are_not_leased(journal
     assert again["remediation"] == []  # the same key: already planned, and INSERT OR IGNORE adds nothing
 
 
+RUNG = PlannedStep("escalation", "sms", 900.0, {"event": "firing", "rung": 1}, "escalation:firing:sms")
+
+
+async def _storm(journal: SqliteJournal, count: int, start: int) -> None:
+    """`count` other alerts firing, each with a later rung and a delayed remediation pending."""
+
+    def add(tx: SqliteTransaction) -> None:
+        for i in range(start, start + count):
+            other = tx.insert_instance(ALERT._replace(fingerprint=f"other{i}"), NOW)
+            tx.add_steps(other, [RUNG, *_due("remediation", 1, delay=900)], NOW, f"c{i}")
+
+    await journal.transact(add)
+
+
 async def test_a_resolve_reads_its_own_steps_not_every_pending_rung(journal: SqliteJournal) -> None:
     """In a storm every firing alert leaves later rungs pending; a resolve that read all of them
     grew dearer with each alert still firing. SQLite's instruction count (its progress handler)
     shows it: stopping one instance's ladder costs the same beside 4,000 pending rungs as beside 40."""
-    rung = PlannedStep("escalation", "sms", 900.0, {"event": "firing"}, "escalation:firing:sms")
-
-    async def others(count: int, start: int) -> None:
-        def add(tx: SqliteTransaction) -> None:
-            for i in range(start, start + count):
-                other = tx.insert_instance(ALERT._replace(fingerprint=f"other{i}"), NOW)
-                tx.add_steps(other, [rung, *_due("remediation", 1, delay=900)], NOW, f"c{i}")
-
-        await journal.transact(add)
 
     def instructions_to_stop_one(tx: SqliteTransaction) -> int:
         key = (ALERT.fingerprint, ALERT.starts_at)
         instance = tx.instances([key])[key]
-
-        def stop_one() -> None:
+        with _instructions(tx._conn) as counted:
             assert tx.stop_pending(instance, NOW) == (1, 1)
-
-        counted = _instructions(tx, stop_one)
         tx._conn.execute("UPDATE steps SET status = 'pending' WHERE instance_id = ?", (instance.id,))
-        return counted
+        return counted[0]
 
-    await _plan(journal, rung, STOP)
-    await others(40, 0)
+    await _plan(journal, RUNG, STOP)
+    await _storm(journal, 40, 0)
     few = await journal.transact(instructions_to_stop_one)
-    await others(4000, 40)
+    await _storm(journal, 4000, 40)
     many = await journal.transact(instructions_to_stop_one)
+    assert many <= 2 * few + 5, (few, many)
+
+
+async def test_an_acknowledgement_reads_its_own_rungs_not_every_pending_rung(journal: SqliteJournal) -> None:
+    """The acknowledgement stops its instance's ladder the way a resolve does, and for the same
+    reason must not read every other alert's rungs: it costs the same beside 4,000 as beside 40."""
+    assert journal._conn is not None
+
+    async def instructions_to_acknowledge(fingerprint: str) -> int:
+        def plan(tx: SqliteTransaction) -> None:
+            tx.add_steps(tx.insert_instance(ALERT._replace(fingerprint=fingerprint), NOW), [RUNG], NOW, "c")
+
+        await journal.transact(plan)
+        assert journal._conn is not None
+        with _instructions(journal._conn) as counted:
+            outcome = await journal.escalation.acknowledge(fingerprint, "alice", "slack", NOW, lambda *_: [])
+        assert outcome.cancelled == ["sms (rung 1)"]
+        return counted[0]
+
+    await _storm(journal, 40, 0)
+    few = await instructions_to_acknowledge("acked-beside-few")
+    await _storm(journal, 4000, 40)
+    many = await instructions_to_acknowledge("acked-beside-many")
     assert many <= 2 * few + 5, (few, many)
