@@ -410,16 +410,17 @@ class Engine:
         Workers are counted and taken when the claim runs in its batch, not when it is asked
         for: taken while it waited, they left an accept in the same batch no worker to lease its
         steps with, those steps then waited for the next claim, and that claim took every worker
-        again. A batch that failed runs its operations again; a claim whose caller went away
-        (stop) takes nothing. Every free worker used: more may be due, and a worker freeing up
-        wakes the dispatcher."""
+        again. A batch that failed runs its operations again. A claim whose dispatcher stop()
+        cancelled while it waited takes nothing: the writer may run it before the dispatcher
+        hears of the cancellation, so it asks the task, not the exception. Every free worker
+        used: more may be due, and a worker freeing up wakes the dispatcher."""
         workers = self._workers[kind]
         taken = {kind: 0}
-        abandoned = False
+        caller = asyncio.current_task()
 
         def claim(tx: Transaction) -> list[Step]:
             self._give_back(taken)
-            if abandoned:
+            if caller is not None and caller.cancelling():
                 return []
             free = workers.free
             steps = tx.claim(kind, free, self.clock(), LEASE_SECONDS)
@@ -430,7 +431,6 @@ class Engine:
         try:
             return await self.journal.transact(claim)
         except BaseException:
-            abandoned = True
             self._give_back(taken)
             raise
 

@@ -87,6 +87,10 @@ async def remediations(journal: SqliteJournal, fingerprint: str = "4f1c2a9e8d7b6
     return [s for inst in await journal.timeline(fingerprint) for s in inst["steps"] if s["kind"] == "remediation"]
 
 
+def broken(tx: Transaction) -> None:
+    raise ValueError("a bug in another operation of the same batch")
+
+
 async def test_the_measured_ha_sequence_stops_once_and_never_after_the_resolve(
     journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
 ) -> None:
@@ -371,9 +375,6 @@ async def test_an_accept_run_again_after_its_batch_failed_leases_with_the_worker
     engine = engine_for(journal, policy, Clock(), remediator=remediator)
     await engine.start()
 
-    def broken(tx: Transaction) -> None:
-        raise ValueError("a bug in another operation of the same batch")
-
     try:
         await asyncio.sleep(0.05)  # the dispatchers are idle, every worker free
         payload = alert_payload(cost_alert())
@@ -390,6 +391,47 @@ async def test_an_accept_run_again_after_its_batch_failed_leases_with_the_worker
         assert engine._workers["remediation"].busy == 0
     finally:
         await engine.stop(0.1)
+
+
+async def _pending_stop(engine: Engine, journal: SqliteJournal) -> None:
+    """A stop due now and not leased: the engine's dispatchers are not running."""
+    payload = alert_payload(cost_alert())
+    await engine.accept(json.dumps(payload).encode(), "c", parse_notification(payload))
+    [stop] = await remediations(journal)
+    assert stop["status"] == "pending"
+
+
+async def test_a_claim_whose_dispatcher_stopped_while_it_waited_takes_nothing(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    """stop() cancels a dispatcher whose claim still waits in the writer's batch, and the claim
+    runs all the same: had it leased the stop, nobody would run it and its worker stayed taken."""
+    engine = engine_for(journal, make_policy(), clock)
+    await _pending_stop(engine, journal)
+    claiming = asyncio.create_task(engine._claim("remediation"))
+    await asyncio.sleep(0)  # the claim waits in the writer's batch
+    claiming.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await claiming
+    await journal.transact(lambda tx: None)  # the batch has run
+    [stop] = await remediations(journal)
+    assert stop["status"] == "pending"
+    assert engine._workers["remediation"].busy == 0
+
+
+async def test_a_claim_run_again_after_its_batch_failed_takes_the_worker_it_took_the_first_time(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    """As for an accept: the claim's first run took the pool's only worker and was rolled back;
+    unless it gives that worker back first, the second run finds none and claims nothing."""
+    engine = engine_for(journal, make_policy({"workers.remediation": 1}), clock)
+    await _pending_stop(engine, journal)
+    claimed, failed = await asyncio.gather(
+        engine._claim("remediation"), journal.transact(broken), return_exceptions=True
+    )
+    assert isinstance(failed, ValueError) and isinstance(claimed, list), (claimed, failed)
+    assert len(claimed) == 1
+    assert engine._workers["remediation"].busy == 1
 
 
 async def test_a_notification_lost_to_a_full_disk_is_acted_on_when_it_is_retried(
