@@ -200,19 +200,33 @@ def unfreeze_steps(frozen: Sequence[Target], policy: Policy) -> list[PlannedStep
 
 
 def decide_resolved(
-    alert: Alert, policy: Policy, notified: frozenset[str], frozen: Sequence[Target], cancelled_remediations: int
+    alert: Alert,
+    policy: Policy,
+    notified: frozenset[str],
+    frozen: Sequence[Target],
+    cancelled_remediations: int,
+    freezing: bool = False,
 ) -> Decision:
     """The plan when a firing instance resolves: tell whoever was told, undo only what policy
-    says, and only what this instance did (`frozen`: the targets its freeze actually froze)."""
+    says, and only what this instance did (`frozen`: the targets its freeze actually froze).
+    `freezing`: its freeze is still running, so what it freezes is not known yet; the freeze's
+    own outcome lifts it where the policy says so, and people are told which."""
     name = alert.action if alert.action in ACTIONS else NOTIFY_ONLY
     steps: list[PlannedStep] = []
     follow_up = {
         "EMERGENCY_STOP": "nothing is restored automatically; run `responder restore` when safe",
         "FREEZE_DEPLOYMENTS": "deployments stay frozen; it is now safe to run `responder unfreeze`",
     }.get(name)
-    if name == "FREEZE_DEPLOYMENTS" and policy.actions[name].unfreeze_on_resolve and frozen:
+    if name == "FREEZE_DEPLOYMENTS" and policy.actions[name].unfreeze_on_resolve and (frozen or freezing):
         follow_up = "deployments are being unfrozen, as the policy says"
+        if freezing:
+            follow_up += "; the freeze still running is lifted once it finishes"
         steps += unfreeze_steps(frozen, policy)
+    elif name == "FREEZE_DEPLOYMENTS" and freezing:
+        follow_up = (
+            "the freeze is still running and what it freezes stays frozen; "
+            "run `responder unfreeze` once it has finished"
+        )
     if cancelled_remediations:
         note = f"{cancelled_remediations} remediation step(s) had not run yet and were cancelled"
         follow_up = f"{note}; {follow_up}" if follow_up else note

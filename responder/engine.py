@@ -138,8 +138,9 @@ def apply_alert(
         instance = tx.set_status(instance, "resolved", now)
         rungs, remediations = tx.stop_pending(instance, now)
         frozen = [Target(ns, name) for ns, name in tx.held(instance, "frozen")]
+        freezing = instance.action == "FREEZE_DEPLOYMENTS" and tx.running(instance, "FREEZE_DEPLOYMENTS")
         decision = decide_resolved(
-            _alert_of(instance, "resolved"), policy, tx.notified_channels(instance), frozen, remediations
+            _alert_of(instance, "resolved"), policy, tx.notified_channels(instance), frozen, remediations, freezing
         )
         detail = {**decision.as_dict(), "ladder_cancelled": rungs, "remediations_cancelled": remediations}
         tx.add_event(instance, nid, "resolved", detail, now)

@@ -391,6 +391,16 @@ class SqliteTransaction:
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
+    def running(self, instance: Instance, name: str) -> bool:
+        """Whether a remediation `name` of this instance is running (leased) now."""
+        return bool(
+            self._conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM steps WHERE instance_id = ? AND +kind = 'remediation' AND name = ?"
+                f" AND status = '{STEP_RUNNING}')",
+                (instance.id, name),
+            ).fetchone()[0]
+        )
+
     def notified_channels(self, instance: Instance) -> frozenset[str]:
         """Channels that were, or are about to be, told this instance fired."""
         rows = self._conn.execute(

@@ -114,6 +114,22 @@ def test_resolve_unfreezes_only_what_this_alert_froze_and_only_if_policy_says(
     assert [s.name for s in refused_freeze.steps] == ["slack"], "nothing was frozen, so nothing to unfreeze"
 
 
+def test_a_resolve_during_a_freeze_says_what_becomes_of_it(make_policy: Callable[..., Policy]) -> None:
+    """Nothing is frozen yet while the freeze runs: "safe to run unfreeze" would be untrue (the
+    freeze would freeze again after it) and, where the policy unfreezes, so would "stay frozen"."""
+    freeze = alert("FREEZE_DEPLOYMENTS")
+    kept = decide_resolved(freeze, make_policy(), frozenset({"slack"}), [], 0, freezing=True)
+    assert kept.steps[0].params["follow_up"] == (
+        "the freeze is still running and what it freezes stays frozen; run `responder unfreeze` once it has finished"
+    )
+    policy = make_policy({"actions.FREEZE_DEPLOYMENTS.unfreeze_on_resolve": True})
+    lifted = decide_resolved(freeze, policy, frozenset({"slack"}), [], 0, freezing=True)
+    assert [s.name for s in lifted.steps] == ["slack"], "the freeze's own outcome plans the unfreeze"
+    assert lifted.steps[0].params["follow_up"] == (
+        "deployments are being unfrozen, as the policy says; the freeze still running is lifted once it finishes"
+    )
+
+
 def test_a_refusal_reason_reaches_the_people_paged(make_policy: Callable[..., Policy]) -> None:
     decision = decide_firing(alert(target_namespace="kube-system"), make_policy(), GuardState(), NOW)
     reasons = {s.params.get("reason") for s in decision.steps}

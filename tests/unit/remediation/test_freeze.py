@@ -140,6 +140,10 @@ async def test_a_freeze_still_running_when_its_alert_resolves_is_lifted_once_it_
     assert await r.responder.journal.holds("frozen") == []
     [instance] = await r.responder.journal.timeline("aa11bb22cc33dd44")
     assert "freeze_deployments_finished_after_resolve" in [e["kind"] for e in instance["events"]]
+    told = [s for s in await r.steps("aa11bb22cc33dd44", "escalation") if s["params"]["event"] == "resolved"]
+    assert told and {s["params"]["follow_up"] for s in told} == {
+        "deployments are being unfrozen, as the policy says; the freeze still running is lifted once it finishes"
+    }
 
 
 async def test_an_unfreeze_that_fails_transiently_is_retried_although_its_alert_has_resolved(
