@@ -412,16 +412,20 @@ class Engine:
         for: taken while it waited, they left an accept in the same batch no worker to lease its
         steps with, those steps then waited for the next claim, and that claim took every worker
         again. A batch that failed runs its operations again. A claim whose dispatcher stop()
-        cancelled while it waited takes nothing: the writer may run it before the dispatcher
-        hears of the cancellation, so it asks the task, not the exception. Every free worker
-        used: more may be due, and a worker freeing up wakes the dispatcher."""
+        cancelled before the claim ran takes nothing: the writer may run it before the
+        dispatcher hears of the cancellation, so it asks the task, not the exception. Cancelled
+        after it ran (its commit on the way to the disk), what it leased stays leased and is
+        handed back when the journal next starts. Every free worker used: more may be due, and a
+        worker freeing up wakes the dispatcher."""
         workers = self._workers[kind]
         taken = {kind: 0}
         caller = asyncio.current_task()
+        assert caller is not None, "claims are made from a task (a dispatcher, or drain's caller)"
+        cancellations = caller.cancelling()  # a count: only one asked after this claim counts
 
         def claim(tx: Transaction) -> list[Step]:
             self._give_back(taken)
-            if caller is not None and caller.cancelling():
+            if caller.cancelling() > cancellations:
                 return []
             free = workers.free
             steps = tx.claim(kind, free, self.clock(), LEASE_SECONDS)

@@ -1,4 +1,5 @@
 import asyncio
+import contextlib
 import io
 import itertools
 import json
@@ -417,6 +418,25 @@ async def test_a_claim_whose_dispatcher_stopped_while_it_waited_takes_nothing(
     [stop] = await remediations(journal)
     assert stop["status"] == "pending"
     assert engine._workers["remediation"].busy == 0
+
+
+async def test_a_claim_from_a_task_that_once_swallowed_a_cancellation_still_claims(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    """Task.cancelling() is a count that only uncancel() lowers: read as "cancelled at all", a
+    task that had swallowed an earlier cancellation (a cleanup that still drains) claimed nothing."""
+    engine = engine_for(journal, make_policy(), clock)
+    await _pending_stop(engine, journal)
+
+    async def cleanup_that_drains() -> list[Step]:
+        me = asyncio.current_task()
+        assert me is not None
+        me.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0)
+        return await engine._claim("remediation")
+
+    assert len(await asyncio.create_task(cleanup_that_drains())) == 1
 
 
 async def test_a_claim_run_again_after_its_batch_failed_takes_the_worker_it_took_the_first_time(
