@@ -42,10 +42,12 @@ class Router:
         return await self.channel(step.name).notify(step)
 
     async def close(self) -> None:
-        if self._sms is not None:
-            await self._sms.close()
-        if self._pagerduty is not None:
-            self._pagerduty.close()
+        try:
+            if self._sms is not None:
+                await self._sms.close()
+        finally:
+            if self._pagerduty is not None:
+                self._pagerduty.close()
 
 
 def build_router(

@@ -1,9 +1,11 @@
 """The few Kubernetes API calls the actions make, through the official client, off the loop.
 
-The `kubernetes` client is blocking, so every call runs in a thread of the client's own pool,
-one thread per remediation worker. On the loop's shared default pool, PagerDuty calls hung on a
-dead connection (and the loop's DNS lookups) would hold every thread, and a stop would wait
-for them: a slow notifier must never delay a remediation. Responses are
+The `kubernetes` client is blocking, so every call runs in a thread of the client's own pool.
+On the loop's shared default pool, PagerDuty calls hung on a dead connection (and the loop's
+DNS lookups) would hold every thread, and a stop would wait for them: a slow notifier must
+never delay a remediation. The pool has two threads per remediation worker: a call that
+outlives `step_timeout` frees its worker but keeps its thread until the client's own timeout
+ends it, and the next step's call must not queue behind it. Responses are
 read as plain JSON (`_preload_content=False`): the actions need a handful of fields, and
 skipping model deserialisation keeps a slow cluster's large pod lists cheap. Errors are
 classified once, here, into what the engine does next: retry (409 after a fresh read, 429,
@@ -127,7 +129,7 @@ def classify(call: Call, exc: Exception) -> KubeError:
     raise exc
 
 
-def _api_client(settings: KubeSettings) -> client.ApiClient:
+def _api_client(settings: KubeSettings, connections: int) -> client.ApiClient:
     if settings.in_cluster:
         configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
@@ -143,13 +145,15 @@ def _api_client(settings: KubeSettings) -> client.ApiClient:
         configuration.ssl_ca_cert = str(settings.ca_file) if settings.ca_file else None
         configuration.verify_ssl = not settings.insecure_skip_tls_verify
     configuration.retries = False  # the engine retries, with backoff and a journal record
+    configuration.connection_pool_maxsize = connections  # one per thread: no handshake per burst
     return client.ApiClient(configuration)
 
 
 class Kube:
-    def __init__(self, settings: KubeSettings, threads: int) -> None:
+    def __init__(self, settings: KubeSettings, workers: int) -> None:
+        threads = 2 * workers
         try:
-            self._api = _api_client(settings)
+            self._api = _api_client(settings, threads)
         except (config.ConfigException, OSError, ValueError) as exc:
             where = (
                 "in_cluster: true works only inside a pod (KUBERNETES_SERVICE_HOST and the service account token)"
