@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # the escalation store's types use Instance, defined here
     from responder.journal.escalation import EscalationStore
 
 T = TypeVar("T")
+# Told an operation's result, or its error, as the journal settles it: synchronously, and whether
+# or not anyone still awaits its future (a client gone, a shutdown), so no outcome is lost.
+Settled = Callable[[T | None, BaseException | None], None]
 
 STEP_PENDING, STEP_RUNNING = "pending", "running"
 STEP_SUCCEEDED, STEP_FAILED, STEP_CANCELLED = "succeeded", "failed", "cancelled"
@@ -150,13 +153,18 @@ class Journal(Protocol):
     async def close(self) -> None: ...
     async def append_notification(self, body: bytes, correlation_id: str, now: float) -> int: ...
     def accept(
-        self, body: bytes, correlation_id: str, now: float, apply: Callable[[Transaction, StoredNotification], T]
+        self,
+        body: bytes,
+        correlation_id: str,
+        now: float,
+        apply: Callable[[Transaction, StoredNotification], T],
+        then: Settled[tuple[int, T | None]] | None = None,
     ) -> "asyncio.Future[tuple[int, T | None]]":
         """Append `body` and, in the same transaction, `apply` it, unless an older notification
         is still unapplied (ingest then applies both, in order) or `apply` raised (rolled back and
         logged; the notification stays for ingest). The append holds either way. The future gets
-        its id and what `apply` returned, or None when it was not applied. A future, not a
-        coroutine: what `apply` claimed must be acted on even if the caller has gone away."""
+        its id and what `apply` returned, or None when it was not applied; so does `then`, as the
+        commit settles, even if the caller has gone away: what `apply` claimed must be acted on."""
         ...
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]: ...

@@ -36,6 +36,7 @@ from responder.journal import (
     STEP_PENDING,
     STEP_RUNNING,
     Effect,
+    Settled,
     Step,
     StepResult,
     StoredNotification,
@@ -78,10 +79,20 @@ class _Op:
     fn: Callable[[JournalConnection], Any]
     future: "asyncio.Future[Any]"
     durable: bool  # must be on disk, not just in the WAL, when the caller hears back
+    then: Settled[Any] | None = None  # told the outcome as it settles, whoever still awaits the future
+
+
+def _tell(then: Settled[Any], result: Any, error: BaseException | None) -> None:
+    try:
+        then(result, error)
+    except Exception:  # a bug in what acts on it must not leave the rest of the batch unsettled
+        log.exception("acting on a settled journal operation failed")
 
 
 def _settle(outcomes: Sequence[tuple[_Op, Any, BaseException | None]]) -> None:
     for op, result, error in outcomes:
+        if op.then is not None:
+            _tell(op.then, result, error)
         if op.future.done():  # the caller went away (client disconnected); nothing to tell
             continue
         if error is not None:
@@ -223,9 +234,11 @@ class SqliteJournal:
         except sqlite3.Error as exc:  # the disk or the database itself: nothing in the batch holds
             _settle([(op, None, exc) for op in batch])
             return
-        except BaseException:  # the writer itself is cancelled (the loop is closing): nobody is left waiting
+        except BaseException as exc:  # the writer itself is cancelled (the loop is closing): nobody is left waiting
             for op in batch:
                 op.future.cancel()
+                if op.then is not None:
+                    _tell(op.then, None, exc)
             raise
         _settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
 
@@ -273,11 +286,13 @@ class SqliteJournal:
     async def _call(self, fn: Callable[[JournalConnection], T], durable: bool = False) -> T:
         return await self._submit(fn, durable)
 
-    def _submit(self, fn: Callable[[JournalConnection], T], durable: bool) -> "asyncio.Future[T]":
+    def _submit(
+        self, fn: Callable[[JournalConnection], T], durable: bool, then: Settled[T] | None = None
+    ) -> "asyncio.Future[T]":
         if self._conn is None or self._loop is None:
             raise RuntimeError("the journal is not started")
         future: asyncio.Future[T] = self._loop.create_future()
-        self._pending.append(_Op(fn, future, durable))
+        self._pending.append(_Op(fn, future, durable, then))
         if self._writer is None:
             self._writer = self._loop.create_task(self._write(self._conn))
         return future
@@ -301,7 +316,12 @@ class SqliteJournal:
         return notification_id
 
     def accept(
-        self, body: bytes, correlation_id: str, now: float, apply: Callable[[SqliteTransaction, StoredNotification], T]
+        self,
+        body: bytes,
+        correlation_id: str,
+        now: float,
+        apply: Callable[[SqliteTransaction, StoredNotification], T],
+        then: Settled[tuple[int, T | None]] | None = None,
     ) -> "asyncio.Future[tuple[int, T | None]]":
         def append_and_apply(conn: JournalConnection) -> tuple[int, T | None]:
             # The backlog counts what this adds, once it ran (a rollback only makes it count high
@@ -334,7 +354,7 @@ class SqliteJournal:
             self._backlog += tx.planned_remediations
             return notification_id, result
 
-        return self._submit(append_and_apply, durable=True)
+        return self._submit(append_and_apply, True, then)
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]:
         rows = await self._call(
