@@ -238,7 +238,8 @@ class Engine:
         def committed(
             stored: tuple[int, tuple[Applied, dict[str, list[Step]]] | None] | None, error: BaseException | None
         ) -> None:
-            if stored is None or stored[1] is None:  # not stored, or older notifications wait, or applying failed
+            # Not stored (or interrupted while committing), or older notifications wait, or applying failed.
+            if stored is None or stored[1] is None:
                 self._give_back(taken)
                 self.wake()
                 return

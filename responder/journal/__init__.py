@@ -21,8 +21,10 @@ if TYPE_CHECKING:  # the escalation store's types use Instance, defined here
     from responder.journal.escalation import EscalationStore
 
 T = TypeVar("T")
-# Told an operation's result, or its error, as the journal settles it: synchronously, and whether
-# or not anyone still awaits its future (a client gone, a shutdown), so no outcome is lost.
+# Told an operation's result, or None and its error, as the journal settles it: synchronously,
+# and whether or not anyone still awaits its future (a client gone). None also when the writer
+# was cancelled at shutdown, though its commit may have reached the disk: what it leased is
+# handed back when the journal next starts.
 Settled = Callable[[T | None, BaseException | None], None]
 
 STEP_PENDING, STEP_RUNNING = "pending", "running"
@@ -164,7 +166,8 @@ class Journal(Protocol):
         is still unapplied (ingest then applies both, in order) or `apply` raised (rolled back and
         logged; the notification stays for ingest). The append holds either way. The future gets
         its id and what `apply` returned, or None when it was not applied; so does `then`, as the
-        commit settles, even if the caller has gone away: what `apply` claimed must be acted on."""
+        commit settles, even if the caller has gone away: what `apply` claimed must be acted on.
+        `then` gets None and the error when the transaction failed or the writer was cancelled."""
         ...
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]: ...

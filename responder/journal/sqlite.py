@@ -89,11 +89,20 @@ def _tell(then: Settled[Any], result: Any, error: BaseException | None) -> None:
         log.exception("acting on a settled journal operation failed")
 
 
+def _abandon(ops: Sequence[_Op], error: BaseException) -> None:
+    """The writer itself is cancelled (the loop is closing): the callers' futures are cancelled,
+    and `then` is told why, though a commit may have reached the disk."""
+    for op in ops:
+        op.future.cancel()
+        if op.then is not None:
+            _tell(op.then, None, error)
+
+
 def _settle(outcomes: Sequence[tuple[_Op, Any, BaseException | None]]) -> None:
     for op, result, error in outcomes:
         if op.then is not None:
             _tell(op.then, result, error)
-        if op.future.done():  # the caller went away (client disconnected); nothing to tell
+        if op.future.done():  # the caller went away (client disconnected); only `then` is told
             continue
         if error is not None:
             op.future.set_exception(error)
@@ -221,24 +230,26 @@ class SqliteJournal:
             outcomes = await self._transaction(conn, batch)
         except _OpFailed:
             one_by_one: list[tuple[_Op, Any, BaseException | None]] = []
-            for op in batch:
-                try:
-                    [(result, error)] = await self._transaction(conn, [op])
-                except _OpFailed as failed:
-                    result, error = None, failed.error
-                except sqlite3.Error as exc:
-                    result, error = None, exc
-                one_by_one.append((op, result, error))
+            try:
+                for op in batch:
+                    try:
+                        [(result, error)] = await self._transaction(conn, [op])
+                    except _OpFailed as failed:
+                        result, error = None, failed.error
+                    except sqlite3.Error as exc:
+                        result, error = None, exc
+                    one_by_one.append((op, result, error))
+            except BaseException as exc:
+                _settle(one_by_one)
+                _abandon(batch[len(one_by_one) :], exc)
+                raise
             _settle(one_by_one)
             return
         except sqlite3.Error as exc:  # the disk or the database itself: nothing in the batch holds
             _settle([(op, None, exc) for op in batch])
             return
-        except BaseException as exc:  # the writer itself is cancelled (the loop is closing): nobody is left waiting
-            for op in batch:
-                op.future.cancel()
-                if op.then is not None:
-                    _tell(op.then, None, exc)
+        except BaseException as exc:
+            _abandon(batch, exc)
             raise
         _settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
 

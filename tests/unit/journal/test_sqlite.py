@@ -207,6 +207,29 @@ async def test_accept_keeps_the_notification_when_applying_fails(journal: Sqlite
     assert await journal.refresh_backlog() == 1
 
 
+async def test_accept_tells_then_once_when_the_writer_is_cancelled_while_it_runs_ops_one_by_one(
+    journal: SqliteJournal,
+) -> None:
+    """At shutdown the writer may be cancelled while it re-runs a failed batch one operation at
+    a time; an accept not yet settled must still tell `then`, or the engine never gives back the
+    workers it took for it."""
+    told: list[tuple[object, BaseException | None]] = []
+
+    def broken(conn: sqlite3.Connection) -> None:
+        raise ValueError("a bug in another operation of the same batch")
+
+    failing = journal._submit(broken, durable=False)
+    accepted = journal.accept(b"{}", "c1", NOW, lambda tx, stored: None, lambda *outcome: told.append(outcome))
+    await asyncio.sleep(0)  # the batch failed; the accept's own commit is on its way to the disk
+    assert journal._writer is not None
+    journal._writer.cancel()
+    with pytest.raises(ValueError):
+        await asyncio.wait_for(failing, timeout=5)  # settled, not left waiting forever
+    assert accepted.cancelled()
+    [(result, error)] = told
+    assert result is None and isinstance(error, asyncio.CancelledError)
+
+
 async def test_accept_leaves_a_notification_to_ingest_while_an_older_one_waits(journal: SqliteJournal) -> None:
     older = await journal.append_notification(b"{}", "c0", NOW)
     applied: list[int] = []
