@@ -31,7 +31,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import orjson
@@ -66,11 +66,19 @@ class Applied:
     stale: int = 0
     refusals: list[str] = field(default_factory=list)
     steps: int = 0
-    due: Counter[str] = field(default_factory=Counter)  # steps planned to run now, by kind
+    # Steps planned to run now, by kind. A dict, not a Counter: one is made per notification,
+    # and a Counter took as long to make as the rest of a repeat's Applied.
+    due: dict[str, int] = field(default_factory=dict)
 
 
 # Per notification; the steps they made due, and those claimed, by kind.
 Ingested = tuple[list[Applied], Counter[str], dict[str, list[Step]]]
+
+
+def _repeat_seen_lately(alert: Alert, instance: Instance, now: float) -> bool:
+    """The same status again, with last_seen no older than TOUCH_SECONDS: nothing to record.
+    Most alerts are these: every group_interval, Alertmanager sends a group's alerts again."""
+    return alert.status == instance.status and now - instance.last_seen < TOUCH_SECONDS
 
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
@@ -107,12 +115,12 @@ def apply_alert(
     policy: Policy,
     alert: Alert,
     instance: Instance | None,
-    nid: int,
-    correlation: str,
+    stored: StoredNotification,
     now: float,
     applied: Applied,
 ) -> Instance:
     """Apply one alert's own status to its instance: the identity and ordering rules."""
+    nid = stored.id
     steps: tuple[PlannedStep, ...] = ()
     if instance is None:
         instance = tx.insert_instance(alert, now)
@@ -132,7 +140,7 @@ def apply_alert(
         tx.add_event(instance, nid, "stale_firing_ignored", {"note": "firing arrived after resolve"}, now)
         applied.stale += 1
     elif alert.status == instance.status:  # a repeat: keep last_seen roughly current, cheaply
-        if now - instance.last_seen >= TOUCH_SECONDS:
+        if not _repeat_seen_lately(alert, instance, now):
             instance = tx.touch(instance, now)
     else:
         instance = tx.set_status(instance, "resolved", now)
@@ -147,8 +155,10 @@ def apply_alert(
         applied.alerts.append((decision.action, "resolved"))
         steps = decision.steps
     if steps:
-        applied.steps += tx.add_steps(instance, steps, now, correlation)
-        applied.due.update(s.kind for s in steps if s.delay_seconds <= 0)
+        applied.steps += tx.add_steps(instance, steps, now, f"{stored.correlation_id}/{alert.fingerprint}")
+        for step in steps:
+            if step.delay_seconds <= 0:
+                applied.due[step.kind] = applied.due.get(step.kind, 0) + 1
     return instance
 
 
@@ -160,11 +170,13 @@ def apply_notification(
     alerts = list(notification.alerts)
     if notification.truncated_alerts:
         alerts.append(truncation_alert(notification))
-    known = tx.instances([(a.fingerprint, a.starts_at) for a in alerts])
-    for alert in alerts:
-        key = (alert.fingerprint, alert.starts_at)
-        correlation = f"{stored.correlation_id}/{alert.fingerprint}"
-        known[key] = apply_alert(tx, policy, alert, known.get(key), stored.id, correlation, now, applied)
+    keys = [(a.fingerprint, a.starts_at) for a in alerts]
+    known = tx.instances(keys)
+    for alert, key in zip(alerts, keys, strict=True):
+        instance = known.get(key)
+        if instance is not None and _repeat_seen_lately(alert, instance, now):
+            continue  # decided here, not in apply_alert: that call was most of a repeat's cost
+        known[key] = apply_alert(tx, policy, alert, instance, stored, now, applied)
     return applied
 
 
@@ -311,7 +323,10 @@ class Engine:
                 self._offer_workers(tx, taken, now)
                 applied = [apply_notification(tx, self.policy, stored, n, now) for stored, n in chunk]
                 tx.mark_processed([stored.id for stored, _ in chunk], now)
-                return applied, sum((a.due for a in applied), Counter[str]()), self._take_leased(tx, taken)
+                due = Counter[str]()
+                for result in applied:
+                    due.update(result.due)
+                return applied, due, self._take_leased(tx, taken)
 
             try:
                 applied, due, claimed = await self.journal.transact(apply)
@@ -346,11 +361,11 @@ class Engine:
             self._workers[kind].give(count)
             taken[kind] = 0
 
-    def _start_claimed(self, claimed: dict[str, list[Step]], due: Counter[str]) -> None:
+    def _start_claimed(self, claimed: dict[str, list[Step]], due: Mapping[str, int]) -> None:
         for kind in STEP_KINDS:  # remediation first: its tasks start before the escalations'
             steps = claimed.get(kind, [])
             self._launch(kind, steps)
-            if len(steps) < due[kind]:  # no worker was free for some: the dispatcher claims them
+            if len(steps) < due.get(kind, 0):  # no worker was free for some: the dispatcher claims them
                 self._workers[kind].starved = True
                 self.wake(kind)
 

@@ -182,8 +182,14 @@ class SqliteTransaction:
 
     def instances(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Instance]:
         cached = self._journal.instance_cache if self._journal is not None else {}
-        found = {key: cached[key] for key in keys if key in cached}
-        missing = [key for key in keys if key not in found]
+        found: dict[tuple[str, str], Instance] = {}
+        missing = []
+        for key in keys:  # one pass: a repeat finds every key cached, and this ran for each
+            instance = cached.get(key)
+            if instance is None:
+                missing.append(key)
+            else:
+                found[key] = instance
         if not missing:
             return found
         pairs = ",".join("(?, ?)" for _ in missing)

@@ -92,6 +92,20 @@ def broken(tx: Transaction) -> None:
     raise ValueError("a bug in another operation of the same batch")
 
 
+async def test_repeats_keep_last_seen_current_writing_it_at_most_once_a_minute(
+    journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
+) -> None:
+    """The audit API sorts by last_seen and `status` shows it; a repeat within a minute of the
+    last write is skipped without touching the journal, a later one writes it."""
+    engine = engine_for(journal, make_policy(), clock)
+    start = clock.now
+    for seconds, seen in ((0, start), (30, start), (59, start), (61, start + 61), (100, start + 61)):
+        clock.now = start + seconds
+        await deliver(engine, alert_payload(cost_alert()))
+        [instance] = await journal.instances({}, 10)
+        assert instance["last_seen"] == seen, (seconds, instance["last_seen"] - start)
+
+
 async def test_the_measured_ha_sequence_stops_once_and_never_after_the_resolve(
     journal: SqliteJournal, make_policy: Callable[..., Policy], clock: Clock
 ) -> None:
