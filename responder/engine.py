@@ -353,13 +353,15 @@ class Engine:
         workers offered are still free."""
         claimed = {kind: tx.leased(kind) for kind in STEP_KINDS}
         for kind, steps in claimed.items():
-            taken[kind] = self._workers[kind].take(len(steps))
+            if steps:  # a repeat leases nothing, and it is the common case
+                taken[kind] = self._workers[kind].take(len(steps))
         return claimed
 
     def _give_back(self, taken: dict[str, int]) -> None:
         for kind, count in taken.items():
-            self._workers[kind].give(count)
-            taken[kind] = 0
+            if count:
+                self._workers[kind].give(count)
+                taken[kind] = 0
 
     def _start_claimed(self, claimed: dict[str, list[Step]], due: Mapping[str, int]) -> None:
         for kind in STEP_KINDS:  # remediation first: its tasks start before the escalations'
