@@ -1,9 +1,9 @@
 """Worker slots for one kind of step.
 
-A slot is taken before a claim is made and held while the claimed step's call to the cluster or
-provider runs; unused slots go back as soon as the claim returns. Steps are claimed in two
-places: by a dispatcher, and inside the transaction that applies a notification, which leases
-the steps it makes due as it inserts them, up to the free slots, and then takes one per lease.
+A slot is taken for each step claimed, when the claim runs, and held until the step's call to
+the cluster or provider returns. Steps are claimed in two places: by a dispatcher, up to the
+free slots, and inside the transaction that applies a notification, which leases the steps it
+makes due as it inserts them, up to the free slots, and then takes one per lease.
 """
 
 
@@ -19,7 +19,7 @@ class Workers:
 
     def take(self, wanted: int) -> int:
         """Up to `wanted` free slots; returns how many were taken."""
-        taken = max(0, min(wanted, self.size - self.busy))
+        taken = max(0, min(wanted, self.free))
         self.busy += taken
         return taken
 
