@@ -1,25 +1,60 @@
-"""The Alertmanager webhook payload (version 4): validation and the alerts inside it.
+"""The Alertmanager webhook payload (version 4): decoding, validation and the alerts inside it.
 
-Validation uses jsonschema-rs: on a 50-alert payload it measured ~0.03 ms against ~6.9 ms for
-the pure-Python jsonschema, which matters on the webhook's hot path. Alert content is data from
-metrics and therefore untrusted: nothing here interprets it beyond its declared shape.
+The body is decoded straight into typed structs by msgspec, which checks the shape as it parses;
+the `_Wire*` classes below are the schema. On the webhook's hot path this costs nearly a third fewer
+instructions than parsing with orjson and then validating with jsonschema-rs (233k against 336k
+for a 10-alert payload, under callgrind); the pure-Python jsonschema took 6.9 ms for 50 alerts.
+Alert content is data from metrics and therefore untrusted: nothing here interprets it beyond
+its declared shape.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
-import jsonschema_rs
+import msgspec
 
 SUPPORTED_VERSION = "4"
+MAX_ALERTS = 10_000
 
-_SCHEMA = json.loads(Path(__file__).with_name("alertmanager.schema.json").read_text("utf-8"))
-_VALIDATOR = jsonschema_rs.validator_for(_SCHEMA)
-_TIME = re.compile(r"^(.{19})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")
+_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$", re.ASCII)
+_STEP = re.compile(r"\.([^.\[]+)|\[([0-9]+)\]")
+
+Status = Literal["firing", "resolved"]
+Strings = dict[str, str]
+
+
+class _WireAlert(msgspec.Struct):
+    """What the responder reads of an alert. Fields it does not read (endsAt, generatorURL, and
+    what newer Alertmanagers add) are skipped unchecked: refusing a notification, stop and
+    all, over a field nobody reads would lose an alert for nothing."""
+
+    status: Status
+    labels: Strings
+    startsAt: str  # the wire's own names, camelCase
+    fingerprint: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    annotations: Strings = {}
+
+
+class _WireNotification(msgspec.Struct):
+    version: str
+    status: Status
+    alerts: Annotated[list[_WireAlert], msgspec.Meta(max_length=MAX_ALERTS)]
+    groupKey: str = ""
+    truncatedAlerts: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = 0  # SQLite's range
+    receiver: str = ""
+
+
+class _WireVersion(msgspec.Struct):
+    """Read only when a body does not decode: a newer payload is refused for its version."""
+
+    version: Any = None
+
+
+_DECODER = msgspec.json.Decoder(_WireNotification)
+_VERSION_DECODER = msgspec.json.Decoder(_WireVersion)
 
 
 class PayloadError(ValueError):
@@ -29,6 +64,10 @@ class PayloadError(ValueError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+class NotJson(ValueError):
+    """The body is not a JSON document at all, so no path inside it can be named."""
 
 
 class Alert(NamedTuple):
@@ -69,8 +108,8 @@ class Notification:
 def canonical_time(text: str) -> str:
     """RFC 3339 (nanoseconds, any offset) as UTC with microseconds, so replicas compare equal.
 
-    ValueError for a timestamp that matches the shape but is not a time (month 13, or an
-    offset that moves it out of range).
+    ValueError for text that is not RFC 3339, or matches the shape but is not a time (month
+    13, or an offset that moves it out of range).
     """
     match = _TIME.match(text)
     if not match:
@@ -85,44 +124,71 @@ def canonical_time(text: str) -> str:
     return utc.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _json_path(path: list[str | int]) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+def parse_notification(body: bytes) -> Notification:
+    """The notification in a webhook body; each alert keeps its own status (not the group's).
 
-
-def validate(document: Any) -> None:
-    """Raise PayloadError naming the first problem, if the document is not a v4 notification."""
-    if isinstance(document, dict) and document.get("version") not in (None, SUPPORTED_VERSION):
-        raise PayloadError(
-            "$.version",
-            f"payload version {document['version']!r} is not supported; "
-            f"this responder reads version {SUPPORTED_VERSION} (Alertmanager 0.16 and later)",
-        )
+    PayloadError names the first problem and where it is; NotJson if the body is not JSON."""
     try:
-        _VALIDATOR.validate(document)
-    except jsonschema_rs.ValidationError as exc:
-        raise PayloadError(_json_path(list(exc.instance_path)), exc.message) from None
-
-
-def parse_notification(document: Any) -> Notification:
-    """A validated notification; each alert keeps its own status (not the group's)."""
-    validate(document)
-    return notification_from(document)
-
-
-def notification_from(document: Any) -> Notification:
-    """The notification in a document already validated (as every journaled one was)."""
+        wire = _DECODER.decode(body)
+    except msgspec.ValidationError as exc:
+        _refuse_other_versions(body)
+        raise _located(str(exc), body) from None
+    except msgspec.DecodeError as exc:
+        raise NotJson(str(exc)) from None
+    except RecursionError:
+        raise NotJson("it is nested too deeply to read") from None
+    _refuse_version(wire.version)
     alerts = []
-    for index, a in enumerate(document["alerts"]):
+    for index, a in enumerate(wire.alerts):
+        if not (a.fingerprint.isascii() and a.fingerprint.isalnum()):
+            raise PayloadError(f"$.alerts[{index}].fingerprint", f"{a.fingerprint!r} is not letters and digits")
         try:
-            starts_at = canonical_time(a["startsAt"])
+            starts_at = canonical_time(a.startsAt)
         except ValueError as exc:
             raise PayloadError(f"$.alerts[{index}].startsAt", str(exc)) from None
         # Positional: by keyword, the ten alerts of a repeat took half again as long to build.
-        alerts.append(Alert(a["fingerprint"], starts_at, a["status"], a["labels"], a.get("annotations", {})))
-    return Notification(
-        group_key=document.get("groupKey", ""),
-        receiver=document.get("receiver", ""),
-        status=document["status"],
-        truncated_alerts=document.get("truncatedAlerts", 0),
-        alerts=tuple(alerts),
-    )
+        alerts.append(Alert(a.fingerprint, starts_at, a.status, a.labels, a.annotations))
+    return Notification(wire.groupKey, wire.receiver, wire.status, wire.truncatedAlerts, tuple(alerts))
+
+
+def _refuse_version(version: Any) -> None:
+    if version != SUPPORTED_VERSION:
+        raise PayloadError(
+            "$.version",
+            f"payload version {version!r} is not supported; "
+            f"this responder reads version {SUPPORTED_VERSION} (Alertmanager 0.16 and later)",
+        )
+
+
+def _refuse_other_versions(body: bytes) -> None:
+    """A body of another version fails for its shape too; say what matters, its version."""
+    try:
+        version = _VERSION_DECODER.decode(body).version
+    except (msgspec.MsgspecError, RecursionError):
+        return
+    if version is not None:
+        _refuse_version(version)
+
+
+def _located(message: str, body: bytes) -> PayloadError:
+    """msgspec's "Expected `str`, got `int` - at `$.alerts[0].labels[...]`" as path and problem,
+    with the key named where msgspec elides it."""
+    problem, _, where = message.partition(" - at `")
+    path = where.rstrip("`") or "$"
+    if path.endswith("[...]"):
+        path = path.removesuffix("[...]")
+        key = _first_key_not_a_string(body, path)
+        path = f"{path}.{key}" if key is not None else path
+    return PayloadError(path, problem)
+
+
+def _first_key_not_a_string(body: bytes, path: str) -> str | None:
+    try:
+        node = msgspec.json.decode(body)
+        for name, index in _STEP.findall(path):
+            node = node[name] if name else node[int(index)]
+    except (msgspec.MsgspecError, RecursionError, LookupError, TypeError):
+        return None
+    if not isinstance(node, dict):
+        return None
+    return next((k for k, v in node.items() if not isinstance(v, str)), None)

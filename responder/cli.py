@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from responder import logs, manifests
-from responder.alerts import PayloadError, validate
+from responder.alerts import Notification, NotJson, PayloadError, parse_notification
 from responder.catalogue import preview, rules
 from responder.catalogue.lint import run_lint
 from responder.catalogue.model import CatalogueError, load_catalogue
@@ -145,13 +145,13 @@ def _check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _replay(policy: Policy, body: bytes) -> list[dict[str, Any]]:
+async def _replay(policy: Policy, body: bytes, notification: Notification) -> list[dict[str, Any]]:
     responder = build_responder(policy)
     await responder.journal.start()
     try:
         await responder.journal.append_notification(body, "replay", responder.clock())
         await responder.engine.drain()
-        fingerprints = {a["fingerprint"] for a in json.loads(body)["alerts"]}
+        fingerprints = {a.fingerprint for a in notification.alerts}
         return [t for fp in sorted(fingerprints) for t in await responder.journal.timeline(fp)]
     finally:
         await responder.journal.close()
@@ -160,10 +160,10 @@ async def _replay(policy: Policy, body: bytes) -> list[dict[str, Any]]:
 def _replay_command(args: argparse.Namespace) -> int:
     body = args.file.read_bytes()
     try:
-        validate(json.loads(body))
+        notification = parse_notification(body)
     except PayloadError as exc:
         return _report([f"{args.file}: {exc}"], "not an Alertmanager notification:")
-    except ValueError as exc:
+    except NotJson as exc:
         return _report([f"{args.file}: {exc}"], "not JSON:")
     policy = _policy(args)
     if args.journal:
@@ -180,7 +180,7 @@ def _replay_command(args: argparse.Namespace) -> int:
                 },
             }
         )
-    timelines = asyncio.run(_replay(policy, body))
+    timelines = asyncio.run(_replay(policy, body, notification))
     print(json.dumps(timelines, indent=2, sort_keys=True))
     return EXIT_OK
 

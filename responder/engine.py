@@ -34,9 +34,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-import orjson
-
-from responder.alerts import Alert, Notification, canonical_time, notification_from
+from responder.alerts import Alert, Notification, canonical_time, parse_notification
 from responder.decision import PlannedStep, decide_firing, decide_resolved, targets_of, unfreeze_steps
 from responder.escalation import Notifier
 from responder.escalation.ladder import follow_ups
@@ -302,8 +300,8 @@ class Engine:
         broken: list[StoredNotification] = []
         for stored in batch:
             try:
-                parsed.append((stored, notification_from(orjson.loads(stored.body))))
-            except (ValueError, KeyError, TypeError) as exc:
+                parsed.append((stored, parse_notification(stored.body)))
+            except ValueError as exc:
                 # Validated before it was accepted: only a format change between versions lands here.
                 log.error(
                     "journaled notification no longer parses", extra={"notification": stored.id, "error": str(exc)}

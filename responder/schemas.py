@@ -1,7 +1,7 @@
 """JSON Schema validation for files humans edit, with messages that say where and what.
 
 Cold path only (catalogue sources, responder.yaml): the pure-Python jsonschema gives the best
-messages. The webhook's hot path uses jsonschema-rs instead (see alerts.py).
+messages. The webhook's hot path decodes with msgspec instead (see alerts.py).
 """
 
 import json

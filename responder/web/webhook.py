@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
-from responder.alerts import Notification, PayloadError, parse_notification
+from responder.alerts import Notification, NotJson, PayloadError, parse_notification
 from responder.journal import Journal
 from responder.metrics import Children, Metrics
 from responder.policy import Policy
@@ -74,11 +74,11 @@ def webhook_handler(
             counted("too_large").inc()
             return _error(413, "too_large", f"body exceeds server.max_body_bytes ({policy.max_body_bytes})")
         try:
-            notification = parse_notification(orjson.loads(body))  # all ingest needs, checked before the 200
+            notification = parse_notification(body)  # all ingest needs, checked before the 200
         except PayloadError as exc:
             counted("invalid").inc()
             return _error(400, "invalid", exc.problem, path=exc.path)
-        except ValueError as exc:  # orjson.JSONDecodeError, also for absurdly deep nesting
+        except NotJson as exc:
             counted("invalid").inc()
             return _error(400, "invalid", f"body is not a JSON document: {exc}")
         if journal.backlog() >= policy.max_backlog:

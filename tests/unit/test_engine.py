@@ -80,7 +80,8 @@ def engine_for(
 async def deliver(engine: Engine, *payloads: dict[str, Any]) -> None:
     """As the webhook does: accept (journal and apply), then run what it planned."""
     for payload in payloads:
-        await engine.accept(json.dumps(payload).encode(), "c", parse_notification(payload))
+        body = json.dumps(payload).encode()
+        await engine.accept(body, "c", parse_notification(body))
         await engine.drain()
 
 
@@ -337,7 +338,8 @@ async def test_a_notification_accepted_while_an_older_one_waits_is_applied_after
     engine = engine_for(journal, make_policy(), clock)
     await journal.append_notification(json.dumps(alert_payload(cost_alert())).encode(), "from-before", clock())
     resolved = alert_payload(cost_alert("resolved"), status="resolved")
-    await engine.accept(json.dumps(resolved).encode(), "new", parse_notification(resolved))
+    body = json.dumps(resolved).encode()
+    await engine.accept(body, "new", parse_notification(body))
     await engine.drain()
     [instance] = await journal.timeline("4f1c2a9e8d7b6c5a")
     assert [e["kind"] for e in instance["events"]] == ["firing", "resolved"]
@@ -356,7 +358,8 @@ async def test_an_accept_whose_caller_went_away_still_starts_what_it_claimed(
 
     def accept(fingerprint: str) -> "asyncio.Task[int]":
         payload = alert_payload(cost_alert(fingerprint=fingerprint, target_deployment=f"proxy-{fingerprint}"))
-        body, notification = json.dumps(payload).encode(), parse_notification(payload)
+        body = json.dumps(payload).encode()
+        notification = parse_notification(body)
         return asyncio.create_task(engine.accept(body, fingerprint, notification))
 
     try:
@@ -393,7 +396,8 @@ async def test_an_accept_run_again_after_its_batch_failed_leases_with_the_worker
     try:
         await asyncio.sleep(0.05)  # the dispatchers are idle, every worker free
         payload = alert_payload(cost_alert())
-        body, notification = json.dumps(payload).encode(), parse_notification(payload)
+        body = json.dumps(payload).encode()
+        notification = parse_notification(body)
         accepted, failed = await asyncio.gather(  # tasks: both queue before the writer runs
             engine.accept(body, "c1", notification), journal.transact(broken), return_exceptions=True
         )
@@ -411,7 +415,8 @@ async def test_an_accept_run_again_after_its_batch_failed_leases_with_the_worker
 async def _pending_stop(engine: Engine, journal: SqliteJournal) -> None:
     """A stop due now and not leased: the engine's dispatchers are not running."""
     payload = alert_payload(cost_alert())
-    await engine.accept(json.dumps(payload).encode(), "c", parse_notification(payload))
+    body = json.dumps(payload).encode()
+    await engine.accept(body, "c", parse_notification(body))
     [stop] = await remediations(journal)
     assert stop["status"] == "pending"
 
@@ -475,7 +480,8 @@ async def test_a_notification_lost_to_a_full_disk_is_acted_on_when_it_is_retried
     make Alertmanager's retry look like a repeat (a 200 with no instance, no stop, no page)."""
     engine = engine_for(journal, make_policy(), clock)
     payload = alert_payload(cost_alert())
-    body, notification = json.dumps(payload).encode(), parse_notification(payload)
+    body = json.dumps(payload).encode()
+    notification = parse_notification(body)
     ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # the disk is full for this one request
