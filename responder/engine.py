@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from responder.alerts import Alert, Notification, canonical_time, parse_notification
+from responder.alerts import Alert, Notification, Status, canonical_time, parse_notification
 from responder.decision import PlannedStep, decide_firing, decide_resolved, targets_of, unfreeze_steps
 from responder.escalation import Notifier
 from responder.escalation.ladder import follow_ups
@@ -84,7 +84,7 @@ def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
     return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
 
 
-def _alert_of(instance: Instance, status: str) -> Alert:
+def _alert_of(instance: Instance, status: Status) -> Alert:
     return Alert(instance.fingerprint, instance.starts_at, status, instance.labels, instance.annotations)
 
 

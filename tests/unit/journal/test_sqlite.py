@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from responder.alerts import Alert
 from responder.decision import PlannedStep
@@ -426,7 +427,7 @@ async def _storm(journal: SqliteJournal, count: int, start: int) -> None:
 
     def add(tx: SqliteTransaction) -> None:
         for i in range(start, start + count):
-            other = tx.insert_instance(ALERT._replace(fingerprint=f"other{i}"), NOW)
+            other = tx.insert_instance(replace(ALERT, fingerprint=f"other{i}"), NOW)
             tx.add_steps(other, [RUNG, *_due("remediation", 1, delay=900)], NOW, f"c{i}")
 
     await journal.transact(add)
@@ -460,7 +461,7 @@ async def test_an_acknowledgement_reads_its_own_rungs_not_every_pending_rung(jou
 
     async def instructions_to_acknowledge(fingerprint: str) -> int:
         def plan(tx: SqliteTransaction) -> None:
-            tx.add_steps(tx.insert_instance(ALERT._replace(fingerprint=fingerprint), NOW), [RUNG], NOW, "c")
+            tx.add_steps(tx.insert_instance(replace(ALERT, fingerprint=fingerprint), NOW), [RUNG], NOW, "c")
 
         await journal.transact(plan)
         assert journal._conn is not None
