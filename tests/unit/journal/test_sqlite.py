@@ -475,3 +475,27 @@ async def test_an_acknowledgement_reads_its_own_rungs_not_every_pending_rung(jou
     await _storm(journal, 4000, 40)
     many = await instructions_to_acknowledge("acked-beside-many")
     assert many <= 2 * few + 5, (few, many)
+
+
+async def test_the_wal_restarts_under_writes_that_never_pause(tmp_path: Path) -> None:
+    """PASSIVE checkpoints copy what was committed when they began: under writes that never
+    pause, more always was, the WAL never restarted and grew with everything written (320 MB
+    after 15 s of wrk). Past its bound the writer restarts it between two transactions."""
+    journal = SqliteJournal(tmp_path / "journal.db")
+    journal.checkpoint_seconds, journal.wal_reset_frames = 0.01, 64
+    await journal.start()
+    written, wal = 0, tmp_path / "journal.db-wal"
+
+    async def appender() -> None:
+        nonlocal written
+        for _ in range(300):
+            await journal.append_notification(bytes(8192), "c", NOW)
+            written += 8192
+
+    try:
+        await asyncio.gather(*(appender() for _ in range(8)))  # the writer is never without work for long
+        largest = wal.stat().st_size
+    finally:
+        await journal.close()
+    assert written > 16_000_000
+    assert largest < 4_000_000, f"the WAL grew to {largest} bytes"
