@@ -19,8 +19,10 @@ import msgspec.structs
 SUPPORTED_VERSION = "4"
 MAX_ALERTS = 10_000
 
-_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$", re.ASCII)
+_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)\Z", re.ASCII)
 _STEP = re.compile(r"\.([^.\[]+)|\[([0-9]+)\]")
+_AT = " - at `"
+_TOO_DEEP = "it is nested too deeply to read"
 
 Status = Literal["firing", "resolved"]
 Strings = dict[str, str]
@@ -78,14 +80,7 @@ class Notification(msgspec.Struct, frozen=True):
     )
 
 
-class _WireVersion(msgspec.Struct):
-    """Read only when a body does not decode: a newer payload is refused for its version."""
-
-    version: Any = None
-
-
 _DECODER = msgspec.json.Decoder(Notification)
-_VERSION_DECODER = msgspec.json.Decoder(_WireVersion)
 
 
 @lru_cache(maxsize=65536)
@@ -113,15 +108,19 @@ def parse_notification(body: bytes) -> Notification:
 
     PayloadError names the first problem and where it is; NotJson if the body is not JSON."""
     try:
+        if not body.isascii():
+            body.decode()  # JSON is UTF-8, in the fields read or skipped alike
         notification = _DECODER.decode(body)
     except msgspec.ValidationError as exc:
-        _refuse_other_versions(body)
-        raise _located(str(exc), body) from None
+        raise _refusal(str(exc), body) from None
+    except UnicodeDecodeError as exc:
+        raise NotJson(f"it is not UTF-8: {exc}") from None
     except msgspec.DecodeError as exc:
         raise NotJson(str(exc)) from None
     except RecursionError:
-        raise NotJson("it is nested too deeply to read") from None
-    _refuse_version(notification.version)
+        raise NotJson(_TOO_DEEP) from None
+    if notification.version != SUPPORTED_VERSION:
+        raise _unsupported(notification.version)
     for index, a in enumerate(notification.alerts):
         if not (a.fingerprint.isascii() and a.fingerprint.isalnum()):
             raise PayloadError(f"$.alerts[{index}].fingerprint", f"{a.fingerprint!r} is not letters and digits")
@@ -132,43 +131,45 @@ def parse_notification(body: bytes) -> Notification:
     return notification
 
 
-def _refuse_version(version: Any) -> None:
-    if version != SUPPORTED_VERSION:
-        raise PayloadError(
-            "$.version",
-            f"payload version {version!r} is not supported; "
-            f"this responder reads version {SUPPORTED_VERSION} (Alertmanager 0.16 and later)",
-        )
+def _unsupported(version: Any) -> PayloadError:
+    return PayloadError(
+        "$.version",
+        f"payload version {version!r} is not supported; "
+        f"this responder reads version {SUPPORTED_VERSION} (Alertmanager 0.16 and later)",
+    )
 
 
-def _refuse_other_versions(body: bytes) -> None:
-    """A body of another version fails for its shape too; say what matters, its version."""
+def _refusal(message: str, body: bytes) -> ValueError:
+    """Why a body did not decode into a notification, from msgspec's "Expected `str`, got `int`
+    - at `$.alerts[0].labels[...]`". msgspec checks types as it parses, so it can stop at one
+    before it reaches the point where the JSON breaks: that body is not JSON. A body of another
+    version is refused for its version, whatever else it fails; and msgspec's `[...]` for a
+    dictionary's value is named."""
     try:
-        version = _VERSION_DECODER.decode(body).version
-    except (msgspec.MsgspecError, RecursionError):
-        return
-    if version is not None:
-        _refuse_version(version)
-
-
-def _located(message: str, body: bytes) -> PayloadError:
-    """msgspec's "Expected `str`, got `int` - at `$.alerts[0].labels[...]`" as path and problem,
-    with the key named where msgspec elides it."""
-    problem, _, where = message.partition(" - at `")
-    path = where.rstrip("`") or "$"
+        document = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        return NotJson(str(exc))
+    except RecursionError:
+        return NotJson(_TOO_DEEP)
+    if isinstance(document, dict) and document.get("version", SUPPORTED_VERSION) != SUPPORTED_VERSION:
+        return _unsupported(document["version"])
+    problem, path = message, "$"
+    if _AT in message:  # the last one: the problem may repeat values the client chose
+        problem, _, where = message.rpartition(_AT)
+        path = where.removesuffix("`")
     if path.endswith("[...]"):
         path = path.removesuffix("[...]")
-        key = _first_key_not_a_string(body, path)
+        key = _first_key_not_a_string(document, path)
         path = f"{path}.{key}" if key is not None else path
     return PayloadError(path, problem)
 
 
-def _first_key_not_a_string(body: bytes, path: str) -> str | None:
+def _first_key_not_a_string(document: Any, path: str) -> str | None:
+    node = document
     try:
-        node = msgspec.json.decode(body)
         for name, index in _STEP.findall(path):
             node = node[name] if name else node[int(index)]
-    except (msgspec.MsgspecError, RecursionError, LookupError, TypeError):
+    except (LookupError, TypeError):
         return None
     if not isinstance(node, dict):
         return None

@@ -59,6 +59,8 @@ def _too_many() -> dict[str, Any]:
         (alert_payload(cost_alert(), truncatedAlerts=-1), "$.truncatedAlerts", ">= 0"),
         (alert_payload(cost_alert(), truncatedAlerts=2**64), "$.truncatedAlerts", "<="),
         (alert_payload({**cost_alert(), "startsAt": "yesterday"}), "$.alerts[0].startsAt", "not an RFC 3339"),
+        (alert_payload({**cost_alert(), "startsAt": "2026-11-23T13:00:00Z\n"}), "$.alerts[0].startsAt", "RFC 3339"),
+        (alert_payload({**cost_alert(), "status": "a - at `$.evil`"}), "$.alerts[0].status", "Invalid enum value"),
         (alert_payload({**cost_alert(), "startsAt": "2026-13-01T00:00:00Z"}), "$.alerts[0].startsAt", "month"),
         (alert_payload(cost_alert(fingerprint="")), "$.alerts[0].fingerprint", "length >= 1"),
         (alert_payload(cost_alert(fingerprint="f" * 65)), "$.alerts[0].fingerprint", "length <= 64"),
@@ -79,7 +81,13 @@ def test_invalid_payloads_name_the_path_and_the_problem(payload: object, path: s
     ("body", "problem"),
     [
         (b"{not json", "malformed"),
-        (b"\xff\xfe\x00garbage", "malformed"),
+        # msgspec checks types as it parses: these fail a type before the JSON breaks.
+        (b"[" * 100_000, "nested too deeply"),
+        (b"[1,", "truncated"),
+        (b"123garbage", "trailing characters"),
+        (b'{"version": "4", "status": 5 garbage', "malformed"),
+        (b'{"version": "4", "status": "firing", "alerts": [], "externalURL": "\xff"}', "not UTF-8"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b'{"version": "4", "x": ' + b"[" * 100_000, "nested too deeply"),
         (b'{"version": "4", "status": "\\ud800"}', None),  # a lone surrogate
         (b"", "truncated"),
