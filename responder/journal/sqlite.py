@@ -1,12 +1,13 @@
 """The embedded journal: one SQLite file in WAL mode with full synchronous commits.
 
 Operations run on the event loop itself, and the operations waiting together run in one
-transaction (group commit). Only a commit that must reach the disk leaves the loop: its fsync
-runs on a thread, and what is asked meanwhile waits for the next transaction. An earlier design
-gave the connection a thread of its own; every statement then handed the GIL to the loop and
-waited to get it back, which cost more than the statements. Committing every transaction
-without a flush and flushing the log on a thread beside the next ones measured worse too: the
-loop's writes to the log waited for the flush in progress.
+transaction (group commit). Only a commit that must reach the disk leaves the loop (and, past
+the WAL's bound, its restart; see _checkpoint): its fsync runs on a thread, and what is asked
+meanwhile waits for the next transaction. An earlier design gave the connection a thread of
+its own; every statement then handed the GIL to the loop and waited to get it back, which cost
+more than the statements. Committing every transaction without a flush and flushing the log on
+a thread beside the next ones measured worse too: the loop's writes to the log waited for the
+flush in progress.
 
 Disk flushes go where a lost write would break a promise. The webhook's 200 promises the
 notification is on disk, so a batch holding an append commits with synchronous=FULL (one fsync
@@ -63,6 +64,7 @@ class JournalLockedError(RuntimeError):
 
 
 MAX_BATCH = 512
+BUSY_TIMEOUT_MS = 5000
 CHECKPOINT_SECONDS = 1.0
 # Past 1 GiB (of 4 KiB pages) the WAL is restarted (see _checkpoint), so that a sustained storm
 # cannot fill the disk. A restart needs the database synced, and that sync holds the disk for as
@@ -115,6 +117,26 @@ def _settle(outcomes: Sequence[tuple[_Op, Any, BaseException | None]]) -> None:
             op.future.set_exception(error)
         else:
             op.future.set_result(result)
+
+
+def _sync(path: Path) -> None:
+    database = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(database)
+    finally:
+        os.close(database)
+
+
+def _restart(conn: sqlite3.Connection) -> bool:
+    """RESTART the WAL without waiting: a reader on an older snapshot would otherwise hold every
+    write for the whole busy timeout, each time it is asked."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        # Every row fetched: a statement left open would make the next COMMIT fail.
+        [(busy, _, _)] = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return not busy
 
 
 def _resolved(conn: sqlite3.Connection, instance_id: int) -> bool:
@@ -201,7 +223,7 @@ class SqliteJournal:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")  # switched per batch, see the module docstring
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run beside, not inside, our commits
         conn.executescript(SCHEMA + sqlite_holds.SCHEMA)
         conn.executescript(ESCALATION_SCHEMA)
@@ -218,7 +240,6 @@ class SqliteJournal:
         the WAL between two of its transactions, which copies the last frames (10-20 ms here)."""
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 1000")
-        database = os.open(self.path, os.O_RDONLY)
         try:
             while not stop.wait(self.checkpoint_seconds):
                 try:
@@ -227,13 +248,12 @@ class SqliteJournal:
                         # made while it copied: under sustained writes, never. Synced here, outside
                         # SQLite's locks, commits go on (slower) instead of waiting 0.55 s for the
                         # restart's own sync.
-                        os.fsync(database)
+                        _sync(self.path)
                         self._restart_wal = True
                 except (sqlite3.Error, OSError) as exc:  # retried next round; the WAL only grows meanwhile
                     log.warning("journal checkpoint failed", extra={"error": str(exc)})
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
-            os.close(database)
             conn.close()
 
     def _copy_wal(self, conn: sqlite3.Connection) -> bool:
@@ -256,11 +276,15 @@ class SqliteJournal:
 
     async def _restart_wal_now(self, conn: JournalConnection) -> None:
         """Copy the WAL's last frames and have the next commit write from its start (see
-        _checkpoint). A failure only leaves the WAL as it was: the next round asks again."""
+        _checkpoint). Not restarted, the WAL only stays as it is, and the next round asks again."""
         try:
-            await self._on_flusher(conn, "PRAGMA wal_checkpoint(RESTART)")
+            restarted = await self._on_flusher(lambda: _restart(conn))
         except sqlite3.Error as exc:
-            log.warning("journal WAL restart failed", extra={"error": str(exc)})
+            restarted, error = False, str(exc)
+        else:
+            error = "a reader is still on an older snapshot (a sqlite3 shell or a backup?)"
+        if not restarted:
+            log.warning("journal WAL not restarted; retried in a second", extra={"error": error})
 
     async def _execute(self, conn: JournalConnection, batch: list[_Op]) -> None:
         """The whole batch in one transaction with one fsync. If an operation raises, the batch
@@ -308,7 +332,7 @@ class SqliteJournal:
                 except Exception as exc:
                     raise _OpFailed(exc) from exc
             if durable:
-                await self._on_flusher(conn, "COMMIT")
+                await self._on_flusher(lambda: conn.execute("COMMIT"))
             else:
                 conn.execute("COMMIT")
         except BaseException as exc:
@@ -323,13 +347,12 @@ class SqliteJournal:
         self._healthy = True
         return results
 
-    async def _on_flusher(self, conn: JournalConnection, statement: str) -> None:
-        """`statement` (and its fsync) on the flusher thread. Nothing else touches the connection
-        until it is done, cancelled or not: the writer is the connection's only user."""
-        # Every row fetched: a statement left unfinished (a checkpoint's result) blocks the next COMMIT.
-        done = asyncio.get_running_loop().run_in_executor(self._flusher, lambda: conn.execute(statement).fetchall())
+    async def _on_flusher(self, fn: Callable[[], T]) -> T:
+        """`fn` (a statement on the connection, and its fsync) on the flusher thread. Nothing else
+        touches the connection until it is done, cancelled or not: the writer is its only user."""
+        done = asyncio.get_running_loop().run_in_executor(self._flusher, fn)
         try:
-            await asyncio.shield(done)
+            return await asyncio.shield(done)
         except asyncio.CancelledError:
             await asyncio.wait([done])
             raise

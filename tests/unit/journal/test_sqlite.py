@@ -499,3 +499,28 @@ async def test_the_wal_restarts_under_writes_that_never_pause(tmp_path: Path) ->
         await journal.close()
     assert written > 16_000_000
     assert largest < 4_000_000, f"the WAL grew to {largest} bytes"
+
+
+async def test_a_reader_on_an_old_snapshot_does_not_hold_the_writer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A restart waits for readers on older snapshots (a sqlite3 shell, a backup). Under the
+    writer's busy timeout it held every write for 5 s, again each second; now it gives up at
+    once, says why, and is asked again later."""
+    journal = SqliteJournal(tmp_path / "journal.db")
+    journal.checkpoint_seconds, journal.wal_reset_frames = 0.01, 64
+    await journal.start()
+    reader = sqlite3.connect(tmp_path / "journal.db", isolation_level=None)
+    try:
+        await journal.append_notification(bytes(8192), "c", NOW)
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM notifications").fetchall()  # its snapshot is held until it ends
+        for _ in range(500):
+            await asyncio.wait_for(journal.append_notification(bytes(8192), "c", NOW), timeout=3)
+            if "journal WAL not restarted" in caplog.text:
+                break
+    finally:
+        reader.close()
+        await journal.close()
+    [warning, *_] = [r for r in caplog.records if r.getMessage().startswith("journal WAL not restarted")]
+    assert "older snapshot" in warning.__dict__["error"]
