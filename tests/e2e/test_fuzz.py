@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import alert_payload, cost_alert
@@ -26,8 +26,8 @@ json_values = st.recursive(
 
 
 def mostly(*valid: str) -> st.SearchStrategy[str]:
-    """Three times in four a value that passes validation, else any text: with even odds, so few
-    alerts got past validation that one CI run of 300 examples had none reach the engine."""
+    """Three times in four a value that passes validation, else any text: with even odds, few
+    alerts got past validation."""
     return st.integers(0, 3).flatmap(lambda n: text if n == 0 else st.sampled_from(valid))
 
 
@@ -48,9 +48,14 @@ def alerts(draw: st.DrawFn) -> dict[str, Any]:
     return alert
 
 
+def shaped(min_alerts: int = 0) -> st.SearchStrategy[bytes]:
+    return st.lists(alerts(), min_size=min_alerts, max_size=3).map(
+        lambda found: json.dumps(alert_payload(*found)).encode()
+    )
+
+
 def notification_bodies() -> st.SearchStrategy[bytes]:
-    shaped = st.lists(alerts(), max_size=3).map(lambda found: json.dumps(alert_payload(*found)).encode())
-    return st.one_of(shaped, json_values.map(lambda v: json.dumps(v).encode()), st.binary(max_size=200))
+    return st.one_of(shaped(), json_values.map(lambda v: json.dumps(v).encode()), st.binary(max_size=200))
 
 
 requests = st.one_of(
@@ -80,16 +85,21 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-HOSTILE_BUT_VALID = alert_payload(cost_alert(target_namespace="kube-system", target_deployment="../../etc"))
-
-
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(request=requests)
-@example(request=("/webhook", json.dumps(HOSTILE_BUT_VALID).encode(), "application/json"))  # always reaches the engine
 def test_hostile_requests_never_get_a_5xx(live: Stack, request: tuple[str, bytes | None, str]) -> None:
     path, body, content_type = request
     status, answer = live.post(path, body, {"Content-Type": content_type})
     assert status < 500, f"{path} answered {status}: {answer[:300]!r}"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=shaped(min_alerts=1))
+def test_hostile_alerts_never_get_a_5xx(live: Stack, body: bytes) -> None:
+    """Only notifications shaped like Alertmanager's, most of them valid: among the mixed
+    requests above there are few, and one CI run had none reach the engine."""
+    status, answer = live.post("/webhook", body, {"Content-Type": "application/json"})
+    assert status < 500, f"/webhook answered {status}: {answer[:300]!r}"
 
 
 def test_after_the_fuzz_the_responder_is_up_acted_only_in_its_namespaces_and_its_journal_is_consistent(
@@ -102,7 +112,7 @@ def test_after_the_fuzz_the_responder_is_up_acted_only_in_its_namespaces_and_its
     (accepted, instances), *_ = live.journal(
         "SELECT (SELECT COUNT(*) FROM notifications), (SELECT COUNT(*) FROM instances)"
     )
-    assert accepted > 0 and instances > 0, "no notification got past validation; the fuzz tested only the door"
+    assert accepted > 0 and instances > 0, "no fuzzed notification got past validation; the fuzz tested only the door"
     assert live.journal("SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL") == [(0,)]
     assert live.journal(
         "SELECT COUNT(*) FROM steps s LEFT JOIN instances i ON i.id = s.instance_id WHERE i.id IS NULL"
