@@ -282,7 +282,7 @@ class SqliteJournal:
         except sqlite3.Error as exc:
             restarted, error = False, str(exc)
         else:
-            error = "a reader is still on an older snapshot (a sqlite3 shell or a backup?)"
+            error = "a reader is still on an older snapshot; end its transaction (a sqlite3 shell, a backup?)"
         if not restarted:
             log.warning("journal WAL not restarted; retried in a second", extra={"error": error})
 
