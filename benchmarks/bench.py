@@ -1,0 +1,164 @@
+"""Benchmark the webhook against a bare aiohttp JSON endpoint measured in the same run.
+
+Both servers run as separate processes on 127.0.0.1 and are loaded by wrk with the same
+real-shaped payloads; what is reported is each one's figures and the ratio responder / bare,
+because absolute numbers on a shared machine mean little. A second run paces notifications at a
+fixed rate and reads, from the journal's own timestamps, how long each waited between arrival
+and the start of its first remediation step.
+
+Every measurement is taken in several rounds, responder and bare alternating, and judged on the
+median round, because the neighbours' load on a shared machine comes and goes between runs
+(docs/performance.md). Every round is printed.
+
+Usage: python -m benchmarks.bench [--seconds 5] [--rounds 3] [--connections 32]   (scripts/bench)
+       python -m benchmarks.bench bare PORT                            (the baseline server)
+"""
+
+import argparse
+import asyncio
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from benchmarks.load import paced, run_wrk
+from benchmarks.payloads import alert, payload
+from benchmarks.servers import bare_app, drain, free_port, main_thread_cpu_seconds, start, start_responder
+
+PAYLOAD_SIZES = (1, 10, 100)
+TARGET_RATIO, TARGET_P99_MS, TARGET_START_P99_MS = 0.5, 25.0, 50.0
+WARM_UP_SECONDS = 1.0
+
+
+def start_latencies_ms(journal: Path, since: float = 0.0) -> list[float]:
+    """Per notification received from `since` on: first remediation attempt start minus arrival."""
+    db = sqlite3.connect(journal)
+    rows = db.execute(
+        "SELECT n.received_at, MIN(a.started_at) FROM notifications n"
+        " JOIN steps s ON s.correlation_id LIKE n.correlation_id || '/%' AND s.kind = 'remediation'"
+        " JOIN attempts a ON a.step_id = s.id WHERE n.received_at >= ? GROUP BY n.id",
+        (since,),
+    ).fetchall()
+    return [(started - received) * 1000 for received, started in rows]
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def throughput(work: Path, seconds: int, rounds: int, connections: int) -> bool:
+    port, responder = start_responder(work, "responder")
+    bare_port = free_port()
+    bare = start([sys.executable, "-m", "benchmarks.bench", "bare", str(bare_port)], bare_port, work, "bare")
+    ok = True
+    try:
+        print(
+            f"wrk -t2 -c{connections} -d{seconds}s x {rounds} rounds, POST /webhook on 127.0.0.1; responder: bearer "
+            "auth, SQLite WAL journal (fsync before each 200), plan remediator"
+        )
+        columns = {"alerts": 6, "round": 5, "server": 9, "req/s": 9, "p50 ms": 8, "p99 ms": 8, "errors": 7, "ratio": 6}
+        print(" ".join(f"{name:>{width}}" for name, width in columns.items()))
+        for size in PAYLOAD_SIZES:
+            body = work / f"payload-{size}.json"
+            body.write_bytes(payload([alert(i) for i in range(size)]))
+            ratios, p99s, errors = [], [], 0
+            for round_ in range(1, rounds + 1):
+                # Work the responder left (remediations, notifications not yet applied) is finished
+                # before the bare server is loaded: finished during the bare run, it took that run's CPU.
+                loads = {"responder": run_wrk(f"http://127.0.0.1:{port}/webhook", body, seconds, connections, work)}
+                drain(port)
+                loads["bare"] = run_wrk(f"http://127.0.0.1:{bare_port}/webhook", body, seconds, connections, work)
+                ratio = loads["responder"].requests_per_second / loads["bare"].requests_per_second
+                ratios.append(ratio)
+                p99s.append(loads["responder"].p99_ms)
+                errors += loads["responder"].errors
+                for name, load in loads.items():
+                    print(
+                        f"{size:>6} {round_:>5} {name:>9} {load.requests_per_second:>9.0f} {load.p50_ms:>8.2f} "
+                        f"{load.p99_ms:>8.2f} {load.errors:>7} {ratio if name == 'responder' else 1:>6.2f}"
+                    )
+            ratio, p99 = statistics.median(ratios), statistics.median(p99s)
+            verdict = ""
+            if size == 10:
+                met = ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS and errors == 0
+                ok &= met
+                verdict = f"; target ratio >= {TARGET_RATIO}, p99 <= {TARGET_P99_MS} ms: {'met' if met else 'NOT met'}"
+            print(f"{size:>6} median ratio {ratio:.2f}, responder p99 {p99:.2f} ms, errors {errors}{verdict}")
+    finally:
+        for process in (responder, bare):
+            process.terminate()
+            process.wait(timeout=30)
+    return ok
+
+
+def start_latency(work: Path, rate: int, seconds: int, rounds: int, mix: bool) -> bool:
+    what = (
+        "a new alert each, actions rotating EMERGENCY_STOP/FREEZE/INVESTIGATE/none"
+        if mix
+        else "a new EMERGENCY_STOP each (remediation + 3 channels at once: the worst case)"
+    )
+    print(f"paced {rate}/s for {seconds}s x {rounds} rounds, {what}; arrival -> first remediation start:")
+    expected = rate * seconds * (3 if mix else 4) // 4
+    p99s, complete = [], True
+    for round_ in range(1, rounds + 1):
+        name = f"paced-{'mix' if mix else 'stops'}-{round_}"
+        port, responder = start_responder(work, name)
+        try:
+            # A second of the same load first, not measured: a fresh process's first requests pay
+            # for imports and cold caches that a running responder paid long ago.
+            asyncio.run(paced(port, rate, WARM_UP_SECONDS, mix, first=2_000_000))
+            drain(port)
+            since, cpu_before = time.time(), main_thread_cpu_seconds(responder.pid)
+            accepted = asyncio.run(paced(port, rate, seconds, mix))
+            drain(port)
+            cpu, wall = main_thread_cpu_seconds(responder.pid) - cpu_before, time.time() - since
+        finally:
+            responder.terminate()
+            responder.wait(timeout=30)
+        latencies = start_latencies_ms(work / name / "journal.db", since)
+        if not latencies:
+            print(f"  round {round_}: {accepted} accepted, no notification reached a remediation step")
+            return False
+        complete &= len(latencies) == expected
+        p99s.append(_p(latencies, 99))
+        print(
+            f"  round {round_}: {accepted} accepted, {len(latencies)}/{expected} started a remediation; "
+            f"p50 {_p(latencies, 50):.1f} ms, p99 {p99s[-1]:.1f} ms; responder main thread "
+            f"{cpu / max(accepted, 1) * 1000:.2f} ms CPU per notification, busy {cpu / wall:.0%} of {wall:.1f}s"
+        )
+    p99 = statistics.median(p99s)
+    met = p99 <= TARGET_START_P99_MS and complete
+    print(f"  median p99 {p99:.1f} ms (target p99 <= {TARGET_START_P99_MS} ms: {'met' if met else 'NOT met'})")
+    return met
+
+
+def benchmark(seconds: int, rounds: int, connections: int, rate: int) -> bool:
+    with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp:
+        work = Path(tmp)
+        fast = throughput(work, seconds, rounds, connections)
+        mixed = start_latency(work, rate, seconds, rounds, mix=True)
+        worst = start_latency(work, rate, seconds, rounds, mix=False)
+    return fast and mixed and worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__)
+    parser.add_argument("mode", nargs="?", default="run", choices=["run", "bare"])
+    parser.add_argument("port", nargs="?", type=int)
+    parser.add_argument("--seconds", type=int, default=5, help="per round and server")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=int, default=500)
+    args = parser.parse_args(argv)
+    if args.mode == "bare":
+        web.run_app(bare_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
+        return 0
+    return 0 if benchmark(args.seconds, args.rounds, args.connections, args.rate) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
