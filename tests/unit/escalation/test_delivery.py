@@ -53,7 +53,12 @@ async def test_a_channel_that_fails_for_good_falls_back_to_the_next_one_at_once(
     assert failed["attempts"][0]["detail"]["error"] == "channel_not_found"
     [fallback] = [s for s in _escalations(steps, "pagerduty") if "fallback_from" in s["params"]]
     assert fallback["status"] == "succeeded" and fallback["params"]["fallback_from"] == "slack"
-    assert harness.responder.metrics.deliveries.labels("slack", "failed")._value.get() == 1
+    assert (
+        harness.responder.metrics.registry.get_sample_value(
+            "responder_escalation_deliveries_total", {"channel": "slack", "outcome": "failed"}
+        )
+        == 1
+    )
 
 
 async def test_the_last_channel_failing_falls_back_to_the_console(fakes: Fakes, start: Start) -> None:

@@ -37,7 +37,7 @@ async def test_a_guard_refuses_before_any_api_call_and_the_page_says_why(
     told = await pages(r)
     assert {s["name"] for s in told} == {"slack", "pagerduty", "sms"}
     assert all(f"({guard})" in s["params"]["reason"] for s in told)
-    assert r.responder.metrics.refusals.labels(guard)._value.get() == 1
+    assert r.responder.metrics.registry.get_sample_value("responder_guard_refusals_total", {"reason": guard}) == 1
 
 
 async def test_the_cooldown_refuses_a_second_stop_of_the_same_target(rig: MakeRig, cluster: Cluster) -> None:
@@ -82,7 +82,9 @@ async def test_a_selector_that_suddenly_matches_too_many_deployments_is_refused_
         "matches 2 deployments in shop, more than max_targets 1" in stop["attempts"][0]["detail"]["refused"]["reason"]
     )
     assert cluster.fake.writes == []
-    assert r.responder.metrics.refusals.labels("max_targets")._value.get() == 1
+    assert (
+        r.responder.metrics.registry.get_sample_value("responder_guard_refusals_total", {"reason": "max_targets"}) == 1
+    )
     failed = [s for s in await r.steps(kind="escalation") if s["params"]["event"] == "remediation_failed"]
     assert {s["name"] for s in failed} == {"slack", "pagerduty", "sms"}
 

@@ -150,7 +150,7 @@ async def test_rbac_refusal_is_not_retried_and_pages_with_the_missing_permission
     assert "'patch' on 'deployments/scale' (API group 'apps') in namespace autogen-council" in error
     pages = [s for s in steps if s["params"].get("event") == "remediation_failed"]
     assert {p["name"] for p in pages} == {"slack", "pagerduty", "sms"}
-    assert r.responder.metrics.refusals.labels("rbac")._value.get() == 1
+    assert r.responder.metrics.registry.get_sample_value("responder_guard_refusals_total", {"reason": "rbac"}) == 1
 
 
 async def test_a_missing_deployment_is_not_retried_and_the_page_names_it(rig: MakeRig, cluster: Cluster) -> None:
