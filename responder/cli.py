@@ -20,7 +20,7 @@ from responder import logs, manifests
 from responder.alerts import Notification, NotJson, PayloadError, parse_notification
 from responder.catalogue import preview, rules
 from responder.catalogue.lint import run_lint
-from responder.catalogue.model import CatalogueError, load_catalogue
+from responder.catalogue.load import CatalogueError, load_catalogue
 from responder.dashboards import command as dashboards_command
 from responder.policy import ActionPolicy, Policy, PolicyError, describe, load_policy
 from responder.web.app import build_responder, create_app

@@ -5,7 +5,7 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from responder.catalogue.model import load_catalogue
+from responder.catalogue.load import load_catalogue
 from responder.catalogue.rules import write
 from responder.dashboards import generate
 from responder.dashboards.alert_panels import AlertPanelError

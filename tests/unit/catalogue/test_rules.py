@@ -3,7 +3,7 @@ from pathlib import Path
 import yaml
 
 from responder.catalogue import rules
-from responder.catalogue.model import load_catalogue
+from responder.catalogue.load import load_catalogue
 from tests.conftest import REPO
 
 

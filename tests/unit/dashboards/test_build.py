@@ -6,10 +6,11 @@ import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from responder.catalogue.model import Alert, System, load_catalogue
+from responder.catalogue.load import load_catalogue
+from responder.catalogue.model import Alert, System
 from responder.dashboards.generate import build_all, drift, generate
 from responder.dashboards.ids import alert_panel_id, dashboard_uid
-from responder.dashboards.lint import data_panels
+from responder.dashboards.lint_base import data_panels
 from tests.conftest import REPO
 
 
