@@ -33,6 +33,8 @@ _MODE_WORDS = {
 class PolicyError(schemas.ProblemsError):
     """responder.yaml cannot be used; `problems` lists every reason with the key it concerns."""
 
+    headline = "responder.yaml has errors:"
+
 
 @dataclass(frozen=True)
 class Hook:

@@ -33,6 +33,8 @@ SOURCE_DIR = Path("rules/src")
 class CatalogueError(schemas.ProblemsError):
     """The catalogue cannot be loaded; `problems` lists every reason, each naming file and field."""
 
+    headline = "the alert catalogue has errors:"
+
 
 def _load_document(root: Path, relative: Path, schema_name: str) -> dict[str, Any]:
     try:
