@@ -11,13 +11,11 @@ default; a route is written as `{default: X, severity: {critical: Y}, team: {sho
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-if TYPE_CHECKING:
-    from responder.policy import Secret
+from responder.secrets import Secret, read_secret
 
 T = TypeVar("T")
-SecretReader = Callable[[Mapping[str, Any], str, str, list[str]], "Secret | None"]
 
 # Where a missing ${ENV} only disables a channel instead of failing the whole policy.
 CHANNEL_SECTIONS = ("escalation.slack", "escalation.pagerduty", "escalation.sms")
@@ -39,8 +37,8 @@ class Route(Generic[T]):
 
 @dataclass(frozen=True)
 class SlackPolicy:
-    bot_token: "Secret | None"
-    signing_secret: "Secret | None"
+    bot_token: Secret | None
+    signing_secret: Secret | None
     channel: Route[str]
     allowed_users: frozenset[str]
     allowed_groups: tuple[str, ...]
@@ -54,8 +52,8 @@ class SlackPolicy:
 
 @dataclass(frozen=True)
 class PagerDutyPolicy:
-    routing_key: "Route[Secret] | None"
-    webhook_secret: "Secret | None"
+    routing_key: Route[Secret] | None
+    webhook_secret: Secret | None
     base_url: str
     ca_file: str | None
     events_per_minute: float
@@ -68,7 +66,7 @@ class PagerDutyPolicy:
 @dataclass(frozen=True)
 class SmsPolicy:
     account_sid: str | None
-    auth_token: "Secret | None"
+    auth_token: Secret | None
     sender: str | None
     to: Route[tuple[str, ...]]
     base_url: str
@@ -100,9 +98,7 @@ def _route(raw: Mapping[str, Any] | None, convert: Callable[[Any], T], empty: T)
     )
 
 
-def _credential(
-    raw: Mapping[str, Any], key: str, where: str, read_secret: SecretReader, warnings: list[str]
-) -> "Secret | None":
+def _credential(raw: Mapping[str, Any], key: str, where: str, warnings: list[str]) -> Secret | None:
     """A credential, or None with the reason in `warnings`; an empty value counts as missing."""
     found: list[str] = []
     secret = read_secret(raw, key, where, found)
@@ -110,10 +106,8 @@ def _credential(
     return secret if secret is not None and secret.value else None
 
 
-def channels_from(escalation: Mapping[str, Any], read_secret: SecretReader, notes: list[str]) -> Channels:
+def channels_from(escalation: Mapping[str, Any], notes: list[str]) -> Channels:
     """The channel sections; `notes` are earlier warnings (unset ${ENV}) to keep with them."""
-    from responder.policy import Secret  # the policy module imports this one at load time
-
     warnings: list[str] = list(notes)
     slack, pd, sms = (escalation.get(k) or {} for k in ("slack", "pagerduty", "sms"))
     routing = _route(pd.get("routing_key"), lambda v: Secret(str(v)), Secret(""))
@@ -121,8 +115,8 @@ def channels_from(escalation: Mapping[str, Any], read_secret: SecretReader, note
     routing_ok = bool(pd) and all(k.value for k in keys) and bool(routing.default.value)
     channels = Channels(
         slack=SlackPolicy(
-            bot_token=_credential(slack, "bot_token", "escalation.slack", read_secret, warnings),
-            signing_secret=_credential(slack, "signing_secret", "escalation.slack", read_secret, warnings),
+            bot_token=_credential(slack, "bot_token", "escalation.slack", warnings),
+            signing_secret=_credential(slack, "signing_secret", "escalation.slack", warnings),
             channel=_route(slack.get("channel"), str, "#alerts"),
             allowed_users=frozenset(slack.get("allowed_users", [])),
             allowed_groups=tuple(slack.get("allowed_groups", [])),
@@ -131,14 +125,14 @@ def channels_from(escalation: Mapping[str, Any], read_secret: SecretReader, note
         ),
         pagerduty=PagerDutyPolicy(
             routing_key=routing if routing_ok else None,
-            webhook_secret=_credential(pd, "webhook_secret", "escalation.pagerduty", read_secret, warnings),
+            webhook_secret=_credential(pd, "webhook_secret", "escalation.pagerduty", warnings),
             base_url=pd.get("base_url", "https://events.pagerduty.com"),
             ca_file=pd.get("ca_file"),
             events_per_minute=pd.get("events_per_minute", 120.0),
         ),
         sms=SmsPolicy(
             account_sid=sms.get("account_sid") or None,
-            auth_token=_credential(sms, "auth_token", "escalation.sms", read_secret, warnings),
+            auth_token=_credential(sms, "auth_token", "escalation.sms", warnings),
             sender=sms.get("from") or None,
             to=_route(sms.get("to"), lambda v: tuple(str(n) for n in v), ()),
             base_url=sms.get("base_url", "https://api.twilio.com"),

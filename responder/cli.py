@@ -16,13 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
-from responder import logs, manifests
+from responder import generated, logs, manifests
 from responder.alerts import Notification, NotJson, PayloadError, parse_notification
 from responder.catalogue import preview, rules
 from responder.catalogue.lint import run_lint
-from responder.catalogue.model import CatalogueError, load_catalogue
+from responder.catalogue.load import load_catalogue
 from responder.dashboards import command as dashboards_command
-from responder.policy import ActionPolicy, Policy, PolicyError, describe, load_policy
+from responder.policy import ActionPolicy, Policy, describe, load_policy
+from responder.schemas import ProblemsError
 from responder.web.app import build_responder, create_app
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -43,16 +44,10 @@ def _report(problems: Sequence[str], headline: str) -> int:
 def _rules(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(args.root)
     if args.rules_command == "build":
-        changed = rules.write(catalogue, rules.generate(catalogue))
-        for path in changed:
-            print(f"wrote {path}")
-        if not changed:
-            print("generated rules are up to date")
+        print(generated.build(catalogue.root, rules.OUTPUT, rules.generate(catalogue)))
         return EXIT_OK
     if args.rules_command == "check":
-        problems = rules.drift(catalogue, rules.generate(catalogue), [rules.RULES_DIR, rules.OPERATOR_DIR])
-        if problems:
-            return _report(problems, "generated rules are out of date with rules/src/:")
+        generated.check(catalogue.root, rules.OUTPUT, rules.generate(catalogue))
         print(f"generated rules match their sources (ruleset {catalogue.settings.version})")
         return EXIT_OK
     if args.rules_command == "lint":
@@ -80,16 +75,12 @@ def _rules(args: argparse.Namespace) -> int:
 def _manifests(args: argparse.Namespace) -> int:
     source = args.config
     policy = load_policy(source, env=manifests.PLACEHOLDERS)
-    generated = manifests.generate(policy, source, source.read_text("utf-8"))
+    files = manifests.generate(policy, source, source.read_text("utf-8"))
     if args.manifests_command == "check":
-        problems = manifests.drift(args.root, generated)
-        if problems:
-            return _report(problems, f"deploy manifests are out of date with {source}:")
+        generated.check(args.root, manifests.output(source), files)
         print(f"deploy manifests match {source}")
         return EXIT_OK
-    for manifest in generated:
-        (args.root / manifest.path).write_text(manifest.text, "utf-8")
-        print(f"wrote {manifest.path}")
+    print(generated.build(args.root, manifests.output(source), files))
     return EXIT_OK
 
 
@@ -328,11 +319,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
-    except CatalogueError as exc:
-        return _report(exc.problems, "the alert catalogue has errors:")
-    except PolicyError as exc:
-        return _report(exc.problems, "responder.yaml has errors:")
-    except manifests.ManifestError as exc:
-        return _report(exc.problems, "cannot generate least-privilege manifests:")
-    except dashboards_command.Problems as exc:
+    except ProblemsError as exc:
         return _report(exc.problems, exc.headline)

@@ -1,12 +1,10 @@
 """responder.yaml: what the responder may do, to what, and whom it tells.
 
-Secrets come from the environment (`${NAME}` anywhere in a string) or from files (`*_file`
-keys), are wrapped in `Secret` so that no repr, log line or error can show them, and are
-compared in constant time by the web layer.
+`${NAME}` anywhere in a string is replaced by the environment variable's value; credentials
+are read and wrapped by `responder.secrets`, and compared in constant time by the web layer.
 """
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +15,13 @@ import yaml
 from responder import schemas
 from responder.channel_policy import CHANNEL_SECTIONS, Channels, channels_from, describe_channels
 from responder.durations import parse_duration
+from responder.secrets import Secret, expand_env, read_secret
 from responder.vocabulary import ACTIONS, SEVERITIES
 from responder.yamlio import YamlError, load_yaml
 
 DEFAULT_SOURCE = "embedded default policy"
 
 _DEFAULT: dict[str, Any] = yaml.safe_load(Path(__file__).with_name("default_policy.yaml").read_text("utf-8"))
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MODE_WORDS = {
     "disabled": "disabled: never runs",
     "plan": "plan: records exactly what it would do, changes nothing",
@@ -35,17 +33,7 @@ _MODE_WORDS = {
 class PolicyError(schemas.ProblemsError):
     """responder.yaml cannot be used; `problems` lists every reason with the key it concerns."""
 
-
-@dataclass(frozen=True)
-class Secret:
-    """A credential; prints as *** everywhere."""
-
-    value: str
-
-    def __repr__(self) -> str:
-        return "Secret(***)"
-
-    __str__ = __repr__
+    headline = "responder.yaml has errors:"
 
 
 @dataclass(frozen=True)
@@ -126,44 +114,6 @@ class Policy:
         return self.ladders.get(severity, self.ladders["warning"])
 
 
-def _expand(node: Any, env: Mapping[str, str], where: str, problems: list[str], soft: list[str]) -> Any:
-    """Expand ${ENV}; a missing variable in a channel section only disables that channel (`soft`)."""
-    if isinstance(node, dict):
-        return {k: _expand(v, env, f"{where}.{k}" if where else k, problems, soft) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_expand(v, env, f"{where}[{i}]", problems, soft) for i, v in enumerate(node)]
-    if isinstance(node, str):
-
-        def value(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in env:
-                found = soft if where.startswith(CHANNEL_SECTIONS) else problems
-                found.append(f"{where}: environment variable {name} is not set; export it")
-                return ""
-            return env[name]
-
-        return _ENV.sub(value, node)
-    return node
-
-
-def _secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str]) -> Secret | None:
-    """`key` given inline (after ${ENV} expansion) or as `key_file`, never both."""
-    inline, path = raw.get(key), raw.get(f"{key}_file")
-    if inline is not None and path is not None:
-        problems.append(f"{where}: give {key} or {key}_file, not both")
-    if path is not None:
-        try:
-            text = Path(path).read_text("utf-8").strip()
-        except OSError as exc:
-            problems.append(f"{where}.{key}_file: cannot read {path}: {exc.strerror}; create it")
-            return None
-        if not text:
-            problems.append(f"{where}.{key}_file: {path} is empty; put the credential in it")
-            return None
-        return Secret(text)
-    return Secret(inline) if inline is not None else None
-
-
 _ONLY_FOR = {
     "hook": "EMERGENCY_STOP",
     "unfreeze_on_resolve": "FREEZE_DEPLOYMENTS",
@@ -187,7 +137,7 @@ def _action(name: str, raw: Mapping[str, Any], problems: list[str]) -> ActionPol
         hook=Hook(
             hook["url"],
             parse_duration(hook.get("timeout", "5s")),
-            _secret(hook, "bearer_token", f"actions.{name}.hook", problems),
+            read_secret(hook, "bearer_token", f"actions.{name}.hook", problems),
         )
         if hook
         else None,
@@ -207,7 +157,7 @@ def _kubernetes(raw: Mapping[str, Any] | None, problems: list[str]) -> KubeSetti
         kubeconfig=Path(raw["kubeconfig"]) if raw.get("kubeconfig") else None,
         context=raw.get("context"),
         host=raw.get("host"),
-        token=_secret(raw, "token", "kubernetes", problems),
+        token=read_secret(raw, "token", "kubernetes", problems),
         ca_file=Path(raw["ca_file"]) if raw.get("ca_file") else None,
         insecure_skip_tls_verify=raw.get("insecure_skip_tls_verify", False),
         timeout_seconds=parse_duration(raw.get("timeout", "10s")),
@@ -248,9 +198,9 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         namespace=server["namespace"],
         max_body_bytes=server["max_body_bytes"],
         max_backlog=server["max_backlog"],
-        bearer_token=_secret(auth, "bearer_token", "auth", problems),
+        bearer_token=read_secret(auth, "bearer_token", "auth", problems),
         basic_username=basic["username"] if basic else None,
-        basic_password=_secret(basic, "password", "auth.basic", problems) if basic else None,
+        basic_password=read_secret(basic, "password", "auth.basic", problems) if basic else None,
         journal_path=Path(journal["sqlite"]),
         retention_seconds=parse_duration(journal["retention"]),
         protected_namespaces=frozenset(protected | {server["namespace"]}),
@@ -262,7 +212,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         escalation_workers=workers["escalation"],
         max_attempts=workers["max_attempts"],
         step_timeout_seconds=parse_duration(workers["step_timeout"]),
-        channels=channels_from(document["escalation"], _secret, soft),
+        channels=channels_from(document["escalation"], soft),
         kubernetes=_kubernetes(document.get("kubernetes"), problems),
     )
 
@@ -279,7 +229,7 @@ def load_policy(path: Path | None, env: Mapping[str, str] | None = None) -> Poli
             raise PolicyError([str(exc)]) from exc
     problems: list[str] = []
     soft: list[str] = []
-    document = _expand(raw, env, "", problems, soft)
+    document = expand_env(raw, env, CHANNEL_SECTIONS, problems, soft)
     problems += schemas.problems(document, Path(__file__).with_name("policy.schema.json"), Path(source))
     if problems:
         raise PolicyError(problems)

@@ -5,6 +5,7 @@ messages. The webhook's hot path decodes with msgspec instead (see alerts.py).
 """
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,19 @@ SECRET_SUFFIXES = ("token", "password")
 
 
 class ProblemsError(Exception):
-    """A file cannot be used; `problems` lists every reason, so that one run fixes them all."""
+    """Something cannot be used or done; `problems` lists every reason, so that one run fixes them all.
 
-    def __init__(self, problems: list[str]) -> None:
+    The command line prints `headline`, then each problem on a line of its own. Subclasses set
+    `headline` once for every instance; a direct instance is given its own.
+    """
+
+    headline: str
+
+    def __init__(self, problems: Sequence[str], headline: str | None = None) -> None:
         super().__init__("\n".join(problems))
-        self.problems = problems
+        self.problems = list(problems)
+        if headline is not None:
+            self.headline = headline
 
 
 @cache

@@ -1,1 +1,1 @@
-"""Alerting as code: the catalogue model, the rule generator and the linter."""
+"""Alerting as code: the catalogue model and loader, the rule generator and the linter."""

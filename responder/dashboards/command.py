@@ -2,16 +2,15 @@
 
 import argparse
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
 
-from responder.catalogue.model import load_catalogue
-from responder.catalogue.rules import write
+from responder import generated
+from responder.catalogue.load import load_catalogue
 from responder.dashboards import generate
 from responder.dashboards.alert_panels import AlertPanelError
+from responder.dashboards.build import OUTPUT
 from responder.dashboards.lint import lint_dashboards
 from responder.dashboards.push import PushError, Token, push
-from responder.dashboards.source import DashboardSourceError
 from responder.schemas import ProblemsError
 
 EXIT_OK = 0
@@ -34,32 +33,21 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     push_parser.add_argument("--message", default="", help="version history message")
 
 
-class Problems(ProblemsError):
-    """What a dashboards command found wrong; the CLI prints `headline`, then each problem."""
-
-    def __init__(self, headline: str, problems: Sequence[str]) -> None:
-        super().__init__(list(problems))
-        self.headline = headline
-
-
 def _run(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(args.root)
     command = args.dashboards_command
     if command == "build":
-        changed = write(catalogue, generate.generate(catalogue))
-        print("\n".join(f"wrote {p}" for p in changed) or "generated dashboards are up to date")
+        print(generated.build(catalogue.root, OUTPUT, generate.generate(catalogue)))
         return EXIT_OK
     if command == "check":
-        problems = generate.drift(catalogue, generate.generate(catalogue))
-        if problems:
-            raise Problems("generated dashboards are out of date with their sources:", problems)
+        generated.check(catalogue.root, OUTPUT, generate.generate(catalogue))
         print(f"generated dashboards match their sources ({len(catalogue.systems)} dashboards)")
         return EXIT_OK
     built = generate.build_all(catalogue)
     if command == "lint":
         findings = lint_dashboards(built)
         if findings:
-            raise Problems(f"{len(findings)} lint finding(s):", [str(f) for f in findings])
+            raise ProblemsError([str(f) for f in findings], f"{len(findings)} lint finding(s):")
         count = sum(1 for b in built for p in b.model["panels"] if p.get("type") != "row")
         print(f"lint clean: {count} panels in {len(built)} dashboards")
         return EXIT_OK
@@ -71,12 +59,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """The command; every failure it knows of leaves as Problems, which cli.main prints."""
+    """The command; every failure it knows of leaves as a ProblemsError, which cli.main prints."""
     try:
         return _run(args)
-    except DashboardSourceError as exc:
-        raise Problems("the dashboard sources have errors:", exc.problems) from exc
     except AlertPanelError as exc:
-        raise Problems("an alert cannot be drawn:", [str(exc)]) from exc
+        raise ProblemsError([str(exc)], "an alert cannot be drawn:") from exc
     except PushError as exc:
-        raise Problems("push to Grafana failed:", [str(exc)]) from exc
+        raise ProblemsError([str(exc)], "push to Grafana failed:") from exc

@@ -1,19 +1,15 @@
-"""Generated dashboard files: build them, write the changed ones, and report drift.
+"""Generated dashboard files: every dashboard built and rendered as the JSON that is committed.
 
 The JSON is written with sorted keys, two-space indents and Python's shortest float repr, so
-that the same sources give the same bytes on every machine and the drift check can compare text.
+that the same sources give the same bytes on every machine and the drift check can compare them.
 """
 
 import json
-from pathlib import Path
 
 from responder.catalogue.model import Catalogue
-from responder.catalogue.rules import GeneratedFile
-from responder.dashboards.build import BuiltDashboard, build_dashboard
+from responder.dashboards.build import DASHBOARD_DIR, BuiltDashboard, build_dashboard
 from responder.dashboards.source import load_sources
-
-DASHBOARD_DIR = Path("dashboards")
-MARK = "DO NOT EDIT"
+from responder.generated import GeneratedFile
 
 
 def build_all(catalogue: Catalogue) -> list[BuiltDashboard]:
@@ -27,25 +23,3 @@ def render(built: BuiltDashboard) -> GeneratedFile:
 
 def generate(catalogue: Catalogue) -> list[GeneratedFile]:
     return [render(built) for built in build_all(catalogue)]
-
-
-def _generated(path: Path) -> bool:
-    try:
-        return MARK in str(json.loads(path.read_text("utf-8")).get("description", ""))
-    except (ValueError, AttributeError):
-        return False
-
-
-def drift(catalogue: Catalogue, files: list[GeneratedFile]) -> list[str]:
-    """How dashboards/*.json differ from what the sources generate; empty when in step."""
-    expected = {catalogue.root / f.path: f for f in files}
-    problems = [
-        f"{f.path}: missing; run `responder dashboards build` and commit it"
-        if not full.exists()
-        else f"{f.path}: differs from its sources (dashboards/src/, rules/src/); "
-        "run `responder dashboards build` and commit the result"
-        for full, f in expected.items()
-        if not full.exists() or full.read_text("utf-8") != f.text
-    ]
-    stale = sorted(p for p in (catalogue.root / DASHBOARD_DIR).glob("*.json") if p not in expected and _generated(p))
-    return problems + [f"{p.relative_to(catalogue.root)}: no source generates it any more; delete it" for p in stale]

@@ -19,6 +19,8 @@ FILTERS = "$filters"
 class DashboardSourceError(schemas.ProblemsError):
     """A dashboard source cannot be used; `problems` names file and field for each reason."""
 
+    headline = "the dashboard sources have errors:"
+
 
 @dataclass(frozen=True)
 class Variable:

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from responder.cli import main
+from tests.conftest import write_policy
 
 
 def test_build_then_check_then_drift(catalogue_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,3 +23,38 @@ def test_catalogue_errors_exit_1_with_every_problem(catalogue_root: Path, capsys
     err = capsys.readouterr().err
     assert "the alert catalogue has errors:" in err
     assert "'title' is a required property" in err
+
+
+def test_manifests_build_then_check_then_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = write_policy(tmp_path, {"kubernetes": {"in_cluster": True}})
+    command = ["manifests", "--root", str(tmp_path), "--config", str(policy)]
+    assert main([*command, "check"]) == 1
+    assert "deploy/kubernetes/rbac.yaml: missing; run `responder manifests build`" in capsys.readouterr().err
+    assert main([*command, "build"]) == 0
+    assert capsys.readouterr().out == "wrote deploy/kubernetes/rbac.yaml\nwrote deploy/kubernetes/responder.yaml\n"
+    assert main([*command, "build"]) == 0
+    assert capsys.readouterr().out == "deploy manifests are up to date\n"
+    assert main([*command, "check"]) == 0
+    assert capsys.readouterr().out == f"deploy manifests match {policy}\n"
+    policy.write_text(policy.read_text() + "# edited\n")
+    assert main([*command, "check"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"deploy manifests are out of date with {policy}:\n")
+    assert "deploy/kubernetes/responder.yaml: differs from what its sources" in err
+
+
+def test_a_policy_that_cannot_be_granted_says_so_under_its_headline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = write_policy(tmp_path, {"kubernetes": {"in_cluster": True}, "actions.INVESTIGATE.mode": "server"})
+    assert main(["manifests", "--root", str(tmp_path), "--config", str(policy), "build"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cannot generate least-privilege manifests:\n  actions.INVESTIGATE.allowed_namespaces:")
+
+
+def test_policy_errors_exit_1_with_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = write_policy(tmp_path, {"actions.EMERGENCY_STOP.mode": "yolo"})
+    assert main(["check-config", "--config", str(policy)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("responder.yaml has errors:\n  ")
+    assert "actions.EMERGENCY_STOP.mode: 'yolo' is not one of" in err

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import promql_parser
 
 from responder.catalogue import promql
-from responder.catalogue.lint import Context, RuleView, per_rule
+from responder.catalogue.lint_base import Context, RuleView, per_rule
 
 _RATES = ("rate", "irate", "increase")
 

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from responder.catalogue import promql
-from responder.catalogue.lint import Context, RuleView, per_rule
+from responder.catalogue.lint_base import Context, RuleView, per_rule
 
 SCRAPES_PER_WINDOW = 4
 

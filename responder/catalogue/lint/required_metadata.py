@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from responder.catalogue.lint import Context, RuleView, per_rule
+from responder.catalogue.lint_base import Context, RuleView, per_rule
 from responder.vocabulary import SEVERITIES
 
 REQUIRED_LABELS = ("severity", "team", "system")

@@ -3,7 +3,7 @@
 import re
 from collections.abc import Iterator, Sequence
 
-from responder.catalogue.lint import Check, Context, RuleView
+from responder.catalogue.lint_base import Check, Context, RuleView
 
 _CAMEL = re.compile(r"^[A-Z][a-z0-9]*(?:[A-Z]+[a-z0-9]*)*$")
 

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from responder.dashboards.build import BuiltDashboard
-from responder.dashboards.lint import Check, data_panels, describe
+from responder.dashboards.lint_base import Check, data_panels, describe
 
 REFERENCE = "${datasource}"
 

@@ -5,7 +5,7 @@ from itertools import combinations
 from typing import Any
 
 from responder.dashboards.build import BuiltDashboard
-from responder.dashboards.lint import Check, describe, panels
+from responder.dashboards.lint_base import Check, describe, panels
 
 GRID_WIDTH = 24
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from responder.catalogue import promql
 from responder.dashboards.build import BuiltDashboard
-from responder.dashboards.lint import Check, describe, queries
+from responder.dashboards.lint_base import Check, describe, queries
 
 # What `$__rate_interval` stands for while checking: a window no source would write by hand.
 SENTINEL = "59999ms"

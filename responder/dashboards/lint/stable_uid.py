@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from responder.dashboards.build import BuiltDashboard
 from responder.dashboards.ids import dashboard_uid
-from responder.dashboards.lint import Check
+from responder.dashboards.lint_base import Check
 
 MAX_LENGTH = 40
 PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")

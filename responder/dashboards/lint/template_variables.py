@@ -7,7 +7,7 @@ import promql_parser
 
 from responder.catalogue import promql
 from responder.dashboards.build import BuiltDashboard
-from responder.dashboards.lint import Check, data_panels, describe, queries
+from responder.dashboards.lint_base import Check, data_panels, describe, queries
 from responder.dashboards.variables import names
 
 

@@ -4,7 +4,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from responder.dashboards.build import BuiltDashboard
-from responder.dashboards.lint import Check, panels
+from responder.dashboards.lint_base import Check, panels
 
 
 def _check(built: BuiltDashboard) -> Iterator[str]:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import responder.catalogue.lint as lint
 from responder.catalogue.lint import all_checks, run_lint
-from responder.catalogue.model import load_catalogue
+from responder.catalogue.load import load_catalogue
 from tests.conftest import REPO
 from tests.unit.lint_modules import unregistered_untested_or_unexplained
 

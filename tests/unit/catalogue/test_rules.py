@@ -2,8 +2,9 @@ from pathlib import Path
 
 import yaml
 
+from responder import generated
 from responder.catalogue import rules
-from responder.catalogue.model import load_catalogue
+from responder.catalogue.load import load_catalogue
 from tests.conftest import REPO
 
 
@@ -40,26 +41,26 @@ def test_generation_is_byte_for_byte_repeatable() -> None:
 def test_drift_is_reported_for_edited_missing_and_orphaned_files(catalogue_root: Path) -> None:
     catalogue = load_catalogue(catalogue_root)
     files = rules.generate(catalogue)
-    dirs = [rules.RULES_DIR, rules.OPERATOR_DIR]
-    assert rules.write(catalogue, files) == [f.path for f in files]
-    assert rules.drift(catalogue, files, dirs) == []
-    assert rules.write(catalogue, files) == []
+    assert generated.write(catalogue_root, files) == [f.path for f in files]
+    assert generated.drift(catalogue_root, rules.OUTPUT, files) == []
 
     rule_file = catalogue_root / "rules" / "shop.rules.yml"
     rule_file.write_text(rule_file.read_text().replace("> 10", "> 100"))
     (catalogue_root / "deploy" / "prometheus-operator" / "shop.yaml").unlink()
-    (catalogue_root / "rules" / "gone.rules.yml").write_text("# DO NOT EDIT: generated\n")
+    gone = f"# {rules.OUTPUT.mark('rules/src/gone.yaml')}\n"
+    (catalogue_root / "rules" / "gone.rules.yml").write_text(gone)
+    (catalogue_root / "deploy" / "prometheus-operator" / "gone.yaml").write_text(gone)
     (catalogue_root / "rules" / "hand.rules.yml").write_text("groups: []\n")
-    problems = rules.drift(catalogue, files, dirs)
+    problems = generated.drift(catalogue_root, rules.OUTPUT, files)
     assert [p.split(":")[0] for p in problems] == [
         "rules/shop.rules.yml",
         "deploy/prometheus-operator/shop.yaml",
+        "deploy/prometheus-operator/gone.yaml",
         "rules/gone.rules.yml",
     ]
-    assert "run `responder rules build`" in problems[0]
+    assert "edit the sources, not this file, then run `responder rules build`" in problems[0]
 
 
 def test_the_committed_output_matches_the_sources() -> None:
     catalogue = load_catalogue(REPO)
-    dirs = [rules.RULES_DIR, rules.OPERATOR_DIR]
-    assert rules.drift(catalogue, rules.generate(catalogue), dirs) == []
+    assert generated.drift(REPO, rules.OUTPUT, rules.generate(catalogue)) == []

@@ -1,7 +1,8 @@
 from decimal import Decimal
 from pathlib import Path
 
-from responder.catalogue.model import Slo, load_catalogue
+from responder.catalogue.load import load_catalogue
+from responder.catalogue.model import Slo
 from responder.catalogue.slo import expand_slo, slo_label
 from tests.conftest import REPO
 

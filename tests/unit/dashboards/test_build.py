@@ -6,10 +6,13 @@ import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from responder.catalogue.model import Alert, System, load_catalogue
-from responder.dashboards.generate import build_all, drift, generate
+from responder.catalogue.load import load_catalogue
+from responder.catalogue.model import Alert, System
+from responder.dashboards.build import OUTPUT
+from responder.dashboards.generate import build_all, generate
 from responder.dashboards.ids import alert_panel_id, dashboard_uid
-from responder.dashboards.lint import data_panels
+from responder.dashboards.lint_base import data_panels
+from responder.generated import drift
 from tests.conftest import REPO
 
 
@@ -81,7 +84,7 @@ def test_generation_is_byte_for_byte_repeatable() -> None:
 
 def test_the_committed_dashboards_match_their_sources() -> None:
     catalogue = load_catalogue(REPO)
-    assert drift(catalogue, generate(catalogue)) == []
+    assert drift(REPO, OUTPUT, generate(catalogue)) == []
 
 
 def test_drift_reports_edited_missing_and_orphaned_files(tmp_path: Path) -> None:
@@ -98,12 +101,13 @@ def test_drift_reports_edited_missing_and_orphaned_files(tmp_path: Path) -> None
     for generated in files[1:]:
         (tmp_path / generated.path).write_text(generated.text)
     (tmp_path / files[1].path).write_text(files[1].text.replace("30s", "5s"))
-    (tmp_path / "dashboards" / "gone.json").write_text('{"description": "DO NOT EDIT: generated"}')
+    gone = {"description": OUTPUT.mark("dashboards/src/gone.yaml and rules/src/gone.yaml")}
+    (tmp_path / "dashboards" / "gone.json").write_text(json.dumps(gone))
     (tmp_path / "dashboards" / "mine.json").write_text('{"description": "hand-made"}')
-    assert drift(catalogue, files) == [
+    assert drift(tmp_path, OUTPUT, files) == [
         f"{files[0].path}: missing; run `responder dashboards build` and commit it",
-        f"{files[1].path}: differs from its sources (dashboards/src/, rules/src/); "
-        "run `responder dashboards build` and commit the result",
+        f"{files[1].path}: differs from what its sources (dashboards/src/, rules/src/) generate; "
+        "edit the sources, not this file, then run `responder dashboards build` and commit the result",
         "dashboards/gone.json: no source generates it any more; delete it",
     ]
 

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import responder.dashboards.lint as lint
-from responder.catalogue.model import load_catalogue
+from responder.catalogue.load import load_catalogue
 from responder.dashboards.generate import build_all
 from responder.dashboards.lint import all_checks, lint_dashboards
 from tests.conftest import REPO

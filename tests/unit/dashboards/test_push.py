@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from responder import cli
-from responder.catalogue.model import load_catalogue
+from responder.catalogue.load import load_catalogue
 from responder.dashboards.build import BuiltDashboard
 from responder.dashboards.generate import build_all
 from responder.dashboards.push import PushError, Token, folder_uid, push

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from responder.catalogue.model import load_catalogue
+from responder.catalogue.load import load_catalogue
 from responder.dashboards.source import DashboardSourceError, load_sources
 from tests.conftest import REPO
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from responder.catalogue.lint import Check, Context, RuleView
+from responder.catalogue.lint_base import Check, Context, RuleView
 
 CONTEXT = Context(
     for_minimum_seconds={"critical": 60.0, "warning": 120.0, "info": 300.0},

@@ -4,7 +4,7 @@ import copy
 from typing import Any
 
 from responder.dashboards.build import BuiltDashboard
-from responder.dashboards.lint import Check
+from responder.dashboards.lint_base import Check
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 ALERT_PANEL_ID = 1_000_123

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from responder.catalogue.model import CatalogueError, load_catalogue
+from responder.catalogue.load import CatalogueError, load_catalogue
 from tests.conftest import MINIMAL_SOURCE, REPO
 
 

@@ -1,0 +1,154 @@
+"""Load the alert catalogue: rules/catalogue.yaml plus one source file per monitored system.
+
+Sources are validated against a JSON Schema before anything else reads them, so that every later
+stage (generator, linter, dashboards) can trust the shape and report only meaning.
+"""
+
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from responder import schemas
+from responder.catalogue.model import (
+    Alert,
+    BurnRate,
+    BurnWindow,
+    Catalogue,
+    RecordingRule,
+    SeedChange,
+    Settings,
+    Slo,
+    System,
+)
+from responder.catalogue.slo import expand_slo
+from responder.dashboards.ids import dashboard_url
+from responder.targets import Target
+from responder.yamlio import YamlError, load_yaml
+
+CATALOGUE_FILE = Path("rules/catalogue.yaml")
+SOURCE_DIR = Path("rules/src")
+
+
+class CatalogueError(schemas.ProblemsError):
+    """The catalogue cannot be loaded; `problems` lists every reason, each naming file and field."""
+
+    headline = "the alert catalogue has errors:"
+
+
+def _load_document(root: Path, relative: Path, schema_name: str) -> dict[str, Any]:
+    try:
+        document = load_yaml(root / relative, shown_as=relative)
+    except YamlError as exc:
+        raise CatalogueError([str(exc)]) from exc
+    problems = schemas.problems(document, Path(__file__).with_name(schema_name), relative)
+    if problems:
+        raise CatalogueError(problems)
+    assert isinstance(document, dict)
+    return document
+
+
+def _target(raw: dict[str, str] | None) -> Target | None:
+    if raw is None:
+        return None
+    return Target(raw["namespace"], raw.get("deployment"), raw.get("selector"))
+
+
+def _runbook(settings: Settings, system: str, name: str, given: str | None) -> str:
+    return given or f"{settings.runbook_base_url}/{system}.md#{name.lower()}"
+
+
+def _settings(root: Path) -> Settings:
+    raw = _load_document(root, CATALOGUE_FILE, "catalogue.schema.json")
+    burn_rates = {
+        speed: BurnRate(
+            severity=spec["severity"],
+            for_=spec["for"],
+            windows=tuple(BurnWindow(w["long"], w["short"], Decimal(str(w["factor"]))) for w in spec["windows"]),
+        )
+        for speed, spec in raw["burn_rates"].items()
+    }
+    return Settings(
+        version=str(raw["version"]),
+        runbook_base_url=raw["runbook_base_url"].rstrip("/"),
+        grafana_base_url=raw["grafana_base_url"].rstrip("/"),
+        scrape_interval=raw["scrape_interval"],
+        for_minimum=dict(raw["for_minimum"]),
+        burn_rates=burn_rates,
+    )
+
+
+def _system(settings: Settings, root: Path, relative: Path) -> System:
+    raw = _load_document(root, relative, "source.schema.json")
+    name = raw["system"]
+    if relative.stem != name:
+        raise CatalogueError([f"{relative}: system is {name!r}; rename the file to {name}.yaml"])
+    slos = tuple(
+        Slo(
+            name=s["name"],
+            objective=Decimal(str(s["objective"])),
+            errors=s["errors"].strip(),
+            total=s["total"].strip(),
+            description=s["description"],
+            action=s["action"],
+            why=s["why"],
+            runbook_url=_runbook(settings, name, s["name"], s.get("runbook_url")),
+            target=_target(s.get("target")),
+        )
+        for s in raw.get("slos", [])
+    )
+    recording = [
+        RecordingRule(r["record"], r["expr"].strip(), dict(r.get("labels", {}))) for r in raw.get("recording_rules", [])
+    ]
+    alerts = [
+        Alert(
+            name=a["alert"],
+            expr=a["expr"].strip(),
+            for_=a["for"],
+            severity=a["severity"],
+            action=a["action"],
+            why=a["why"],
+            summary=a["summary"].strip(),
+            description=a["description"].strip(),
+            runbook_url=_runbook(settings, name, a["alert"], a.get("runbook_url")),
+            target=_target(a.get("target")),
+            labels=dict(a.get("labels", {})),
+            seed=SeedChange(a["seed"]["expr"].strip(), a["seed"]["reason"].strip()) if "seed" in a else None,
+        )
+        for a in raw["alerts"]
+    ]
+    for slo in slos:
+        slo_records, slo_alerts = expand_slo(slo, settings)
+        recording.extend(slo_records)
+        alerts.extend(slo_alerts)
+    alerts = [
+        replace(a, dashboard_url=dashboard_url(settings.grafana_base_url, name, a.name, a.severity)) for a in alerts
+    ]
+    return System(
+        system=name,
+        title=raw["title"],
+        team=raw["team"],
+        source=relative,
+        scrape_interval=raw.get("scrape_interval", settings.scrape_interval),
+        slos=slos,
+        recording_rules=tuple(recording),
+        alerts=tuple(alerts),
+    )
+
+
+def load_catalogue(root: Path) -> Catalogue:
+    """Load and validate the whole catalogue under `root`, reporting every broken file at once."""
+    settings = _settings(root)
+    paths = sorted((root / SOURCE_DIR).glob("*.yaml"))
+    if not paths:
+        raise CatalogueError([f"{root / SOURCE_DIR}: no *.yaml sources; add one per system"])
+    systems: list[System] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            systems.append(_system(settings, root, path.relative_to(root)))
+        except CatalogueError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise CatalogueError(problems)
+    return Catalogue(root=root, settings=settings, systems=tuple(systems))

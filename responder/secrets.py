@@ -1,0 +1,79 @@
+"""Credentials in responder.yaml: where they come from and how they are kept out of sight.
+
+A credential is written inline, usually as `${NAME}` so that its value comes from the
+environment, or as `<key>_file` naming a file that holds it (a mounted Kubernetes secret).
+Either way it is wrapped in `Secret`, so that no repr, log line or error shows it. Both the
+policy and its channel sections read credentials through this module.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A credential; prints as *** everywhere."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    __str__ = __repr__
+
+
+def expand_env(
+    node: Any,
+    env: Mapping[str, str],
+    soft_under: tuple[str, ...],
+    problems: list[str],
+    soft: list[str],
+    where: str = "",
+) -> Any:
+    """`node` with every ${NAME} in its strings replaced by the variable's value.
+
+    A variable that is not set is a problem, except under a key path starting with one of
+    `soft_under`, where it is only noted in `soft` (an unset channel credential disables that
+    channel instead of failing the whole policy).
+    """
+    if isinstance(node, dict):
+        return {
+            k: expand_env(v, env, soft_under, problems, soft, f"{where}.{k}" if where else k) for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [expand_env(v, env, soft_under, problems, soft, f"{where}[{i}]") for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                found = soft if where.startswith(soft_under) else problems
+                found.append(f"{where}: environment variable {name} is not set; export it")
+                return ""
+            return env[name]
+
+        return _ENV.sub(value, node)
+    return node
+
+
+def read_secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str]) -> Secret | None:
+    """`key` given inline (after ${ENV} expansion) or as `key_file`, never both; None when neither."""
+    inline, path = raw.get(key), raw.get(f"{key}_file")
+    if inline is not None and path is not None:
+        problems.append(f"{where}: give {key} or {key}_file, not both")
+    if path is not None:
+        try:
+            text = Path(path).read_text("utf-8").strip()
+        except OSError as exc:
+            problems.append(f"{where}.{key}_file: cannot read {path}: {exc.strerror}; create it")
+            return None
+        if not text:
+            problems.append(f"{where}.{key}_file: {path} is empty; put the credential in it")
+            return None
+        return Secret(text)
+    return Secret(inline) if inline is not None else None

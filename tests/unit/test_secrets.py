@@ -1,0 +1,37 @@
+from pathlib import Path
+
+from responder.secrets import Secret, expand_env, read_secret
+
+
+def test_a_secret_never_shows_its_value() -> None:
+    secret = Secret("xoxb-real-value")
+    assert "xoxb" not in repr(secret) and "xoxb" not in str(secret) and "xoxb" not in f"{[secret]}"
+
+
+def test_a_secret_is_read_inline_or_from_its_file(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("from-the-file\n")
+    problems: list[str] = []
+    assert read_secret({"token": "inline"}, "token", "auth", problems) == Secret("inline")
+    assert read_secret({"token_file": str(tmp_path / "token")}, "token", "auth", problems) == Secret("from-the-file")
+    assert read_secret({}, "token", "auth", problems) is None
+    assert problems == []
+
+
+def test_a_secret_given_twice_or_from_an_empty_file_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "empty").write_text("\n")
+    problems: list[str] = []
+    read_secret({"token": "a", "token_file": str(tmp_path / "empty")}, "token", "auth", problems)
+    assert problems == [
+        "auth: give token or token_file, not both",
+        f"auth.token_file: {tmp_path / 'empty'} is empty; put the credential in it",
+    ]
+
+
+def test_an_unset_variable_is_a_problem_except_under_the_soft_sections() -> None:
+    document = {"auth": {"token": "${HARD}"}, "channels": {"slack": ["x-${SOFT}", "${SET}"]}}
+    problems: list[str] = []
+    soft: list[str] = []
+    expanded = expand_env(document, {"SET": "value"}, ("channels.slack",), problems, soft)
+    assert expanded == {"auth": {"token": ""}, "channels": {"slack": ["x-", "value"]}}
+    assert problems == ["auth.token: environment variable HARD is not set; export it"]
+    assert soft == ["channels.slack[0]: environment variable SOFT is not set; export it"]
