@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from responder.policy import Secret
+from responder.secrets import Secret
 
 SLACK_REPLAY_WINDOW_SECONDS = 300
 

@@ -24,10 +24,11 @@ from typing import Any
 import pytest
 
 from responder.catalogue import promql
-from responder.catalogue.model import Catalogue, load_catalogue
+from responder.catalogue.load import load_catalogue
+from responder.catalogue.model import Catalogue
 from responder.dashboards.build import BuiltDashboard
 from responder.dashboards.generate import build_all
-from responder.dashboards.lint import queries
+from responder.dashboards.lint_base import queries
 from tests.conftest import REPO, real_binary
 from tests.prometheus.synthetic import load, openmetrics, series_names
 

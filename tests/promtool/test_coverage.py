@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 import yaml
 
-from responder.catalogue.model import System, load_catalogue
+from responder.catalogue.load import load_catalogue
+from responder.catalogue.model import System
 from tests.conftest import REPO
 
 CATALOGUE = load_catalogue(REPO)

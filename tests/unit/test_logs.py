@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from responder import logs
-from responder.policy import Secret
+from responder.secrets import Secret
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 from responder.catalogue import promql
-from responder.catalogue.model import load_catalogue
+from responder.catalogue.load import load_catalogue
 from responder.metrics import create_metrics
 from tests.conftest import REPO
 

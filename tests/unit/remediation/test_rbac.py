@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from responder import manifests
+from responder import generated, manifests
 from responder.policy import Policy, load_policy
 from responder.remediation.kube import ACTION_PERMISSIONS, permissions
 from tests.conftest import REPO, alert_payload, cost_alert
@@ -47,8 +47,8 @@ async def test_each_action_uses_exactly_the_permissions_its_role_grants(
 
 def test_the_committed_manifests_match_their_policy() -> None:
     policy = load_policy(REPO / manifests.POLICY, env=manifests.PLACEHOLDERS)
-    generated = manifests.generate(policy, manifests.POLICY, (REPO / manifests.POLICY).read_text())
-    assert manifests.drift(REPO, generated) == []
+    files = manifests.generate(policy, manifests.POLICY, (REPO / manifests.POLICY).read_text())
+    assert generated.drift(REPO, manifests.output(manifests.POLICY), files) == []
 
 
 def roles(documents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
