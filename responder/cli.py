@@ -109,12 +109,10 @@ def _serve(args: argparse.Namespace) -> int:
         f"  Audit API:    http://{policy.host}:{policy.port}/api/v1/alerts",
         flush=True,
     )
-    # What start-up built lives as long as the process: frozen, full collections stop scanning it
-    # (they paused the webhook for up to 155 ms under load; 81 ms frozen).
+    # What start-up built lives as long as the process: frozen, full collections stop scanning it.
     gc.freeze()
-    # A young generation of 10,000, not 700: a request's objects are freed by reference counting,
-    # but 32 requests in flight kept crossing 700 and the collector ran ~100 times a second for
-    # nothing (5% of the webhook's thread under wrk); at 10,000 it did not run once in 10 s.
+    # A young generation of 10,000: a request's objects are freed by reference counting, and with
+    # many requests in flight the default 700 made the collector run often for nothing.
     gc.set_threshold(10_000, 10, 10)
     web.run_app(
         create_app(responder),
