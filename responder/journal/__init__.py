@@ -1,9 +1,11 @@
 """The journal: everything the responder has accepted, decided and done, durably.
 
-Callers see two protocols. `Journal` is the async face the web layer and engine use; its
-`transact` runs a function against a `Transaction` atomically, which is where alert identity
-and planning happen. A backend (SQLite now, PostgreSQL later) implements both; claims on work
-are atomic in each, so several engines may share one PostgreSQL journal.
+Callers see two protocols. `Journal` is the async face the web layer, the engine and the CLI
+use; its `transact` runs a function against a `Transaction` atomically, which is where alert
+identity and planning happen. A backend (SQLite now, PostgreSQL next) implements both, and the
+escalation store (`responder.journal.escalation`); nothing outside `responder.journal` knows
+which backend it talks to, or any of its SQL. What each method promises is written on it; what
+holds for all of them is written on `Journal`.
 """
 
 import asyncio
@@ -114,8 +116,30 @@ class StepResult:
     done: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Operation:
+    """A human's restore or unfreeze, as the audit keeps it: who asked, what, on which target,
+    whether it went through, what it said, and the holds it lifted (`effects`), at `at`."""
+
+    actor: str
+    op: str
+    target: dict[str, str]
+    ok: bool
+    detail: dict[str, Any]
+    effects: Sequence[Effect]
+    at: float
+
+
 class Transaction(Protocol):
-    """Reads and writes inside one atomic unit of work."""
+    """Reads and writes inside one atomic unit of work: all of them are committed together or
+    none is. Its methods are synchronous; they block on the database, never on the event loop.
+
+    Identity is the backend's to enforce, not only the caller's to check: an alert instance is
+    unique by (fingerprint, starts_at), and a step by (instance, key), so that `add_steps` adds a
+    step at most once however often, and from however many replicas, it is planned. `add_steps`
+    returns how many it added. A `Step`'s kind is one of STEP_KINDS and its status one of the
+    STEP_* values; `claim` and `lease_new` lease steps as `Journal` describes.
+    """
 
     def instances(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Instance]: ...
     def insert_instance(self, alert: Alert, now: float) -> Instance: ...
@@ -148,6 +172,49 @@ class Transaction(Protocol):
 
 
 class Journal(Protocol):
+    """The journal as the engine, the web layer and the CLI use it. Every backend must provide:
+
+    Atomicity. `transact(fn)` runs `fn` against one `Transaction`: what it writes is committed
+    together, or not at all when `fn` raises (the error is re-raised to the caller) or the
+    database fails. `fn` may be called more than once for one call (a backend may run it again
+    after a failed batch or a serialisation conflict), so what it does outside the transaction
+    must be undone or repeated harmlessly by its next call; only the last call's result counts.
+    `fn` is called from the event loop's thread and nothing else of the loop runs while it does:
+    the engine counts its free workers inside it.
+
+    Durability. `append_notification`, `accept` and `record_operation`, and the escalation
+    store's `begin_delivery`, have their write on disk (fsync'd, or replicated as the backend
+    promises a committed write) when they return or their future resolves: the webhook's 200,
+    and an SMS's at-most-once, rest on it. Other writes are committed when they return and
+    survive a crash of the process; a power loss may lose the last of them, which only redoes
+    work that is safe to redo (a step runs again, see DESIGN.md invariant 7).
+
+    Order. Notifications are applied in the order they were appended: `accept` applies its own
+    only when no older one is left unapplied, else leaves it for ingest (`unprocessed`, then
+    `Transaction.mark_processed`), which applies them in id order.
+
+    Claims and leases. A step is `pending` until claimed; `Transaction.claim` moves up to `limit`
+    due steps of a kind (oldest due first) to `running` with a lease until now + lease_seconds,
+    and counts an attempt. A claim is atomic across every process that shares the journal: no
+    two claims hand out the same step while its lease runs. A step whose lease ran out (its
+    runner crashed or hung) is due again and may be claimed again; `finish_step` ends the
+    attempt only if the step is still `running`. `Transaction.lease_new` leases the steps a
+    transaction adds as it adds them, as a claim would, but never ahead of an older due step of
+    the same kind. At `start` a backend hands back what was left running by a crash of a
+    process it knows to be gone (the SQLite backend: every `running` step, as it is the only
+    process); a backend shared by several processes leaves those to their leases.
+
+    Outcomes. `finish_step` records an attempt and its effects (holds put on or lifted), moves
+    the step on (to its final status, or back to `pending` at `retry_at`), and plans its
+    follow-ups, in one transaction: a crash leaves either all of it or none.
+
+    Several processes. A backend shared by several replicas (PostgreSQL) must make the
+    identities above unique and the claims exclusive in the database itself (unique keys, row
+    locks or `SELECT ... FOR UPDATE SKIP LOCKED`), count the guards' mutations across every
+    replica, and leave `backlog` an estimate of this process's view. The SQLite backend holds a
+    file lock instead: a second process on the same file is refused at `start`.
+    """
+
     @property
     def escalation(self) -> "EscalationStore": ...  # channel state, acknowledgements, delivery marks
 
@@ -163,11 +230,19 @@ class Journal(Protocol):
         then: Settled[tuple[int, T | None]] | None = None,
     ) -> "asyncio.Future[tuple[int, T | None]]":
         """Append `body` and, in the same transaction, `apply` it, unless an older notification
-        is still unapplied (ingest then applies both, in order) or `apply` raised (rolled back and
-        logged; the notification stays for ingest). The append holds either way. The future gets
-        its id and what `apply` returned, or None when it was not applied; so does `then`, as the
-        commit settles, even if the caller has gone away: what `apply` claimed must be acted on.
-        `then` gets None and the error when the transaction failed or the writer was cancelled."""
+        is still unapplied (ingest then applies both, in order) or `apply` raised (its writes are
+        rolled back and the error logged; the notification stays for ingest). The append holds
+        either way.
+
+        When the future resolves, the notification is durable (see `Journal`): it gets the
+        notification's id and what `apply` returned, or None when it was not applied. It fails
+        with the database's error when nothing was stored. `then` is told the same, synchronously
+        as the commit settles and before the future's awaiters run, even if nobody awaits the
+        future any more (a client gone): what `apply` leased must be acted on or given back.
+        `then` gets None and the error when the transaction failed, or when the journal was shut
+        down while committing (the commit may have reached the disk: what it leased is handed
+        back when the journal next starts). `apply`, like `transact`'s `fn`, may be called more
+        than once. Not a coroutine: the webhook's path pays no task and no extra loop turn."""
         ...
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]: ...
@@ -189,19 +264,27 @@ class Journal(Protocol):
     async def next_due(self, kind: str) -> float | None: ...
     async def instances(self, filters: dict[str, str], limit: int) -> list[dict[str, Any]]: ...
     async def timeline(self, fingerprint: str) -> list[dict[str, Any]]: ...
-    async def record_operation(
-        self,
-        actor: str,
-        op: str,
-        target: dict[str, str],
-        ok: bool,
-        detail: dict[str, Any],
-        effects: Sequence[Effect],
-        now: float,
-    ) -> None: ...
+    async def record_operation(self, operation: Operation) -> None:
+        """Record a human's operation and lift or put on the holds it changed, in one durable
+        transaction: the audit never shows a hold lifted without the operation that lifted it."""
+        ...
+
     async def holds(self, state: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]: ...
     async def operations(self, limit: int) -> list[dict[str, Any]]: ...
-    async def prune(self, older_than: float) -> int: ...
-    async def refresh_backlog(self) -> int: ...
-    def backlog(self) -> int: ...
-    def writable(self) -> bool: ...
+    async def prune(self, older_than: float) -> int:
+        """Forget finished history older than `older_than`; returns how many alert instances went.
+        Never unfinished work, nor a firing instance (its next repeat would look new), nor holds."""
+        ...
+
+    async def refresh_backlog(self) -> int:
+        """Count unapplied notifications and unfinished remediations afresh; `backlog` returns it."""
+        ...
+
+    def backlog(self) -> int:
+        """The backlog as last counted, kept current by this process's own writes: no I/O, so the
+        webhook's overload check can ask it on every request."""
+        ...
+
+    def writable(self) -> bool:
+        """Started, and its last write did not fail on the database itself (readiness)."""
+        ...

@@ -1,7 +1,7 @@
-"""The EscalationStore over the SQLite journal's connection thread.
+"""The EscalationStore over the SQLite journal: each method runs in the journal's writer.
 
 Its tables hang off instances and steps; triggers remove them with their parents, so the
-journal's retention pruning needs to know nothing about them.
+journal's retention pruning needs to know nothing about them (see sqlite_schema).
 """
 
 import sqlite3
@@ -17,41 +17,10 @@ from responder.journal.sqlite_tx import INSTANCE_COLUMNS, SqliteTransaction, dum
 T = TypeVar("T")
 Runner = Callable[..., Awaitable[Any]]
 
-ESCALATION_SCHEMA = """
-CREATE TABLE IF NOT EXISTS channel_state (
-    instance_id INTEGER NOT NULL REFERENCES instances (id),
-    channel TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    state TEXT NOT NULL,
-    PRIMARY KEY (instance_id, channel)
-);
-CREATE INDEX IF NOT EXISTS channel_state_ref ON channel_state (channel, ref);
-CREATE TABLE IF NOT EXISTS acknowledgements (
-    instance_id INTEGER PRIMARY KEY REFERENCES instances (id),
-    at REAL NOT NULL,
-    actor TEXT NOT NULL,
-    via TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    step_id INTEGER NOT NULL REFERENCES steps (id),
-    recipient TEXT NOT NULL,
-    marked_at REAL NOT NULL,
-    provider_id TEXT,
-    PRIMARY KEY (step_id, recipient)
-);
-CREATE TRIGGER IF NOT EXISTS instances_escalation_cleanup BEFORE DELETE ON instances BEGIN
-    DELETE FROM channel_state WHERE instance_id = OLD.id;
-    DELETE FROM acknowledgements WHERE instance_id = OLD.id;
-END;
-CREATE TRIGGER IF NOT EXISTS steps_escalation_cleanup BEFORE DELETE ON steps BEGIN
-    DELETE FROM deliveries WHERE step_id = OLD.id;
-END;
-"""
-
 
 class SqliteEscalationStore:
     def __init__(self, run: Runner) -> None:
-        self._run = run  # SqliteJournal._call: runs a function on the journal's connection thread
+        self._run = run  # SqliteJournal.run: a function of the connection, in the writer's next batch
 
     async def channel_state(self, instance_id: int, channel: str) -> dict[str, Any] | None:
         row = await self._run(

@@ -11,29 +11,7 @@ from typing import Any
 
 import orjson
 
-from responder.journal import Effect
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS holds (
-    state TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    deployment TEXT NOT NULL,
-    holder TEXT NOT NULL,
-    since REAL NOT NULL,
-    detail TEXT NOT NULL,
-    PRIMARY KEY (state, namespace, deployment, holder)
-);
-CREATE TABLE IF NOT EXISTS operations (
-    id INTEGER PRIMARY KEY,
-    at REAL NOT NULL,
-    actor TEXT NOT NULL,
-    op TEXT NOT NULL,
-    target TEXT NOT NULL,
-    ok INTEGER NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS operations_at ON operations (at);
-"""
+from responder.journal import Effect, Operation
 
 
 def _dumps(value: Any) -> str:
@@ -60,21 +38,13 @@ def apply_effects(conn: sqlite3.Connection, effects: Sequence[Effect], now: floa
             )
 
 
-def record_operation(
-    conn: sqlite3.Connection,
-    actor: str,
-    op: str,
-    target: dict[str, str],
-    ok: bool,
-    detail: dict[str, Any],
-    effects: Sequence[Effect],
-    now: float,
-) -> None:
+def record_operation(conn: sqlite3.Connection, operation: Operation) -> None:
+    o = operation
     conn.execute(
         "INSERT INTO operations (at, actor, op, target, ok, detail) VALUES (?, ?, ?, ?, ?, ?)",
-        (now, actor, op, _dumps(target), int(ok), _dumps(detail)),
+        (o.at, o.actor, o.op, _dumps(o.target), int(o.ok), _dumps(o.detail)),
     )
-    apply_effects(conn, effects, now)
+    apply_effects(conn, o.effects, o.at)
 
 
 def holds(conn: sqlite3.Connection, state: str | None, namespace: str | None) -> list[dict[str, Any]]:

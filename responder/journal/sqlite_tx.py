@@ -1,8 +1,8 @@
-"""The SQLite schema and the Transaction protocol over one open SQLite transaction.
+"""The Transaction protocol over one open SQLite transaction.
 
-Everything that decides alert identity and planning at the database level lives here: the
-UNIQUE (fingerprint, starts_at) on instances and UNIQUE (instance_id, key) on steps are what
-make "planned at most once" hold even if the engine's own checks were wrong.
+Alert identity and planning at the database level: the UNIQUE (fingerprint, starts_at) on
+instances and UNIQUE (instance_id, key) on steps (see sqlite_schema) are what make "planned at
+most once" hold even if the engine's own checks were wrong.
 """
 
 import sqlite3
@@ -15,80 +15,6 @@ import orjson
 from responder.alerts import Alert
 from responder.decision import GuardState, PlannedStep
 from responder.journal import STEP_CANCELLED, STEP_KINDS, STEP_PENDING, STEP_RUNNING, Instance, Step
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS notifications (
-    id INTEGER PRIMARY KEY,
-    received_at REAL NOT NULL,
-    correlation_id TEXT NOT NULL,
-    body BLOB NOT NULL,
-    processed_at REAL
-);
-CREATE INDEX IF NOT EXISTS notifications_unprocessed ON notifications (id) WHERE processed_at IS NULL;
-CREATE TABLE IF NOT EXISTS instances (
-    id INTEGER PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    starts_at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    alertname TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    action TEXT NOT NULL,
-    labels TEXT NOT NULL,
-    annotations TEXT NOT NULL,
-    first_seen REAL NOT NULL,
-    last_seen REAL NOT NULL,
-    resolved_at REAL,
-    UNIQUE (fingerprint, starts_at)
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    instance_id INTEGER REFERENCES instances (id),
-    notification_id INTEGER,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_instance ON events (instance_id);
-CREATE TABLE IF NOT EXISTS steps (
-    id INTEGER PRIMARY KEY,
-    instance_id INTEGER NOT NULL REFERENCES instances (id),
-    key TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    target_key TEXT,
-    params TEXT NOT NULL,
-    status TEXT NOT NULL,
-    due_at REAL NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    lease_until REAL,
-    correlation_id TEXT NOT NULL,
-    outcome TEXT,
-    UNIQUE (instance_id, key)
-);
--- Partial indexes on kind and status: queries on steps name those as literals (see step_kind).
--- Pending and running steps only: a step leased as it is planned, and every outcome, then write
--- nothing to steps_pending (an index on every step's status moved each step twice in it).
-DROP INDEX IF EXISTS steps_due;
-CREATE INDEX IF NOT EXISTS steps_pending ON steps (kind, due_at) WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS steps_leased ON steps (kind, lease_until) WHERE status = 'running';
--- The guards' indexes hold remediations only, and no status: escalation steps, and every claim
--- and outcome of a remediation, then write nothing to them.
-DROP INDEX IF EXISTS steps_target;
-DROP INDEX IF EXISTS steps_window;
-CREATE INDEX IF NOT EXISTS steps_remediation_target ON steps (target_key, created_at) WHERE kind = 'remediation';
-CREATE INDEX IF NOT EXISTS steps_remediation_window ON steps (created_at, name) WHERE kind = 'remediation';
-CREATE TABLE IF NOT EXISTS attempts (
-    id INTEGER PRIMARY KEY,
-    step_id INTEGER NOT NULL REFERENCES steps (id),
-    started_at REAL NOT NULL,
-    finished_at REAL NOT NULL,
-    status TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS attempts_step ON attempts (step_id);
-"""
 
 INSTANCE_COLUMNS = "id, fingerprint, starts_at, status, alertname, severity, action, labels, annotations, last_seen"
 _STEP_COLUMNS = (
@@ -122,8 +48,8 @@ def step_kind(kind: str) -> str:
     Statements on `steps` name its kind and status as literals, never as bound parameters: the
     table has partial indexes on `kind = 'remediation'` and `status = 'running'`, and SQLite
     re-prepares a statement on every run when a bound value is compared with a partial index's
-    condition. A claim cost 80 µs that way on an empty journal, 16 µs with literals; the engine
-    test `..._are_prepared_once` fails on any statement of an alert's life prepared twice."""
+    condition. The perf test `..._are_prepared_once` fails on any statement of an alert's life
+    prepared twice."""
     if kind not in STEP_KINDS:
         raise ValueError(f"unknown step kind {kind!r}: expected one of {', '.join(STEP_KINDS)}")
     return kind
@@ -289,9 +215,8 @@ class SqliteTransaction:
     def lease_new(self, room: Mapping[str, int], now: float, lease_seconds: float) -> None:
         """Steps this transaction adds from now on that are due now are inserted already leased,
         up to `room[kind]` of each kind, unless an older step of that kind is due: a claim serves
-        the oldest first, so those are left pending for it. At 500 new alerts a second the
-        claim's three statements (choose, lease, read back with the instance) were a sixth of
-        the responder's time per alert, for steps this transaction had just written."""
+        the oldest first, so those are left pending for it. A claim would spend three statements
+        (choose, lease, read back with the instance) on steps this transaction has just written."""
         self._leases = _Leases(dict(room), now + lease_seconds)
 
     def leased(self, kind: str) -> list[Step]:
@@ -421,11 +346,9 @@ class SqliteTransaction:
         if limit <= 0:
             return []
         # Chosen, then leased: this transaction holds the write lock, so nothing comes between.
-        # Each branch reads only what it may return: due steps in steps_pending order, cut to `limit`
-        # (sorting all that was due made every claim slower as a backlog grew, which grew the
-        # backlog: 9,000 due, 1.7 ms a claim), and expired leases from steps_leased (every running
-        # step was read for its lease). No UPDATE ... RETURNING: it cost 0.13 ms more than the
-        # UPDATE itself for three rows.
+        # Each branch reads only what it may return, so that a claim costs the same whatever the
+        # backlog: due steps in steps_pending order, cut to `limit`, and expired leases from
+        # steps_leased. A plain UPDATE, then a read back: UPDATE ... RETURNING costs more.
         kind = step_kind(kind)
         chosen = [
             row[0]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from responder.decision import namespace_refusal
-from responder.journal import Effect, Journal, Step, StepResult
+from responder.journal import Effect, Journal, Operation, Step, StepResult
 from responder.policy import ActionPolicy, Policy
 from responder.remediation import OperatorResult
 from responder.remediation.freeze import freeze, unfreeze
@@ -146,7 +146,9 @@ class ClusterRemediator:
         else:
             result, effects = await self._undo(self._kube, op, target, action)
         detail = {"message": result.message, "mode": action.mode, **result.detail}
-        await self._journal.record_operation(actor, op, target.as_dict(), result.ok, detail, effects, self._clock())
+        await self._journal.record_operation(
+            Operation(actor, op, target.as_dict(), result.ok, detail, effects, self._clock())
+        )
         return result
 
     async def _undo(

@@ -7,7 +7,6 @@ real processes. The cluster holds the deployments the catalogue alerts used here
 
 import json
 import re
-import sqlite3
 import time
 import urllib.error
 import urllib.parse
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests import journal_rows
 from tests.conftest import TOKEN, real_binary
 from tests.e2e import configs, processes
 from tests.e2e.exporter import Exporter
@@ -192,7 +192,7 @@ class Stack:
         """Journaled notifications (raw, as Alertmanager sent them) with `alertname` firing."""
         return [
             body
-            for (body,) in self.journal("SELECT body FROM notifications ORDER BY id")
+            for body in journal_rows.bodies(self.journal)
             if any(
                 a["status"] == "firing" and a["labels"]["alertname"] == alertname for a in json.loads(body)["alerts"]
             )
@@ -221,15 +221,14 @@ class Stack:
                 found += [s for s in instance["steps"] if s["kind"] == kind]
         return found
 
-    def journal(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        """Read the responder's SQLite journal directly (read-only), for what no API exposes."""
-        with sqlite3.connect(f"file:{self.root / 'journal.db'}?mode=ro", uri=True, timeout=10) as db:
-            return db.execute(sql, params).fetchall()
+    @property
+    def journal(self) -> Path:
+        """The responder's SQLite journal, for tests.journal_rows to read what no API exposes."""
+        return self.root / "journal.db"
 
     def deliveries_by_replica(self) -> Counter[str]:
         """Notifications journaled, per Alertmanager (its external URL is in every payload)."""
-        bodies = self.journal("SELECT body FROM notifications")
-        return Counter(json.loads(body)["externalURL"] for (body,) in bodies)
+        return Counter(json.loads(body)["externalURL"] for body in journal_rows.bodies(self.journal))
 
     # --- the chain --------------------------------------------------------------------------
 
@@ -267,9 +266,4 @@ class Stack:
         processes.wait_for("the responder's backlog to drain", lambda: self.backlog() == 0, timeout, interval=0.2)
 
     def backlog(self) -> int:
-        (count,) = self.journal(
-            "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL)"
-            " + (SELECT COUNT(*) FROM steps WHERE status IN ('pending', 'running') AND due_at <= ?)",
-            time.time() + 1,  # a ladder rung due minutes from now is not backlog
-        )[0]
-        return int(count)
+        return journal_rows.unfinished_count(self.journal, due_before=time.time() + 1)  # a later rung is not backlog

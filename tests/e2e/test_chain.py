@@ -10,6 +10,7 @@ from contextlib import ExitStack
 
 import pytest
 
+from tests import journal_rows
 from tests.e2e.processes import wait_for
 from tests.e2e.stack import FREEZE, INVESTIGATE, STOP, Stack
 
@@ -27,10 +28,8 @@ def fire_and_resolve(chain: Stack, alert: tuple[str, str, float, float], report:
     """Trip the alert, time its remediation, let Alertmanager repeat it, then resolve it."""
     name = alert[0]
     timing = chain.timing(name, chain.trip(alert))
-    seen = len(chain.journal("SELECT id FROM notifications"))
-    wait_for(
-        "two repeats from Alertmanager", lambda: len(chain.journal("SELECT id FROM notifications")) >= seen + 2, 15
-    )
+    seen = journal_rows.notification_count(chain.journal)
+    wait_for("two repeats from Alertmanager", lambda: journal_rows.notification_count(chain.journal) >= seen + 2, 15)
     chain.calm(alert)
     chain.resolved(name)
     chain.settled()

@@ -1,10 +1,10 @@
 """SIGKILL the responder while Alertmanager delivers a storm, restart it: Alertmanager retries,
 every alert instance is handled, no deployment is scaled or paused twice, no SMS goes twice."""
 
-import json
 import time
 import urllib.request
 
+from tests import journal_rows
 from tests.e2e.processes import wait_for
 from tests.e2e.stack import FREEZE, INVESTIGATE, STOP, Stack
 
@@ -31,7 +31,7 @@ def test_a_responder_killed_in_a_storm_handles_every_alert_after_a_restart_and_r
     for alert in ALERTS:
         for tenant in TENANTS:
             stack.trip(alert, tenant=tenant)
-    wait_for("the storm to start arriving", lambda: len(stack.journal("SELECT id FROM notifications")) >= 10, 20, 0.02)
+    wait_for("the storm to start arriving", lambda: journal_rows.notification_count(stack.journal) >= 10, 20, 0.02)
     assert stack.responder is not None
     stack.responder.kill()
     time.sleep(DOWN_SECONDS)
@@ -46,17 +46,8 @@ def test_a_responder_killed_in_a_storm_handles_every_alert_after_a_restart_and_r
     assert stack.fakes.scale_writes("o3-audit-proxy") == [0]
     assert stack.fakes.pause_writes("gemini-audit") == [True]
     assert not [w for w in stack.fakes.kube.writes if w[1] == "meta-builder"]
-    remediations = dict(
-        stack.journal(
-            "SELECT i.id, COUNT(s.id) FROM instances i LEFT JOIN steps s ON s.instance_id = i.id"
-            " AND s.kind = 'remediation' GROUP BY i.id"
-        )
-    )
-    refused = {
-        instance
-        for instance, detail in stack.journal("SELECT instance_id, detail FROM events WHERE kind = 'firing'")
-        if json.loads(detail)["refusals"]
-    }
+    remediations = journal_rows.remediations_per_instance(stack.journal)
+    refused = {instance for instance, detail in journal_rows.firing_events(stack.journal) if detail["refusals"]}
     assert len(remediations) == expected * len(ALERTS), "an alert instance was lost"
     assert max(remediations.values()) == 1, "an instance was remediated twice"
     assert {i for i, count in remediations.items() if count == 0} <= refused, (
@@ -64,9 +55,7 @@ def test_a_responder_killed_in_a_storm_handles_every_alert_after_a_restart_and_r
     )
     assert len(refused) == 2 * (expected - 1), "every stop and freeze after the first meets the cooldown guard"
 
-    delivered = {
-        f"s{step}" for (step,) in stack.journal("SELECT step_id FROM deliveries WHERE provider_id IS NOT NULL")
-    }
+    delivered = {f"s{step}" for step in journal_rows.delivered_steps(stack.journal)}
     sms = stack.fakes.sms_per_step()
     assert set(sms) == delivered and set(sms.values()) == {1}, "an SMS went twice, or unrecorded"
     stop_texts = [m for m in stack.fakes.twilio.messages if STOP[0] in m["body"]]

@@ -6,7 +6,6 @@ landed between the write and its record."""
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import journal_rows
 from tests.conftest import TOKEN, alert_payload, cost_alert, write_policy
 from tests.fakes.kube import Cluster, FakeKube, Fault, serve
 from tests.fakes.thread import free_port
@@ -131,48 +131,31 @@ def test_a_killed_responder_resumes_accepted_work_exactly_once(
     assert service.process is not None
     service.process.wait(timeout=10)
 
-    journal = sqlite3.connect(tmp_path / "journal.db")
-    unfinished = journal.execute(
-        "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL)"
-        " + (SELECT COUNT(*) FROM steps WHERE status IN ('pending', 'running'))"
-    ).fetchone()[0]
-    assert unfinished > 0, "nothing was left unfinished at the kill; the test proves nothing"
-    succeeded = journal.execute("SELECT COUNT(*) FROM steps WHERE kind = 'remediation' AND status = 'succeeded'")
-    unrecorded = len(cluster.fake.patches("deployments/scale")) - succeeded.fetchone()[0]
+    journal = tmp_path / "journal.db"
+    assert journal_rows.unfinished_count(journal) > 0, (
+        "nothing was left unfinished at the kill; the test proves nothing"
+    )
+    unrecorded = len(cluster.fake.patches("deployments/scale")) - journal_rows.succeeded_remediations(journal)
     assert unrecorded > 0, "no scale landed between its write and its record; the test proves less than it says"
-    journal.close()
 
     service.start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        with sqlite3.connect(tmp_path / "journal.db") as db:
-            left = db.execute(
-                "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL)"
-                " + (SELECT COUNT(*) FROM steps WHERE status IN ('pending', 'running'))"
-            ).fetchone()[0]
-        if left == 0:
+        if journal_rows.unfinished_count(journal) == 0:
             break
         time.sleep(0.2)
     service.stop(signal.SIGTERM)
 
-    db = sqlite3.connect(tmp_path / "journal.db")
-    stored = {row[0] for row in db.execute("SELECT id FROM notifications WHERE processed_at IS NOT NULL")}
-    assert set(accepted) <= stored, "an accepted notification was lost"
-    per_instance = db.execute(
-        "SELECT i.fingerprint, COUNT(s.id) FROM instances i JOIN steps s ON s.instance_id = i.id"
-        " WHERE s.kind = 'remediation' GROUP BY i.id"
-    ).fetchall()
-    assert all(count == 1 for _, count in per_instance), "a stop was planned twice"
+    assert set(accepted) <= journal_rows.applied_ids(journal), "an accepted notification was lost"
+    per_instance = journal_rows.remediations_per_instance(journal)
+    assert all(count == 1 for count in per_instance.values()), "a stop was planned twice"
     assert len(per_instance) >= len(accepted)
-    statuses = dict(db.execute("SELECT status, COUNT(*) FROM steps GROUP BY status").fetchall())
+    statuses = journal_rows.step_statuses(journal)
     assert set(statuses) == {"succeeded"}, statuses
-    attempts = db.execute(
-        "SELECT s.id, COUNT(a.id) FROM steps s LEFT JOIN attempts a ON a.step_id = s.id"
-        " WHERE a.status = 'succeeded' OR a.id IS NULL GROUP BY s.id"
-    ).fetchall()
-    assert all(count == 1 for _, count in attempts), "a step succeeded more than once"
+    successes = journal_rows.successes_per_step(journal)
+    assert all(count == 1 for count in successes.values()), "a step succeeded more than once"
     scaled = Counter(name for _, name, _ in cluster.fake.patches("deployments/scale"))
     assert all(count == 1 for count in scaled.values()), "a deployment was scaled down twice"
-    stopped = {f"d{int(fp[1:])}" for (fp,) in db.execute("SELECT fingerprint FROM instances")}
+    stopped = {f"d{int(fp[1:])}" for fp in journal_rows.fingerprints(journal)}
     assert set(scaled) == stopped, "every instance's deployment was stopped"
     print(f"crash: {len(accepted)} accepted before the kill, {len(scaled)} deployments scaled to zero once each")

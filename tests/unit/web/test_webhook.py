@@ -3,7 +3,6 @@ import base64
 import io
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 
 from responder.policy import Policy
 from responder.web.app import Responder, build_responder, create_app
+from tests import journal_rows
 from tests.conftest import TOKEN, alert_payload, cost_alert
 from tests.unit.web.conftest import AUTH
 
@@ -28,9 +28,8 @@ async def test_a_notification_is_committed_before_the_200(service: tuple[Respond
     response = await post(client)
     assert response.status == 200
     accepted = await response.json()
-    reader = sqlite3.connect(responder.policy.journal_path)  # independent of the responder
-    stored = reader.execute("SELECT body FROM notifications WHERE id = ?", (accepted["id"],)).fetchone()
-    assert stored == (BODY,)
+    stored = journal_rows.body(responder.policy.journal_path, accepted["id"])  # independent of the responder
+    assert stored == BODY
 
 
 async def test_a_notification_arrives_when_its_request_does_not_when_its_body_is_finished(
@@ -48,8 +47,7 @@ async def test_a_notification_arrives_when_its_request_does_not_when_its_body_is
     before = time.time()
     response = await client.post("/webhook", data=slow_body(), headers=JSON)
     assert response.status == 200
-    reader = sqlite3.connect(responder.policy.journal_path)
-    [(received_at,)] = reader.execute("SELECT received_at FROM notifications").fetchall()
+    [received_at] = journal_rows.received_times(responder.policy.journal_path)
     assert before <= received_at < before + 0.25
 
 

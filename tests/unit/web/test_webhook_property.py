@@ -4,7 +4,6 @@ every notification answered 2xx is in the journal."""
 import http.client
 import io
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 
 from responder.policy import load_policy
 from responder.web.app import Responder, build_responder, create_app
+from tests import journal_rows
 from tests.conftest import TOKEN, alert_payload, cost_alert, write_policy
 from tests.fakes.thread import AppThread
 
@@ -101,7 +101,7 @@ headers = st.fixed_dictionaries(
 
 
 def test_no_input_gets_a_5xx_and_every_2xx_is_journaled(server: Served) -> None:
-    journal = sqlite3.connect(server.responder.policy.journal_path)
+    journal = server.responder.policy.journal_path
     accepted: list[int] = []
 
     @settings(max_examples=200, deadline=None)
@@ -115,8 +115,9 @@ def test_no_input_gets_a_5xx_and_every_2xx_is_journaled(server: Served) -> None:
         assert status < 500, answer
         if 200 <= status < 300:
             notification_id = json.loads(answer)["id"]
-            stored = journal.execute("SELECT 1 FROM notifications WHERE id = ?", (notification_id,)).fetchone()
-            assert stored, f"notification {notification_id} was answered 200 but is not in the journal"
+            assert journal_rows.body(journal, notification_id) is not None, (
+                f"notification {notification_id} was answered 200 but is not in the journal"
+            )
             accepted.append(notification_id)
         else:
             assert json.loads(answer)["detail"], "every refusal says what was wrong"

@@ -1,0 +1,190 @@
+"""Opening a SQLite journal file: its connection settings and its schema, versioned.
+
+`PRAGMA user_version` counts the migrations a journal has had. MIGRATIONS[n] takes it from
+version n to n + 1, in one transaction with the version it sets, so a crash mid-way leaves the
+older version whole. A journal from before versions (user_version 0, its tables there already)
+takes every migration: their statements hold for tables that exist (`IF NOT EXISTS`). A journal
+of a later version than this code knows is refused, never written to.
+
+Statements on `steps` name its kind and status as literals (see sqlite_tx.step_kind): its
+partial indexes are on those conditions.
+"""
+
+import sqlite3
+from pathlib import Path
+
+from responder.journal.sqlite_tx import JournalConnection
+
+BUSY_TIMEOUT_MS = 5000
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY,
+    received_at REAL NOT NULL,
+    correlation_id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    processed_at REAL
+);
+CREATE INDEX IF NOT EXISTS notifications_unprocessed ON notifications (id) WHERE processed_at IS NULL;
+CREATE TABLE IF NOT EXISTS instances (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    alertname TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    action TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    annotations TEXT NOT NULL,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    resolved_at REAL,
+    UNIQUE (fingerprint, starts_at)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    instance_id INTEGER REFERENCES instances (id),
+    notification_id INTEGER,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_instance ON events (instance_id);
+CREATE TABLE IF NOT EXISTS steps (
+    id INTEGER PRIMARY KEY,
+    instance_id INTEGER NOT NULL REFERENCES instances (id),
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    target_key TEXT,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_until REAL,
+    correlation_id TEXT NOT NULL,
+    outcome TEXT,
+    UNIQUE (instance_id, key)
+);
+-- Pending and running steps only: a step leased as it is planned, and every outcome, then write
+-- nothing to steps_pending.
+CREATE INDEX IF NOT EXISTS steps_pending ON steps (kind, due_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS steps_leased ON steps (kind, lease_until) WHERE status = 'running';
+-- The guards' indexes hold remediations only, and no status: escalation steps, and every claim
+-- and outcome of a remediation, then write nothing to them.
+CREATE INDEX IF NOT EXISTS steps_remediation_target ON steps (target_key, created_at) WHERE kind = 'remediation';
+CREATE INDEX IF NOT EXISTS steps_remediation_window ON steps (created_at, name) WHERE kind = 'remediation';
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    step_id INTEGER NOT NULL REFERENCES steps (id),
+    started_at REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_step ON attempts (step_id);
+-- Holds are standing state, not history: each holder of a deployment is its own row, and the
+-- deployment is held while any row remains. Pruning never touches them.
+CREATE TABLE IF NOT EXISTS holds (
+    state TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    deployment TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    since REAL NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (state, namespace, deployment, holder)
+);
+CREATE TABLE IF NOT EXISTS operations (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    op TEXT NOT NULL,
+    target TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS operations_at ON operations (at);
+-- Escalation's tables hang off instances and steps; the triggers remove them with their
+-- parents, so pruning needs to know nothing about them.
+CREATE TABLE IF NOT EXISTS channel_state (
+    instance_id INTEGER NOT NULL REFERENCES instances (id),
+    channel TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (instance_id, channel)
+);
+CREATE INDEX IF NOT EXISTS channel_state_ref ON channel_state (channel, ref);
+CREATE TABLE IF NOT EXISTS acknowledgements (
+    instance_id INTEGER PRIMARY KEY REFERENCES instances (id),
+    at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    via TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    step_id INTEGER NOT NULL REFERENCES steps (id),
+    recipient TEXT NOT NULL,
+    marked_at REAL NOT NULL,
+    provider_id TEXT,
+    PRIMARY KEY (step_id, recipient)
+);
+CREATE TRIGGER IF NOT EXISTS instances_escalation_cleanup BEFORE DELETE ON instances BEGIN
+    DELETE FROM channel_state WHERE instance_id = OLD.id;
+    DELETE FROM acknowledgements WHERE instance_id = OLD.id;
+END;
+CREATE TRIGGER IF NOT EXISTS steps_escalation_cleanup BEFORE DELETE ON steps BEGIN
+    DELETE FROM deliveries WHERE step_id = OLD.id;
+END;
+"""
+
+# Journals written before versions may still have the indexes on every step that the partial
+# indexes above replaced.
+_REPLACED_INDEXES = """
+DROP INDEX IF EXISTS steps_due;
+DROP INDEX IF EXISTS steps_target;
+DROP INDEX IF EXISTS steps_window;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_REPLACED_INDEXES + _TABLES,)  # to version 1: every table, and no replaced index
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class JournalSchemaError(RuntimeError):
+    """The journal file was written by a newer responder, whose schema this one does not know."""
+
+
+def connect(path: Path) -> JournalConnection:
+    """The journal's connection, its schema brought up to SCHEMA_VERSION. WAL mode; every
+    commit synchronous=FULL until the writer switches it per batch; checkpoints left to the
+    checkpointer thread, beside the writer's commits rather than inside them."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=JournalConnection)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Apply the migrations `conn`'s journal has not had yet, each in its own transaction."""
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise JournalSchemaError(
+            f"{path} was written by a newer responder (journal schema version {version}; this one"
+            f" knows versions up to {SCHEMA_VERSION}): run that newer responder on it, or point"
+            " journal.sqlite in responder.yaml at another file"
+        )
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        try:
+            conn.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[target - 1]}\nPRAGMA user_version = {target};\nCOMMIT;")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise

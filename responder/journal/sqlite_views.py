@@ -1,0 +1,106 @@
+"""Read models of the SQLite journal for the audit API and the benchmark: alert instances, one
+fingerprint's timeline, and the time from a notification to its first remediation."""
+
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from responder.journal.sqlite_tx import INSTANCE_COLUMNS, instance_from_row
+
+_INSTANCE_KEYS = (
+    "fingerprint",
+    "starts_at",
+    "status",
+    "alertname",
+    "severity",
+    "action",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+)
+_FILTERS = ("status", "action", "alertname", "severity", "fingerprint")
+
+
+def instances(conn: sqlite3.Connection, filters: dict[str, str], limit: int) -> list[dict[str, Any]]:
+    """The latest seen first; `filters` keeps those whose columns equal the values given."""
+    where = [f"{k} = ?" for k in _FILTERS if k in filters]
+    values = [filters[k] for k in _FILTERS if k in filters]
+    sql = (
+        f"SELECT {', '.join(_INSTANCE_KEYS)} FROM instances"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY last_seen DESC, id DESC LIMIT ?"
+    )
+    return [dict(zip(_INSTANCE_KEYS, row, strict=True)) for row in conn.execute(sql, (*values, limit)).fetchall()]
+
+
+def timeline(conn: sqlite3.Connection, fingerprint: str) -> list[dict[str, Any]]:
+    """Every instance of `fingerprint`, oldest first, with its events, steps and their attempts."""
+    out = []
+    for row in conn.execute(
+        f"SELECT {INSTANCE_COLUMNS}, first_seen, resolved_at FROM instances WHERE fingerprint = ? ORDER BY starts_at",
+        (fingerprint,),
+    ).fetchall():
+        inst = instance_from_row(row)
+        events = [
+            {"at": at, "kind": kind, "notification": nid, "detail": json.loads(detail)}
+            for at, kind, nid, detail in conn.execute(
+                "SELECT at, kind, notification_id, detail FROM events WHERE instance_id = ? ORDER BY id", (inst.id,)
+            )
+        ]
+        steps = [
+            {
+                "kind": kind,
+                "name": name,
+                "params": json.loads(params),
+                "status": status,
+                "due_at": due,
+                "attempts": _attempts(conn, sid),
+            }
+            for sid, kind, name, params, status, due in conn.execute(
+                "SELECT id, kind, name, params, status, due_at FROM steps WHERE instance_id = ? ORDER BY id",
+                (inst.id,),
+            )
+        ]
+        out.append(
+            {
+                "fingerprint": inst.fingerprint,
+                "starts_at": inst.starts_at,
+                "status": inst.status,
+                "alertname": inst.alertname,
+                "severity": inst.severity,
+                "action": inst.action,
+                "labels": inst.labels,
+                "annotations": inst.annotations,
+                "first_seen": row[10],
+                "last_seen": inst.last_seen,
+                "resolved_at": row[11],
+                "events": events,
+                "steps": steps,
+            }
+        )
+    return out
+
+
+def _attempts(conn: sqlite3.Connection, step_id: int) -> list[dict[str, Any]]:
+    return [
+        {"started_at": s, "finished_at": f, "status": st, "detail": json.loads(d)}
+        for s, f, st, d in conn.execute(
+            "SELECT started_at, finished_at, status, detail FROM attempts WHERE step_id = ? ORDER BY id", (step_id,)
+        )
+    ]
+
+
+def start_latencies_ms(journal_path: Path, since: float = 0.0) -> list[float]:
+    """Per notification received from `since` on: its first remediation attempt's start minus its
+    arrival, in milliseconds. Reads the journal file on a connection of its own (the benchmark
+    reads it beside, or after, the responder that wrote it)."""
+    with closing(sqlite3.connect(journal_path)) as db:
+        rows = db.execute(
+            "SELECT n.received_at, MIN(a.started_at) FROM notifications n"
+            " JOIN steps s ON s.correlation_id LIKE n.correlation_id || '/%' AND s.kind = 'remediation'"
+            " JOIN attempts a ON a.step_id = s.id WHERE n.received_at >= ? GROUP BY n.id",
+            (since,),
+        ).fetchall()
+    return [(started - received) * 1000 for received, started in rows]

@@ -1,0 +1,205 @@
+"""Group commit over one SQLite connection: operations are functions of the connection, and
+those waiting together run in one transaction. It knows no table.
+
+Operations run on the event loop itself. Only a commit that must reach the disk leaves the loop
+(and, past the WAL's bound, its restart; see sqlite_checkpoint): it runs on a thread, and what is
+asked meanwhile waits for the next transaction, which is what groups them.
+
+A batch with a durable operation commits with synchronous=FULL (one fsync for the batch); any
+other batch with NORMAL, which in WAL mode survives a crash of the process, and the next FULL
+commit flushes it too.
+"""
+
+import asyncio
+import concurrent.futures
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from responder.journal import Settled
+from responder.journal.sqlite_checkpoint import restart_wal
+
+T = TypeVar("T")
+C = TypeVar("C", bound=sqlite3.Connection)
+MAX_BATCH = 512
+log = logging.getLogger("responder.journal")
+
+
+class _OpFailed(Exception):
+    """One operation of a batch raised; the batch is rolled back and run again op by op."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class _Op:
+    fn: Callable[[Any], Any]
+    future: "asyncio.Future[Any]"
+    durable: bool  # must be on disk, not just in the WAL, when the caller hears back
+    then: Settled[Any] | None = None  # told the outcome as it settles, whoever still awaits the future
+
+
+class GroupCommitWriter(Generic[C]):
+    """The only user of `conn` while it runs. `on_rollback` is called when a transaction is
+    rolled back, before its callers are told, so that what its owner keeps about the database
+    (a cache, a flag) forgets the lost writes. `healthy` is False after a failure of the
+    database itself, until a commit succeeds."""
+
+    def __init__(self, conn: C, on_rollback: Callable[[], None]) -> None:
+        self._conn = conn
+        self._on_rollback = on_rollback
+        self._loop = asyncio.get_running_loop()
+        self._pending: list[_Op] = []
+        self._task: asyncio.Task[None] | None = None
+        self._flusher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-fsync")
+        self._synchronous_full = True  # as the connection was opened
+        self._restart_wal = False
+        self.healthy = True
+
+    def submit(self, fn: Callable[[C], T], durable: bool, then: Settled[T] | None = None) -> "asyncio.Future[T]":
+        """Run `fn(conn)` in the next transaction; the future gets its result or its error, once
+        the transaction committed (on disk when `durable`) or failed. `then` is told the same,
+        synchronously as it settles, whether or not the future is still awaited."""
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._pending.append(_Op(fn, future, durable, then))
+        if self._task is None:
+            self._task = self._loop.create_task(self._write())
+        return future
+
+    def request_wal_restart(self) -> None:
+        """Restart the WAL after the batch in progress (called from the checkpointer's thread)."""
+        self._restart_wal = True
+
+    async def close(self) -> None:
+        """Finish what was submitted before, then let the flusher thread go."""
+        while self._task is not None:
+            await asyncio.shield(self._task)
+        self._flusher.shutdown()
+
+    async def _write(self) -> None:
+        """Run what is pending, a transaction per batch, until nothing is: whatever was asked
+        while a commit was on its way to the disk joins the next transaction."""
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._execute(batch)
+                if self._restart_wal:
+                    self._restart_wal = False
+                    await self._restart_wal_now()
+        finally:
+            self._task = None
+
+    async def _restart_wal_now(self) -> None:
+        """Not restarted, the WAL only stays as it is, and the checkpointer asks again."""
+        conn = self._conn
+        try:
+            restarted = await self._on_flusher(lambda: restart_wal(conn))
+        except sqlite3.Error as exc:
+            restarted, error = False, str(exc)
+        else:
+            error = "a reader is still on an older snapshot; end its transaction (a sqlite3 shell, a backup?)"
+        if not restarted:
+            log.warning("journal WAL not restarted; retried in a second", extra={"error": error})
+
+    async def _execute(self, batch: list[_Op]) -> None:
+        """The whole batch in one transaction with one fsync. If an operation raises, the batch
+        is rolled back and run again one operation per transaction, so only the failing one fails."""
+        try:
+            outcomes = await self._transaction(batch)
+        except _OpFailed:
+            one_by_one: list[tuple[_Op, Any, BaseException | None]] = []
+            try:
+                for op in batch:
+                    try:
+                        [(result, error)] = await self._transaction([op])
+                    except _OpFailed as failed:
+                        result, error = None, failed.error
+                    except sqlite3.Error as exc:
+                        result, error = None, exc
+                    one_by_one.append((op, result, error))
+            except BaseException as exc:
+                _settle(one_by_one)
+                _abandon(batch[len(one_by_one) :], exc)
+                raise
+            _settle(one_by_one)
+            return
+        except sqlite3.Error as exc:  # the disk or the database itself: nothing in the batch holds
+            _settle([(op, None, exc) for op in batch])
+            return
+        except BaseException as exc:
+            _abandon(batch, exc)
+            raise
+        _settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
+
+    async def _transaction(self, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
+        conn = self._conn
+        durable = any(op.durable for op in ops)
+        if durable != self._synchronous_full:
+            conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+            self._synchronous_full = durable
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            results: list[tuple[Any, BaseException | None]] = []
+            for op in ops:
+                try:
+                    results.append((op.fn(conn), None))
+                except sqlite3.OperationalError:
+                    raise
+                except Exception as exc:
+                    raise _OpFailed(exc) from exc
+            if durable:
+                await self._on_flusher(lambda: conn.execute("COMMIT"))
+            else:
+                conn.execute("COMMIT")
+        except BaseException as exc:
+            # SQLite rolls back by itself on some errors (I/O, disk full), so in_transaction may be
+            # False here: the owner forgets the lost transaction either way.
+            self._on_rollback()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self.healthy = not isinstance(exc, sqlite3.OperationalError)
+            raise
+        self.healthy = True
+        return results
+
+    async def _on_flusher(self, fn: Callable[[], T]) -> T:
+        """`fn` (a statement on the connection, and its fsync) on the flusher thread. Nothing else
+        touches the connection until it is done, cancelled or not: the writer is its only user."""
+        done = self._loop.run_in_executor(self._flusher, fn)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait([done])
+            raise
+
+
+def _tell(then: Settled[Any], result: Any, error: BaseException | None) -> None:
+    try:
+        then(result, error)
+    except Exception:  # a bug in what acts on it must not leave the rest of the batch unsettled
+        log.exception("acting on a settled journal operation failed")
+
+
+def _abandon(ops: Sequence[_Op], error: BaseException) -> None:
+    """The writer itself is cancelled (the loop is closing): the callers' futures are cancelled,
+    and `then` is told why, though a commit may have reached the disk."""
+    for op in ops:
+        op.future.cancel()
+        if op.then is not None:
+            _tell(op.then, None, error)
+
+
+def _settle(outcomes: Sequence[tuple[_Op, Any, BaseException | None]]) -> None:
+    for op, result, error in outcomes:
+        if op.then is not None:
+            _tell(op.then, result, error)
+        if op.future.done():  # the caller went away (client disconnected); only `then` is told
+            continue
+        if error is not None:
+            op.future.set_exception(error)
+        else:
+            op.future.set_result(result)
