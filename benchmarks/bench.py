@@ -16,7 +16,6 @@ Usage: python -m benchmarks.bench [--seconds 5] [--rounds 3] [--connections 32] 
 
 import argparse
 import asyncio
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -28,22 +27,11 @@ from aiohttp import web
 from benchmarks.load import paced, run_wrk
 from benchmarks.payloads import alert, payload
 from benchmarks.servers import bare_app, drain, free_port, main_thread_cpu_seconds, start, start_responder
+from responder.journal.sqlite_views import start_latencies_ms
 
 PAYLOAD_SIZES = (1, 10, 100)
 TARGET_RATIO, TARGET_P99_MS, TARGET_START_P99_MS = 0.5, 25.0, 50.0
 WARM_UP_SECONDS = 1.0
-
-
-def start_latencies_ms(journal: Path, since: float = 0.0) -> list[float]:
-    """Per notification received from `since` on: first remediation attempt start minus arrival."""
-    db = sqlite3.connect(journal)
-    rows = db.execute(
-        "SELECT n.received_at, MIN(a.started_at) FROM notifications n"
-        " JOIN steps s ON s.correlation_id LIKE n.correlation_id || '/%' AND s.kind = 'remediation'"
-        " JOIN attempts a ON a.step_id = s.id WHERE n.received_at >= ? GROUP BY n.id",
-        (since,),
-    ).fetchall()
-    return [(started - received) * 1000 for received, started in rows]
 
 
 def _p(values: list[float], q: float) -> float:

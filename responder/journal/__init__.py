@@ -10,124 +10,49 @@ holds for all of them is written on `Journal`.
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-
-import orjson
+from typing import Any, Protocol, TypeVar
 
 from responder.alerts import Alert
 from responder.decision import GuardState, PlannedStep
+from responder.journal.escalation import EscalationStore
+from responder.journal.records import (
+    STEP_CANCELLED,
+    STEP_FAILED,
+    STEP_KINDS,
+    STEP_PENDING,
+    STEP_RUNNING,
+    STEP_SUCCEEDED,
+    UNFINISHED,
+    Effect,
+    Instance,
+    Operation,
+    Settled,
+    Step,
+    StepResult,
+    StoredNotification,
+)
 
-if TYPE_CHECKING:  # the escalation store's types use Instance, defined here
-    from responder.journal.escalation import EscalationStore
+__all__ = [
+    "STEP_CANCELLED",
+    "STEP_FAILED",
+    "STEP_KINDS",
+    "STEP_PENDING",
+    "STEP_RUNNING",
+    "STEP_SUCCEEDED",
+    "UNFINISHED",
+    "Effect",
+    "EscalationStore",
+    "Instance",
+    "Journal",
+    "Operation",
+    "Settled",
+    "Step",
+    "StepResult",
+    "StoredNotification",
+    "Transaction",
+]
 
 T = TypeVar("T")
-# Told an operation's result, or None and its error, as the journal settles it: synchronously,
-# and whether or not anyone still awaits its future (a client gone). None also when the writer
-# was cancelled at shutdown, though its commit may have reached the disk: what it leased is
-# handed back when the journal next starts.
-Settled = Callable[[T | None, BaseException | None], None]
-
-STEP_PENDING, STEP_RUNNING = "pending", "running"
-STEP_SUCCEEDED, STEP_FAILED, STEP_CANCELLED = "succeeded", "failed", "cancelled"
-UNFINISHED = (STEP_PENDING, STEP_RUNNING)
-STEP_KINDS = ("remediation", "escalation")  # in the order a claim serves them
-
-
-@dataclass(frozen=True)
-class StoredNotification:
-    id: int
-    body: bytes
-    correlation_id: str
-
-
-@dataclass(frozen=True)
-class Instance:
-    """An alert instance as journaled. Labels and annotations are decoded on first use: the
-    common case, a repeat, never reads them."""
-
-    id: int
-    fingerprint: str
-    starts_at: str
-    status: str
-    alertname: str
-    severity: str
-    action: str
-    labels_json: str
-    annotations_json: str
-    last_seen: float
-
-    @property
-    def holder(self) -> str:
-        """How holds (freezes, stops) this instance put on deployments name it."""
-        return f"{self.fingerprint}@{self.starts_at}"
-
-    @cached_property
-    def labels(self) -> dict[str, str]:
-        return dict(orjson.loads(self.labels_json))
-
-    @cached_property
-    def annotations(self) -> dict[str, str]:
-        return dict(orjson.loads(self.annotations_json))
-
-
-@dataclass(frozen=True)
-class Step:
-    id: int
-    instance: Instance
-    kind: str
-    name: str
-    params: dict[str, Any]
-    attempts: int
-    correlation_id: str
-
-
-@dataclass(frozen=True)
-class Effect:
-    """A hold put on or lifted from a deployment: what the deploy gate and the stop list read.
-
-    `holder` is the alert instance that holds it; lifting with no holder (a human's `unfreeze`
-    or `restore`) lifts every hold of that kind.
-    """
-
-    state: str  # "frozen" or "stopped"
-    namespace: str
-    deployment: str
-    on: bool
-    holder: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """How one attempt ended: succeeded, failed (for good), or retry (a transient failure).
-
-    `retry_after` is the provider's own hint (Retry-After), honoured over our backoff.
-    `effects` are recorded in the same transaction as the outcome. `done` names the parts of a
-    step that finished (deployments of a selector); a retry is handed them in `params["done"]`
-    and skips them, so a retry never repeats a change a human may have undone since.
-    """
-
-    status: str
-    detail: dict[str, Any]
-    retry_after: float | None = None
-    effects: tuple[Effect, ...] = ()
-    done: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Operation:
-    """A human's restore or unfreeze, as the audit keeps it: who asked, what, on which target,
-    whether it went through, what it said, and the holds it lifted (`effects`), at `at`."""
-
-    actor: str
-    op: str
-    target: dict[str, str]
-    ok: bool
-    detail: dict[str, Any]
-    effects: Sequence[Effect]
-    at: float
 
 
 class Transaction(Protocol):
@@ -216,7 +141,7 @@ class Journal(Protocol):
     """
 
     @property
-    def escalation(self) -> "EscalationStore": ...  # channel state, acknowledgements, delivery marks
+    def escalation(self) -> EscalationStore: ...  # channel state, acknowledgements, delivery marks
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from responder.decision import PlannedStep
-from responder.journal import Instance
+from responder.journal.records import Instance
 
 
 @dataclass(frozen=True)
