@@ -26,7 +26,7 @@ from dataclasses import replace
 from responder.alerts import Notification
 from responder.escalation import Notifier
 from responder.escalation.ladder import follow_ups
-from responder.ingest import Applied, Parsed, apply_notification, chunks, parse_stored
+from responder.ingest import Accounting, Applied, Parsed, apply_notification, chunks, parse_stored
 from responder.journal import STEP_KINDS, Journal, Step, StepResult, StoredNotification, Transaction
 from responder.metrics import Children, Metrics
 from responder.planner import PlannedStep, unfreeze_steps
@@ -78,7 +78,8 @@ class Engine:
             StepKind.ESCALATION: Workers(policy.escalation_workers),
         }
         self._backlog_counted = -BACKLOG_REFRESH_SECONDS
-        self._alerts, self._refusals = Children(metrics.alerts), Children(metrics.refusals)
+        self._accounting = Accounting(metrics)
+        self._refusals = Children(metrics.refusals)
         self._steps, self._step_seconds = Children(metrics.steps), Children(metrics.step_seconds)
         self._deliveries = Children(metrics.deliveries)
 
@@ -120,7 +121,7 @@ class Engine:
                 return
             applied, claimed = stored[1]
             self._start_claimed(claimed, applied.due)
-            self._account(correlation_id, notification, applied)
+            self._accounting.record(correlation_id, notification, applied)
 
         notification_id, _ = await self.journal.accept(body, correlation_id, now, apply, committed)
         return notification_id
@@ -183,7 +184,7 @@ class Engine:
                 raise
             self._start_claimed(claimed, due)
             for (stored, notification), result in zip(chunk, applied, strict=True):
-                self._account(stored.correlation_id, notification, result)
+                self._accounting.record(stored.correlation_id, notification, result)
         await self._refresh_backlog()
         return len(batch)
 
@@ -218,32 +219,6 @@ class Engine:
             if len(steps) < due.get(kind, 0):  # no worker was free for some: the dispatcher claims them
                 self._workers[kind].starved = True
                 self.wake(kind)
-
-    def _account(self, correlation_id: str, notification: Notification, applied: Applied) -> None:
-        for action, status in applied.alerts:
-            self._alerts(action, status).inc()
-        for guard in applied.refusals:
-            self._refusals(guard).inc()
-        if applied.stale:  # an increment takes a lock: a repeat, the common case, needs none
-            self.metrics.stale.inc(applied.stale)
-        if notification.truncated_alerts:
-            self.metrics.truncated.inc(notification.truncated_alerts)
-            log.warning(
-                "alertmanager truncated alerts",
-                extra={"correlation_id": correlation_id, "truncated": notification.truncated_alerts},
-            )
-        if applied.alerts or applied.stale:
-            log.info(
-                "notification applied",
-                extra={
-                    "correlation_id": correlation_id,
-                    "alerts": len(notification.alerts),
-                    "transitions": len(applied.alerts),
-                    "stale": applied.stale,
-                    "steps": applied.steps,
-                    "refusals": applied.refusals,
-                },
-            )
 
     async def _ingest_loop(self) -> None:
         while True:

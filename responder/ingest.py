@@ -10,9 +10,10 @@ run at most once per instance live in `apply_alert`:
 - a firing that arrives after the instance resolved is stale (an HA replica can deliver
   firing, resolved, firing) and is ignored: a genuinely new firing has a new startsAt.
 
-Everything here is pure logic over a `Transaction`: the engine decides when it runs and starts
-the steps it planned. Most alerts are repeats (every group_interval, Alertmanager sends a group's
-alerts again), so `apply_notification` settles a repeat seen lately before any other call.
+The rules are pure logic over a `Transaction`: the engine decides when they run and starts the
+steps they planned; `Accounting` counts and logs what each notification did. Most alerts are
+repeats (every group_interval, Alertmanager sends a group's alerts again), so
+`apply_notification` settles a repeat seen lately before any other call.
 """
 
 import hashlib
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from responder.alerts import Alert, Notification, canonical_time, parse_notification
 from responder.decision import decide_firing, decide_resolved, targets_of
 from responder.journal import Instance, StoredNotification, Transaction
+from responder.metrics import Children, Metrics
 from responder.planner import PlannedStep
 from responder.policy import Policy
 from responder.targets import Target
@@ -145,6 +147,40 @@ def apply_notification(
             continue  # settled here, not in apply_alert: a repeat is the common case
         known[key] = apply_alert(tx, policy, alert, instance, stored, now, applied)
     return applied
+
+
+class Accounting:
+    """Counts and logs what applying each notification did."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self._alerts, self._refusals = Children(metrics.alerts), Children(metrics.refusals)
+
+    def record(self, correlation_id: str, notification: Notification, applied: Applied) -> None:
+        for action, status in applied.alerts:
+            self._alerts(action, status).inc()
+        for guard in applied.refusals:
+            self._refusals(guard).inc()
+        if applied.stale:  # an increment takes a lock: a repeat, the common case, needs none
+            self._metrics.stale.inc(applied.stale)
+        if notification.truncated_alerts:
+            self._metrics.truncated.inc(notification.truncated_alerts)
+            log.warning(
+                "alertmanager truncated alerts",
+                extra={"correlation_id": correlation_id, "truncated": notification.truncated_alerts},
+            )
+        if applied.alerts or applied.stale:
+            log.info(
+                "notification applied",
+                extra={
+                    "correlation_id": correlation_id,
+                    "alerts": len(notification.alerts),
+                    "transitions": len(applied.alerts),
+                    "stale": applied.stale,
+                    "steps": applied.steps,
+                    "refusals": applied.refusals,
+                },
+            )
 
 
 def parse_stored(batch: Sequence[StoredNotification]) -> tuple[Parsed, list[StoredNotification]]:
