@@ -2,41 +2,32 @@
 
 These names are a contract with rules/src/responder.yaml (the self-monitoring alerts). Every
 label combination that can occur is created at 0 at start-up: increase() cannot see a
-counter's first step when its series appears already at 1.
+counter's first step when its series appears already at 1. The label values are the members of
+the vocabularies in `responder.vocabulary`, so a new member is exposed without a change here.
 """
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from responder.alerts import Status
+from responder.vocabulary import (
+    AckSource,
+    Action,
+    AttemptOutcome,
+    Channel,
+    DeliveryOutcome,
+    Guard,
+    HoldState,
+    NotificationOutcome,
+    StepKind,
+)
+
 M = TypeVar("M", Counter, Gauge, Histogram)
 
-NOTIFICATION_OUTCOMES = (
-    "accepted",
-    "unauthorized",
-    "invalid",
-    "too_large",
-    "unsupported_media_type",
-    "overloaded",
-    "failed",
-)
-ACTION_LABELS = ("EMERGENCY_STOP", "EMERGENCY_HOOK", "FREEZE_DEPLOYMENTS", "INVESTIGATE", "UNFREEZE", "NOTIFY_ONLY")
-STEP_OUTCOMES = ("succeeded", "failed", "retry")
-CHANNELS = ("slack", "pagerduty", "sms", "console")
-DELIVERY_OUTCOMES = ("delivered", "failed")
-HOLD_STATES = ("frozen", "stopped")
-ACK_SOURCES = ("api", "slack", "pagerduty")
-GUARDS = (
-    "disabled",
-    "no_target",
-    "max_targets",
-    "protected_namespace",
-    "allow_list",
-    "cooldown",
-    "circuit_breaker",
-    "rbac",
-)
+# The deployments' holds, read by the /metrics handler.
+HOLD_STATES = tuple(HoldState)
 
 
 @dataclass(frozen=True)
@@ -125,32 +116,32 @@ def create_metrics() -> Metrics:
             registry=registry,
         ),
     )
-    for outcome in NOTIFICATION_OUTCOMES:
+    for outcome in NotificationOutcome:
         metrics.notifications.labels(outcome)
-    for action in ACTION_LABELS:
-        for status in ("firing", "resolved"):
+    for action in Action:
+        for status in get_args(Status):
             metrics.alerts.labels(action, status)
-        for outcome in STEP_OUTCOMES:
-            metrics.steps.labels("remediation", action, outcome)
-    for channel in CHANNELS:
-        for outcome in STEP_OUTCOMES:
-            metrics.steps.labels("escalation", channel, outcome)
-        for outcome in DELIVERY_OUTCOMES:
-            metrics.deliveries.labels(channel, outcome)
-    for kind in ("remediation", "escalation"):
+        for attempt in AttemptOutcome:
+            metrics.steps.labels(StepKind.REMEDIATION, action, attempt)
+    for channel in Channel:
+        for attempt in AttemptOutcome:
+            metrics.steps.labels(StepKind.ESCALATION, channel, attempt)
+        for delivery in DeliveryOutcome:
+            metrics.deliveries.labels(channel, delivery)
+    for kind in StepKind:
         metrics.step_seconds.labels(kind)
-    for guard in GUARDS:
+    for guard in Guard:
         metrics.refusals.labels(guard)
-    for state in HOLD_STATES:
+    for state in HoldState:
         metrics.held.labels(state)
-    for via in ACK_SOURCES:
+    for via in AckSource:
         metrics.ack_seconds.labels(via)
     return metrics
 
 
 class Children(Generic[M]):
     """A metric's children by label values, each looked up once: labels() takes a lock and builds
-    its key on every call, which on the hot path cost more than the increments."""
+    its key on every call, and the hot path increments the same few children again and again."""
 
     def __init__(self, metric: M) -> None:
         self._metric: M = metric

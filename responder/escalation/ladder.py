@@ -1,6 +1,8 @@
 """What the ladder plans beyond the decision's rungs, as pure functions of a finished step:
-thread updates, fallbacks, and the announcement of an acknowledgement.
+thread updates, fallbacks, the escalation of a failed remediation, and the announcement of an
+acknowledgement. The steps themselves are built by `responder.planner`.
 
+- A remediation that failed for good is told to every channel of its ladder at once.
 - A remediation that finished is told in the alert's Slack thread (findings included).
 - A rung that went out on another channel is told in the thread too.
 - A channel that failed for good hands the message to the next channel of the ladder at once
@@ -9,14 +11,21 @@ thread updates, fallbacks, and the announcement of an acknowledgement.
 
 from collections.abc import Callable, Sequence
 
-from responder.decision import PlannedStep
 from responder.escalation.content import escalation_text, remediation_text
 from responder.journal import Instance, Step, StepResult
+from responder.planner import (
+    PlannedStep,
+    acknowledged_steps,
+    fallback_step,
+    remediation_failed_steps,
+    thread_update,
+)
 from responder.policy import Policy
+from responder.vocabulary import AttemptOutcome, Channel, MessageEvent, StepKind
 
-THREAD = "slack"
-LAST_RESORT = "console"
-FALLBACK_EVENTS = ("firing", "remediation_failed")
+THREAD = Channel.SLACK
+LAST_RESORT = Channel.CONSOLE
+FALLBACK_EVENTS = (MessageEvent.FIRING, MessageEvent.REMEDIATION_FAILED)
 
 
 def ladder_channels(policy: Policy, instance: Instance) -> list[str]:
@@ -27,25 +36,31 @@ def ladder_channels(policy: Policy, instance: Instance) -> list[str]:
     return ordered
 
 
-def _thread_update(step: Step, text: str) -> PlannedStep:
-    return PlannedStep("escalation", THREAD, 0.0, {"event": "update", "text": text}, f"escalation:update:{step.id}")
-
-
 def follow_ups(kind: str, step: Step, result: StepResult, policy: Policy) -> list[PlannedStep]:
-    """Steps to plan in the same transaction that records `step`'s final outcome."""
-    if result.status == "retry":
+    """Steps to plan in the same transaction that records `step`'s final outcome, so that no
+    crash in between can lose them (a failed remediation's page above all)."""
+    if result.status == AttemptOutcome.RETRY:
         return []
     channels = ladder_channels(policy, step.instance)
     event = step.params.get("event")
     threaded = THREAD in channels and policy.channels.slack.enabled  # the console has no thread
-    if kind == "remediation":
-        return [_thread_update(step, remediation_text(step, result))] if threaded else []
-    if result.status == "failed" and event in FALLBACK_EVENTS:
+    if kind == StepKind.REMEDIATION:
+        steps = failure_escalation(step, result, channels) if result.status == AttemptOutcome.FAILED else []
+        if threaded:
+            steps.append(thread_update(step.id, THREAD, remediation_text(step, result)))
+        return steps
+    if result.status == AttemptOutcome.FAILED and event in FALLBACK_EVENTS:
         return [fallback(step, result, channels)]
-    told_elsewhere = step.name != THREAD and event == "firing" and "fallback_from" not in step.params
-    if result.status == "succeeded" and told_elsewhere and threaded:
-        return [_thread_update(step, escalation_text(step, result))]
+    told_elsewhere = step.name != THREAD and event == MessageEvent.FIRING and "fallback_from" not in step.params
+    if result.status == AttemptOutcome.SUCCEEDED and told_elsewhere and threaded:
+        return [thread_update(step.id, THREAD, escalation_text(step, result))]
     return []
+
+
+def failure_escalation(step: Step, result: StepResult, channels: Sequence[str]) -> list[PlannedStep]:
+    """A remediation that failed for good is told to every channel of its ladder at once."""
+    reason = f"{step.name} on {step.params.get('target')} failed: {result.detail}"
+    return remediation_failed_steps(step.id, sorted(channels), reason)
 
 
 def fallback(step: Step, result: StepResult, channels: Sequence[str]) -> PlannedStep:
@@ -57,7 +72,7 @@ def fallback(step: Step, result: StepResult, channels: Sequence[str]) -> Planned
         # Not "reason": channels read that as why the alert was not remediated.
         "fallback_reason": f"{step.name} failed for good: {result.detail.get('error', result.detail)}",
     }
-    return PlannedStep("escalation", following, 0.0, params, f"escalation:fallback:{step.id}:{following}")
+    return fallback_step(step.id, params, following)
 
 
 def ack_steps(actor: str, via: str) -> Callable[[Instance, frozenset[str], Sequence[str]], list[PlannedStep]]:
@@ -65,11 +80,7 @@ def ack_steps(actor: str, via: str) -> Callable[[Instance, frozenset[str], Seque
     that was told about the alert, except SMS (an ack is no reason to wake anyone)."""
 
     def plan(instance: Instance, notified: frozenset[str], stopped: Sequence[str]) -> list[PlannedStep]:
-        params = {"event": "acknowledged", "actor": actor, "via": via, "stopped": list(stopped)}
-        return [
-            PlannedStep("escalation", c, 0.0, params, f"escalation:acknowledged:{c}")
-            for c in sorted(notified)
-            if c != "sms"
-        ]
+        params = {"event": MessageEvent.ACKNOWLEDGED, "actor": actor, "via": via, "stopped": list(stopped)}
+        return acknowledged_steps([c for c in sorted(notified) if c != Channel.SMS], params)
 
     return plan

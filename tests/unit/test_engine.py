@@ -89,6 +89,10 @@ async def remediations(journal: SqliteJournal, fingerprint: str = "4f1c2a9e8d7b6
     return [s for inst in await journal.timeline(fingerprint) for s in inst["steps"] if s["kind"] == "remediation"]
 
 
+def sample(engine: Engine, name: str, **labels: str) -> float | None:
+    return engine.metrics.registry.get_sample_value(name, labels)
+
+
 def broken(tx: Transaction) -> None:
     raise ValueError("a bug in another operation of the same batch")
 
@@ -118,7 +122,7 @@ async def test_the_measured_ha_sequence_stops_once_and_never_after_the_resolve(
     [instance] = await journal.timeline("4f1c2a9e8d7b6c5a")
     assert instance["status"] == "resolved"
     assert [e["kind"] for e in instance["events"]] == ["firing", "resolved", "stale_firing_ignored"]
-    assert engine.metrics.stale._value.get() == 1
+    assert sample(engine, "responder_stale_alerts_total") == 1
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(["firing", "firing", "firing", "resolved"])))
@@ -142,7 +146,7 @@ async def test_a_new_start_time_is_a_new_instance_and_meets_the_cooldown(
     assert len(first["steps"]) == 4 and first["steps"][0]["kind"] == "remediation"
     assert [r["guard"] for r in second["events"][0]["detail"]["refusals"]] == ["cooldown"]
     assert {s["kind"] for s in second["steps"]} == {"escalation"}
-    assert engine.metrics.refusals.labels("cooldown")._value.get() == 1
+    assert sample(engine, "responder_guard_refusals_total", reason="cooldown") == 1
 
 
 async def test_resolve_cancels_rungs_not_yet_due_and_tells_who_was_told(
@@ -170,7 +174,7 @@ async def test_truncated_notifications_are_counted_and_escalated(
     out = io.StringIO()
     engine = engine_for(journal, make_policy(), clock, notifier=ConsoleNotifier(out))
     await deliver(engine, alert_payload(cost_alert(), truncated=7))
-    assert engine.metrics.truncated._value.get() == 7
+    assert sample(engine, "responder_truncated_alerts_total") == 7
     assert "ResponderNotificationTruncated" in out.getvalue()
 
 
@@ -290,7 +294,7 @@ async def test_a_step_with_no_answer_within_step_timeout_frees_its_worker_and_is
         [stop] = await remediations(journal)
         assert [a["status"] for a in stop["attempts"]] == ["retry"]
         assert stop["attempts"][0]["detail"] == {"error": "no answer within 0.2s"}
-        assert engine._workers["remediation"].busy == 0
+        assert engine.busy_workers("remediation") == 0
         clock.now += 600  # past any backoff
         engine.wake("remediation")
         for _ in range(100):
@@ -373,11 +377,11 @@ async def test_an_accept_whose_caller_went_away_still_starts_what_it_claimed(
             await waiting
         await committing
         for _ in range(100):
-            if len(remediator.runs) == 2 and not engine._workers["remediation"].busy:
+            if len(remediator.runs) == 2 and not engine.busy_workers("remediation"):
                 break
             await asyncio.sleep(0.02)
         assert sorted(remediator.runs.values()) == [1, 1]
-        assert engine._workers["remediation"].busy == 0
+        assert engine.busy_workers("remediation") == 0
     finally:
         await engine.stop(0.1)
 
@@ -403,11 +407,11 @@ async def test_an_accept_run_again_after_its_batch_failed_leases_with_the_worker
         )
         assert isinstance(failed, ValueError) and isinstance(accepted, int), (accepted, failed)
         for _ in range(100):
-            if remediator.runs and not engine._workers["remediation"].busy:
+            if remediator.runs and not engine.busy_workers("remediation"):
                 break
             await asyncio.sleep(0.02)
         assert list(remediator.runs.values()) == [1]
-        assert engine._workers["remediation"].busy == 0
+        assert engine.busy_workers("remediation") == 0
     finally:
         await engine.stop(0.1)
 
@@ -428,7 +432,7 @@ async def test_a_claim_whose_dispatcher_stopped_while_it_waited_takes_nothing(
     runs all the same: had it leased the stop, nobody would run it and its worker stayed taken."""
     engine = engine_for(journal, make_policy(), clock)
     await _pending_stop(engine, journal)
-    claiming = asyncio.create_task(engine._claim("remediation"))
+    claiming = asyncio.create_task(engine.claim("remediation"))
     await asyncio.sleep(0)  # the claim waits in the writer's batch
     claiming.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -436,7 +440,7 @@ async def test_a_claim_whose_dispatcher_stopped_while_it_waited_takes_nothing(
     await journal.transact(lambda tx: None)  # the batch has run
     [stop] = await remediations(journal)
     assert stop["status"] == "pending"
-    assert engine._workers["remediation"].busy == 0
+    assert engine.busy_workers("remediation") == 0
 
 
 async def test_a_claim_from_a_task_that_once_swallowed_a_cancellation_still_claims(
@@ -453,7 +457,7 @@ async def test_a_claim_from_a_task_that_once_swallowed_a_cancellation_still_clai
         me.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.sleep(0)
-        return await engine._claim("remediation")
+        return await engine.claim("remediation")
 
     assert len(await asyncio.create_task(cleanup_that_drains())) == 1
 
@@ -466,11 +470,11 @@ async def test_a_claim_run_again_after_its_batch_failed_takes_the_worker_it_took
     engine = engine_for(journal, make_policy({"workers.remediation": 1}), clock)
     await _pending_stop(engine, journal)
     claimed, failed = await asyncio.gather(
-        engine._claim("remediation"), journal.transact(broken), return_exceptions=True
+        engine.claim("remediation"), journal.transact(broken), return_exceptions=True
     )
     assert isinstance(failed, ValueError) and isinstance(claimed, list), (claimed, failed)
     assert len(claimed) == 1
-    assert engine._workers["remediation"].busy == 1
+    assert engine.busy_workers("remediation") == 1
 
 
 async def test_a_notification_lost_to_a_full_disk_is_acted_on_when_it_is_retried(
