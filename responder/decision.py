@@ -13,8 +13,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from responder.alerts import Alert
-from responder.planner import PlannedStep as PlannedStep  # the journal imports it from here, for now
-from responder.planner import hook_step, ladder_steps, remediation_steps, resolved_steps, unfreeze_steps
+from responder.planner import PlannedStep, hook_step, ladder_steps, remediation_steps, resolved_steps, unfreeze_steps
 from responder.policy import ActionPolicy, Policy
 from responder.targets import Target
 from responder.vocabulary import ACTIONS, MUTATING, Action, Guard, MessageEvent

@@ -44,7 +44,7 @@ IDLE_POLL_SECONDS = 1.0
 BACKLOG_REFRESH_SECONDS = 0.2
 
 # Per notification; the steps they made due, and those claimed, by kind.
-Ingested = tuple[list[Applied], Counter[str], dict[str, list[Step]]]
+Ingested = tuple[list[Applied], Counter[str], dict[StepKind, list[Step]]]
 
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
@@ -87,7 +87,7 @@ class Engine:
         """Wake the ingest loop, or the dispatcher of a step kind: there is work for it."""
         self._wake[kind].set()
 
-    def busy_workers(self, kind: str) -> int:
+    def busy_workers(self, kind: StepKind) -> int:
         """How many workers of `kind`'s pool hold a claimed step now."""
         return self._workers[kind].busy
 
@@ -106,13 +106,13 @@ class Engine:
         now = self.clock() if received_at is None else received_at
         taken = dict.fromkeys(STEP_KINDS, 0)
 
-        def apply(tx: Transaction, stored: StoredNotification) -> tuple[Applied, dict[str, list[Step]]]:
+        def apply(tx: Transaction, stored: StoredNotification) -> tuple[Applied, dict[StepKind, list[Step]]]:
             self._offer_workers(tx, taken, now)
             applied = apply_notification(tx, self.policy, stored, notification, now)
             return applied, self._take_leased(tx, taken)
 
         def committed(
-            stored: tuple[int, tuple[Applied, dict[str, list[Step]]] | None] | None, error: BaseException | None
+            stored: tuple[int, tuple[Applied, dict[StepKind, list[Step]]] | None] | None, error: BaseException | None
         ) -> None:
             # Not stored (or interrupted while committing), or older notifications wait, or applying failed.
             if stored is None or stored[1] is None:
@@ -168,7 +168,7 @@ class Engine:
         for chunk in chunks(parsed):
             taken = dict.fromkeys(STEP_KINDS, 0)
 
-            def apply(tx: Transaction, chunk: Parsed = chunk, taken: dict[str, int] = taken) -> Ingested:
+            def apply(tx: Transaction, chunk: Parsed = chunk, taken: dict[StepKind, int] = taken) -> Ingested:
                 self._offer_workers(tx, taken, now)
                 applied = [apply_notification(tx, self.policy, stored, n, now) for stored, n in chunk]
                 tx.mark_processed([stored.id for stored, _ in chunk], now)
@@ -188,7 +188,7 @@ class Engine:
         await self._refresh_backlog()
         return len(batch)
 
-    def _offer_workers(self, tx: Transaction, taken: dict[str, int], now: float) -> None:
+    def _offer_workers(self, tx: Transaction, taken: dict[StepKind, int], now: float) -> None:
         """Before an ingest transaction applies: the steps it makes due now are leased as they are
         inserted, as far as their pool has free workers. Only while the dispatchers run: `drain`
         (replay, tests) runs steps in its own order. A batch that failed runs its operations
@@ -197,7 +197,7 @@ class Engine:
         if self._tasks:
             tx.lease_new({kind: self._workers[kind].free for kind in STEP_KINDS}, now, LEASE_SECONDS)
 
-    def _take_leased(self, tx: Transaction, taken: dict[str, int]) -> dict[str, list[Step]]:
+    def _take_leased(self, tx: Transaction, taken: dict[StepKind, int]) -> dict[StepKind, list[Step]]:
         """After it applied: a worker for each step it leased. Nothing ran in between, so the
         workers offered are still free."""
         claimed = {kind: tx.leased(kind) for kind in STEP_KINDS}
@@ -206,13 +206,13 @@ class Engine:
                 taken[kind] = self._workers[kind].take(len(steps))
         return claimed
 
-    def _give_back(self, taken: dict[str, int]) -> None:
+    def _give_back(self, taken: dict[StepKind, int]) -> None:
         for kind, count in taken.items():
             if count:
                 self._workers[kind].give(count)
                 taken[kind] = 0
 
-    def _start_claimed(self, claimed: dict[str, list[Step]], due: Mapping[str, int]) -> None:
+    def _start_claimed(self, claimed: dict[StepKind, list[Step]], due: Mapping[str, int]) -> None:
         for kind in STEP_KINDS:  # remediation first: its tasks start before the escalations'
             steps = claimed.get(kind, [])
             self._launch(kind, steps)
@@ -244,10 +244,10 @@ class Engine:
             while steps := await self.claim(kind):
                 await asyncio.gather(*(self._run_step(kind, s, runner) for s in steps))
 
-    def _runners(self) -> dict[str, Callable[[Step], Awaitable[StepResult]]]:
+    def _runners(self) -> dict[StepKind, Callable[[Step], Awaitable[StepResult]]]:
         return {StepKind.REMEDIATION: self.remediator.remediate, StepKind.ESCALATION: self.notifier.notify}
 
-    async def claim(self, kind: str) -> list[Step]:
+    async def claim(self, kind: StepKind) -> list[Step]:
         """Claim as many due steps of `kind` as there are free workers; each claimed step holds
         one until it is run (the dispatchers, `drain`) and its call returns.
 
@@ -281,7 +281,7 @@ class Engine:
             self._give_back(taken)
             raise
 
-    def _launch(self, kind: str, steps: list[Step]) -> None:
+    def _launch(self, kind: StepKind, steps: list[Step]) -> None:
         """Run claimed steps, each on the worker its claim took."""
         runner = self._runners()[kind]
         for step in steps:
@@ -289,12 +289,12 @@ class Engine:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    def _free(self, kind: str) -> None:
+    def _free(self, kind: StepKind) -> None:
         self._workers[kind].give(1)
         if self._workers[kind].starved:
             self.wake(kind)
 
-    async def _dispatch(self, kind: str) -> None:
+    async def _dispatch(self, kind: StepKind) -> None:
         while True:
             try:
                 self._launch(kind, await self.claim(kind))
@@ -319,7 +319,7 @@ class Engine:
             self._backlog_counted = now
             self.metrics.backlog.set(await self.journal.refresh_backlog())
 
-    async def _run_step(self, kind: str, step: Step, runner: Callable[[Step], Awaitable[StepResult]]) -> None:
+    async def _run_step(self, kind: StepKind, step: Step, runner: Callable[[Step], Awaitable[StepResult]]) -> None:
         started = self.clock()
         try:
             async with asyncio.timeout(self.policy.step_timeout_seconds):
@@ -363,7 +363,7 @@ class Engine:
         frozen = [Target(e.namespace, e.deployment) for e in result.effects if e.state == HoldState.FROZEN and e.on]
         return unfreeze_steps(frozen, self.policy)
 
-    def _record(self, kind: str, step: Step, result: StepResult, seconds: float) -> None:
+    def _record(self, kind: StepKind, step: Step, result: StepResult, seconds: float) -> None:
         self._steps(kind, step.name, result.status).inc()
         if refused := result.detail.get("refused"):  # guards that only execution can apply: RBAC, selectors
             self._refusals(refused["guard"]).inc()

@@ -13,16 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from responder.alerts import Alert
-from responder.decision import GuardState, PlannedStep
+from responder.decision import GuardState
 from responder.journal.escalation import EscalationStore
 from responder.journal.records import (
-    STEP_CANCELLED,
-    STEP_FAILED,
     STEP_KINDS,
-    STEP_PENDING,
-    STEP_RUNNING,
-    STEP_SUCCEEDED,
-    UNFINISHED,
     Effect,
     Instance,
     Operation,
@@ -31,15 +25,10 @@ from responder.journal.records import (
     StepResult,
     StoredNotification,
 )
+from responder.planner import PlannedStep
 
 __all__ = [
-    "STEP_CANCELLED",
-    "STEP_FAILED",
     "STEP_KINDS",
-    "STEP_PENDING",
-    "STEP_RUNNING",
-    "STEP_SUCCEEDED",
-    "UNFINISHED",
     "Effect",
     "EscalationStore",
     "Instance",
@@ -48,6 +37,11 @@ __all__ = [
     "Settled",
     "Step",
     "StepResult",
+    "StepStatus.CANCELLED",
+    "StepStatus.FAILED",
+    "StepStatus.PENDING",
+    "StepStatus.RUNNING",
+    "StepStatus.SUCCEEDED",
     "StoredNotification",
     "Transaction",
 ]

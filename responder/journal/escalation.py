@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from responder.decision import PlannedStep
 from responder.journal.records import Instance
+from responder.planner import PlannedStep
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import orjson
 
+from responder.vocabulary import StepKind
+
 T = TypeVar("T")
 # Told an operation's result, or None and its error, as the journal settles it: synchronously,
 # and whether or not anyone still awaits its future (a client gone). None also when the writer
@@ -16,10 +18,8 @@ T = TypeVar("T")
 # handed back when the journal next starts.
 Settled = Callable[[T | None, BaseException | None], None]
 
-STEP_PENDING, STEP_RUNNING = "pending", "running"
-STEP_SUCCEEDED, STEP_FAILED, STEP_CANCELLED = "succeeded", "failed", "cancelled"
-UNFINISHED = (STEP_PENDING, STEP_RUNNING)
-STEP_KINDS = ("remediation", "escalation")  # in the order a claim serves them
+# In the order a claim serves them; a tuple, because iterating the enum class is dearer.
+STEP_KINDS = tuple(StepKind)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from responder.decision import PlannedStep
 from responder.journal import Operation, Settled, Step, StepResult, StoredNotification, sqlite_holds
 from responder.journal import sqlite_queries as queries
 from responder.journal import sqlite_views as views
@@ -30,6 +29,7 @@ from responder.journal.sqlite_queries import insert_notification
 from responder.journal.sqlite_schema import connect
 from responder.journal.sqlite_tx import JournalConnection, SqliteTransaction
 from responder.journal.sqlite_writer import GroupCommitWriter
+from responder.planner import PlannedStep
 
 T = TypeVar("T")
 log = logging.getLogger("responder.journal")

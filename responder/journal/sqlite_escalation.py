@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 
 import orjson
 
-from responder.journal import STEP_CANCELLED, STEP_PENDING, Instance
+from responder.journal import Instance
 from responder.journal.escalation import Acknowledgement, AckOutcome, AckPlanner, DeliveryMark
-from responder.journal.sqlite_tx import INSTANCE_COLUMNS, SqliteTransaction, dumps, instance_from_row
+from responder.journal.sqlite_tx import CANCELLED, INSTANCE_COLUMNS, SqliteTransaction, dumps, instance_from_row
+from responder.vocabulary import StepStatus
 
 T = TypeVar("T")
 Runner = Callable[..., Awaitable[Any]]
@@ -74,10 +75,10 @@ class SqliteEscalationStore:
                     f"{name} (rung {rung})"
                     for name, rung in conn.execute(
                         "UPDATE steps SET status = ?, updated_at = ?, outcome = 'acknowledged before it was sent'"
-                        f" WHERE instance_id = ? AND +kind = 'escalation' AND status = '{STEP_PENDING}'"
+                        f" WHERE instance_id = ? AND +kind = 'escalation' AND status = '{StepStatus.PENDING}'"
                         " AND attempts = 0 AND json_extract(params, '$.event') = 'firing'"
                         " RETURNING name, json_extract(params, '$.rung')",
-                        (STEP_CANCELLED, now, instance.id),
+                        (CANCELLED, now, instance.id),
                     ).fetchall()
                 ]
                 detail = {"actor": actor, "via": via, "ladder_cancelled": stopped}
@@ -99,7 +100,7 @@ class SqliteEscalationStore:
         rows = await self._run(
             lambda conn: conn.execute(
                 "SELECT name, json_extract(params, '$.rung') FROM steps WHERE instance_id = ? AND kind = 'escalation'"
-                f" AND status = '{STEP_CANCELLED}' AND outcome = 'ladder stopped'"
+                f" AND status = '{StepStatus.CANCELLED}' AND outcome = 'ladder stopped'"
                 " AND json_extract(params, '$.event') = 'firing'"
                 " ORDER BY id",  # the outcome stop_pending gives the rungs a resolve cancelled
                 (instance_id,),

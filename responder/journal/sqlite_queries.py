@@ -5,18 +5,23 @@ connection, run by the writer inside one of its transactions."""
 import sqlite3
 from collections.abc import Sequence
 
-from responder.decision import PlannedStep
 from responder.journal import (
-    STEP_CANCELLED,
-    STEP_PENDING,
-    STEP_RUNNING,
     Step,
     StepResult,
     StoredNotification,
     sqlite_holds,
 )
-from responder.journal.sqlite_tx import JournalConnection, SqliteTransaction, dumps, step_kind
-from responder.vocabulary import ON_RESOLVE
+from responder.journal.sqlite_tx import (
+    CANCELLED,
+    PENDING,
+    RUNNING,
+    JournalConnection,
+    SqliteTransaction,
+    dumps,
+    step_kind,
+)
+from responder.planner import PlannedStep
+from responder.vocabulary import ON_RESOLVE, StepStatus
 
 
 def insert_notification(
@@ -50,7 +55,7 @@ def unprocessed(conn: sqlite3.Connection, limit: int) -> list[StoredNotification
 def recover(conn: sqlite3.Connection) -> int:
     """Hand back steps a crash left running: the journal is single-process, so nobody else holds them."""
     return conn.execute(
-        f"UPDATE steps SET status = ?, lease_until = NULL WHERE status = '{STEP_RUNNING}'", (STEP_PENDING,)
+        f"UPDATE steps SET status = ?, lease_until = NULL WHERE status = '{StepStatus.RUNNING}'", (StepStatus.PENDING,)
     ).rowcount
 
 
@@ -89,19 +94,19 @@ def finish_step(
         # The resolve cancelled the firing's remediations not yet run; this one was running.
         conn.execute(
             "UPDATE steps SET status = ?, lease_until = NULL, updated_at = ?,"
-            f" outcome = 'resolved before its retry' WHERE id = ? AND status = '{STEP_RUNNING}'",
-            (STEP_CANCELLED, now, step.id),
+            f" outcome = 'resolved before its retry' WHERE id = ? AND status = '{StepStatus.RUNNING}'",
+            (CANCELLED, now, step.id),
         )
     elif retry_at is not None:
         conn.execute(
             "UPDATE steps SET status = ?, due_at = ?, lease_until = NULL, updated_at = ?,"
-            f" outcome = ? WHERE id = ? AND status = '{STEP_RUNNING}'",
-            (STEP_PENDING, retry_at, now, result.status, step.id),
+            f" outcome = ? WHERE id = ? AND status = '{StepStatus.RUNNING}'",
+            (PENDING, retry_at, now, result.status, step.id),
         )
     else:
         conn.execute(
             "UPDATE steps SET status = ?, lease_until = NULL, updated_at = ?, outcome = ?"
-            f" WHERE id = ? AND status = '{STEP_RUNNING}'",
+            f" WHERE id = ? AND status = '{StepStatus.RUNNING}'",
             (result.status, now, result.status, step.id),
         )
 
@@ -113,7 +118,7 @@ def _resolved(conn: sqlite3.Connection, instance_id: int) -> bool:
 
 def next_due(conn: sqlite3.Connection, kind: str) -> float | None:
     row = conn.execute(
-        f"SELECT MIN(due_at) FROM steps WHERE kind = '{step_kind(kind)}' AND status = '{STEP_PENDING}'"
+        f"SELECT MIN(due_at) FROM steps WHERE kind = '{step_kind(kind)}' AND status = '{StepStatus.PENDING}'"
     ).fetchone()
     return row[0] if row else None
 
@@ -125,7 +130,7 @@ def prune(conn: JournalConnection, older_than: float) -> int:
         "SELECT id FROM instances WHERE last_seen < ? AND status != 'firing'"
         " AND NOT EXISTS (SELECT 1 FROM steps WHERE steps.instance_id = instances.id AND status IN (?, ?))"
     )
-    args = (older_than, STEP_PENDING, STEP_RUNNING)
+    args = (older_than, PENDING, RUNNING)
     conn.execute(f"DELETE FROM attempts WHERE step_id IN (SELECT id FROM steps WHERE instance_id IN ({old}))", args)
     conn.execute(f"DELETE FROM steps WHERE instance_id IN ({old})", args)
     conn.execute(f"DELETE FROM events WHERE instance_id IN ({old})", args)
@@ -142,8 +147,8 @@ def backlog(conn: sqlite3.Connection) -> int:
         conn.execute(
             "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL)"
             " + (SELECT COUNT(*) FROM steps INDEXED BY steps_pending"
-            f"   WHERE kind = 'remediation' AND status = '{STEP_PENDING}')"
+            f"   WHERE kind = 'remediation' AND status = '{StepStatus.PENDING}')"
             " + (SELECT COUNT(*) FROM steps INDEXED BY steps_leased"
-            f"   WHERE kind = 'remediation' AND status = '{STEP_RUNNING}')"
+            f"   WHERE kind = 'remediation' AND status = '{StepStatus.RUNNING}')"
         ).fetchone()[0]
     )

@@ -13,9 +13,14 @@ from typing import Any
 import orjson
 
 from responder.alerts import Alert
-from responder.decision import GuardState, PlannedStep
-from responder.journal import STEP_CANCELLED, STEP_KINDS, STEP_PENDING, STEP_RUNNING, Instance, Step
+from responder.decision import GuardState
+from responder.journal import STEP_KINDS, Instance, Step
+from responder.planner import PlannedStep
+from responder.vocabulary import StepStatus
 
+# Statuses as bound parameters, plain str: sqlite3 binds a str subclass (an enum member) only
+# after an adapter look-up.
+PENDING, RUNNING, CANCELLED = str(StepStatus.PENDING), str(StepStatus.RUNNING), str(StepStatus.CANCELLED)
 INSTANCE_COLUMNS = "id, fingerprint, starts_at, status, alertname, severity, action, labels, annotations, last_seen"
 _STEP_COLUMNS = (
     "instance_id, key, kind, name, target_key, params, status, due_at, created_at, updated_at, correlation_id"
@@ -188,7 +193,7 @@ class SqliteTransaction:
                 s.name,
                 s.target_key,
                 dumps(s.params),
-                STEP_PENDING,
+                PENDING,
                 now + s.delay_seconds,
                 now,
                 now,
@@ -228,7 +233,7 @@ class SqliteTransaction:
         assert leases is not None
         if step.delay_seconds > 0 or leases.room.get(step.kind, 0) <= 0 or self._older_due(step.kind, now):
             return self._conn.execute(_INSERT_STEP, row).rowcount
-        cursor = self._conn.execute(_INSERT_LEASED_STEP, (*row[:6], STEP_RUNNING, *row[7:], leases.until))
+        cursor = self._conn.execute(_INSERT_LEASED_STEP, (*row[:6], RUNNING, *row[7:], leases.until))
         if cursor.rowcount:
             assert cursor.lastrowid is not None
             params = orjson.loads(row[5])  # as a claim would read it back
@@ -247,9 +252,9 @@ class SqliteTransaction:
             kind = step_kind(kind)
             older = bool(
                 self._conn.execute(
-                    f"SELECT EXISTS (SELECT 1 FROM steps WHERE kind = '{kind}' AND status = '{STEP_PENDING}'"
+                    f"SELECT EXISTS (SELECT 1 FROM steps WHERE kind = '{kind}' AND status = '{StepStatus.PENDING}'"
                     " AND due_at <= ?) OR EXISTS (SELECT 1 FROM steps INDEXED BY steps_leased"
-                    f" WHERE kind = '{kind}' AND status = '{STEP_RUNNING}' AND lease_until < ?)",
+                    f" WHERE kind = '{kind}' AND status = '{StepStatus.RUNNING}' AND lease_until < ?)",
                     (now, now),
                 ).fetchone()[0]
             )
@@ -269,7 +274,7 @@ class SqliteTransaction:
                 "SELECT COUNT(*) FROM (SELECT 1 FROM steps INDEXED BY steps_remediation_window"
                 f" WHERE kind = 'remediation' AND created_at > ?"
                 f" AND name IN ({names}) AND status != ? LIMIT ?)",
-                (now - window_seconds, *mutating, STEP_CANCELLED, cap),
+                (now - window_seconds, *mutating, CANCELLED, cap),
             ).fetchone()[0]
             self._guards = _GuardCache(key, frozenset(mutating), count, {})
         cache = self._guards
@@ -279,7 +284,7 @@ class SqliteTransaction:
                     "SELECT MAX(created_at) FROM steps INDEXED BY steps_remediation_target"
                     f" WHERE target_key = ? AND kind = 'remediation' AND name IN ({','.join('?' * len(mutating))})"
                     " AND status != ?",
-                    (target, *mutating, STEP_CANCELLED),
+                    (target, *mutating, CANCELLED),
                 ).fetchone()
                 cache.last[target] = row[0]
         last = {t: at for t in targets if (at := cache.last.get(t)) is not None}
@@ -294,14 +299,14 @@ class SqliteTransaction:
         instead of its own instance's few steps."""
         rungs = self._conn.execute(
             "UPDATE steps SET status = ?, updated_at = ?, outcome = 'ladder stopped'"
-            f" WHERE instance_id = ? AND +kind = 'escalation' AND status = '{STEP_PENDING}' AND +due_at > ?"
+            f" WHERE instance_id = ? AND +kind = 'escalation' AND status = '{StepStatus.PENDING}' AND +due_at > ?"
             " AND json_extract(params, '$.event') = 'firing'",
-            (STEP_CANCELLED, now, instance.id, now),
+            (CANCELLED, now, instance.id, now),
         ).rowcount
         remediations = self._conn.execute(
             "UPDATE steps SET status = ?, updated_at = ?, outcome = 'resolved before it ran'"
-            f" WHERE instance_id = ? AND +kind = 'remediation' AND status = '{STEP_PENDING}'",
-            (STEP_CANCELLED, now, instance.id),
+            f" WHERE instance_id = ? AND +kind = 'remediation' AND status = '{StepStatus.PENDING}'",
+            (CANCELLED, now, instance.id),
         ).rowcount
         return rungs, remediations
 
@@ -327,7 +332,7 @@ class SqliteTransaction:
         return bool(
             self._conn.execute(
                 "SELECT EXISTS (SELECT 1 FROM steps WHERE instance_id = ? AND +kind = 'remediation' AND name = ?"
-                f" AND status = '{STEP_RUNNING}')",
+                f" AND status = '{StepStatus.RUNNING}')",
                 (instance.id, name),
             ).fetchone()[0]
         )
@@ -337,7 +342,7 @@ class SqliteTransaction:
         rows = self._conn.execute(
             "SELECT DISTINCT name FROM steps WHERE instance_id = ? AND kind = 'escalation'"
             " AND status != ? AND json_extract(params, '$.event') = 'firing'",
-            (instance.id, STEP_CANCELLED),
+            (instance.id, CANCELLED),
         ).fetchall()
         return frozenset(r[0] for r in rows)
 
@@ -354,10 +359,10 @@ class SqliteTransaction:
             row[0]
             for row in self._conn.execute(
                 "SELECT id FROM ("
-                f"SELECT * FROM (SELECT id, due_at FROM steps WHERE kind = '{kind}' AND status = '{STEP_PENDING}'"
+                f"SELECT * FROM (SELECT id, due_at FROM steps WHERE kind = '{kind}' AND status = '{StepStatus.PENDING}'"
                 " AND due_at <= ? ORDER BY due_at, id LIMIT ?)"
                 f" UNION ALL SELECT * FROM (SELECT id, due_at FROM steps INDEXED BY steps_leased WHERE kind = '{kind}'"
-                f" AND status = '{STEP_RUNNING}' AND lease_until < ? ORDER BY due_at, id LIMIT ?)"
+                f" AND status = '{StepStatus.RUNNING}' AND lease_until < ? ORDER BY due_at, id LIMIT ?)"
                 ") ORDER BY due_at, id LIMIT ?",
                 (now, limit, now, limit, limit),
             )
@@ -368,7 +373,7 @@ class SqliteTransaction:
         self._conn.execute(
             "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
             f" WHERE id IN ({marks})",
-            (STEP_RUNNING, now + lease_seconds, now, *chosen),
+            (RUNNING, now + lease_seconds, now, *chosen),
         )
         rows = self._conn.execute(
             f"SELECT s.id, s.kind, s.name, s.params, s.attempts, s.correlation_id, {_JOINED_INSTANCE_COLUMNS}"

@@ -20,10 +20,10 @@ import orjson
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
-from responder.decision import PlannedStep
 from responder.escalation.ladder import ack_steps
 from responder.escalation.slack import SlackNotifier
 from responder.journal.escalation import AckOutcome
+from responder.planner import PlannedStep
 from responder.targets import Target
 from responder.web.auth import authorized, unauthorized
 from responder.web.signatures import pagerduty_problem, slack_problem

@@ -10,6 +10,7 @@ import pytest
 
 from responder.journal.sqlite import SqliteJournal
 from responder.journal.sqlite_tx import SqliteTransaction
+from responder.vocabulary import StepKind
 from tests.unit.journal.plans import KEY, NOW, RUNG, STOP, claim, due, plan, storm
 
 
@@ -66,15 +67,15 @@ async def test_a_claim_does_no_more_work_when_thousands_of_steps_are_due_or_runn
 
     def instructions_to_claim_one(conn: sqlite3.Connection) -> int:
         with instructions(conn) as counted:
-            assert len(SqliteTransaction(conn).claim("remediation", 1, NOW, 300)) == 1
+            assert len(SqliteTransaction(conn).claim(StepKind.REMEDIATION, 1, NOW, 300)) == 1
         return counted[0]
 
-    await plan(journal, *due("remediation", 40))
+    await plan(journal, *due(StepKind.REMEDIATION, 40))
     few = await journal.run(instructions_to_claim_one)
-    await plan(journal, *due("remediation", 4000, start=40))
+    await plan(journal, *due(StepKind.REMEDIATION, 4000, start=40))
     many_due = await journal.run(instructions_to_claim_one)
-    assert len(await claim(journal, "remediation", 4000, NOW, 300)) == 4000
-    await plan(journal, *due("remediation", 1, start=5000))
+    assert len(await claim(journal, StepKind.REMEDIATION, 4000, NOW, 300)) == 4000
+    await plan(journal, *due(StepKind.REMEDIATION, 1, start=5000))
     many_running = await journal.run(instructions_to_claim_one)
     assert max(many_due, many_running) <= 2 * few + 5, (few, many_due, many_running)
 

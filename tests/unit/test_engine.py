@@ -20,6 +20,7 @@ from responder.journal.sqlite import SqliteJournal
 from responder.metrics import create_metrics
 from responder.policy import Policy
 from responder.remediation.plan import PlanRemediator
+from responder.vocabulary import StepKind
 from tests.conftest import alert_payload, cost_alert
 
 
@@ -294,7 +295,7 @@ async def test_a_step_with_no_answer_within_step_timeout_frees_its_worker_and_is
         [stop] = await remediations(journal)
         assert [a["status"] for a in stop["attempts"]] == ["retry"]
         assert stop["attempts"][0]["detail"] == {"error": "no answer within 0.2s"}
-        assert engine.busy_workers("remediation") == 0
+        assert engine.busy_workers(StepKind.REMEDIATION) == 0
         clock.now += 600  # past any backoff
         engine.wake("remediation")
         for _ in range(100):
@@ -377,11 +378,11 @@ async def test_an_accept_whose_caller_went_away_still_starts_what_it_claimed(
             await waiting
         await committing
         for _ in range(100):
-            if len(remediator.runs) == 2 and not engine.busy_workers("remediation"):
+            if len(remediator.runs) == 2 and not engine.busy_workers(StepKind.REMEDIATION):
                 break
             await asyncio.sleep(0.02)
         assert sorted(remediator.runs.values()) == [1, 1]
-        assert engine.busy_workers("remediation") == 0
+        assert engine.busy_workers(StepKind.REMEDIATION) == 0
     finally:
         await engine.stop(0.1)
 
@@ -407,11 +408,11 @@ async def test_an_accept_run_again_after_its_batch_failed_leases_with_the_worker
         )
         assert isinstance(failed, ValueError) and isinstance(accepted, int), (accepted, failed)
         for _ in range(100):
-            if remediator.runs and not engine.busy_workers("remediation"):
+            if remediator.runs and not engine.busy_workers(StepKind.REMEDIATION):
                 break
             await asyncio.sleep(0.02)
         assert list(remediator.runs.values()) == [1]
-        assert engine.busy_workers("remediation") == 0
+        assert engine.busy_workers(StepKind.REMEDIATION) == 0
     finally:
         await engine.stop(0.1)
 
@@ -432,7 +433,7 @@ async def test_a_claim_whose_dispatcher_stopped_while_it_waited_takes_nothing(
     runs all the same: had it leased the stop, nobody would run it and its worker stayed taken."""
     engine = engine_for(journal, make_policy(), clock)
     await _pending_stop(engine, journal)
-    claiming = asyncio.create_task(engine.claim("remediation"))
+    claiming = asyncio.create_task(engine.claim(StepKind.REMEDIATION))
     await asyncio.sleep(0)  # the claim waits in the writer's batch
     claiming.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -440,7 +441,7 @@ async def test_a_claim_whose_dispatcher_stopped_while_it_waited_takes_nothing(
     await journal.transact(lambda tx: None)  # the batch has run
     [stop] = await remediations(journal)
     assert stop["status"] == "pending"
-    assert engine.busy_workers("remediation") == 0
+    assert engine.busy_workers(StepKind.REMEDIATION) == 0
 
 
 async def test_a_claim_from_a_task_that_once_swallowed_a_cancellation_still_claims(
@@ -457,7 +458,7 @@ async def test_a_claim_from_a_task_that_once_swallowed_a_cancellation_still_clai
         me.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.sleep(0)
-        return await engine.claim("remediation")
+        return await engine.claim(StepKind.REMEDIATION)
 
     assert len(await asyncio.create_task(cleanup_that_drains())) == 1
 
@@ -470,11 +471,11 @@ async def test_a_claim_run_again_after_its_batch_failed_takes_the_worker_it_took
     engine = engine_for(journal, make_policy({"workers.remediation": 1}), clock)
     await _pending_stop(engine, journal)
     claimed, failed = await asyncio.gather(
-        engine.claim("remediation"), journal.transact(broken), return_exceptions=True
+        engine.claim(StepKind.REMEDIATION), journal.transact(broken), return_exceptions=True
     )
     assert isinstance(failed, ValueError) and isinstance(claimed, list), (claimed, failed)
     assert len(claimed) == 1
-    assert engine.busy_workers("remediation") == 1
+    assert engine.busy_workers(StepKind.REMEDIATION) == 1
 
 
 async def test_a_notification_lost_to_a_full_disk_is_acted_on_when_it_is_retried(

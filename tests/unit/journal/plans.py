@@ -3,8 +3,9 @@
 from msgspec.structs import replace
 
 from responder.alerts import Alert
-from responder.decision import PlannedStep
 from responder.journal import Journal, Step, Transaction
+from responder.planner import PlannedStep
+from responder.vocabulary import StepKind
 
 NOW = 1_800_000_000.0
 ALERT = Alert(
@@ -16,20 +17,20 @@ ALERT = Alert(
 )
 KEY = (ALERT.fingerprint, ALERT.starts_at)
 STOP = PlannedStep(
-    "remediation",
+    StepKind.REMEDIATION,
     "EMERGENCY_STOP",
     0.0,
     {"target": {"namespace": "n", "deployment": "d"}},
     "remediation:EMERGENCY_STOP:n/d",
 )
-RUNG = PlannedStep("escalation", "sms", 900.0, {"event": "firing", "rung": 1}, "escalation:firing:sms")
+RUNG = PlannedStep(StepKind.ESCALATION, "sms", 900.0, {"event": "firing", "rung": 1}, "escalation:firing:sms")
 
 
-async def claim(journal: Journal, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]:
+async def claim(journal: Journal, kind: StepKind, limit: int, now: float, lease_seconds: float) -> list[Step]:
     return await journal.transact(lambda tx: tx.claim(kind, limit, now, lease_seconds))
 
 
-def due(kind: str, count: int, start: int = 0, delay: float = 0.0) -> list[PlannedStep]:
+def due(kind: StepKind, count: int, start: int = 0, delay: float = 0.0) -> list[PlannedStep]:
     name = "EMERGENCY_STOP" if kind == "remediation" else "slack"
     return [PlannedStep(kind, name, delay, {"n": i}, f"{kind}:{i}") for i in range(start, start + count)]
 
@@ -52,6 +53,6 @@ async def storm(journal: Journal, count: int, start: int) -> None:
     def add(tx: Transaction) -> None:
         for i in range(start, start + count):
             other = tx.insert_instance(replace(ALERT, fingerprint=f"other{i}"), NOW)
-            tx.add_steps(other, [RUNG, *due("remediation", 1, delay=900)], NOW, f"c{i}")
+            tx.add_steps(other, [RUNG, *due(StepKind.REMEDIATION, 1, delay=900)], NOW, f"c{i}")
 
     await journal.transact(add)

@@ -4,8 +4,9 @@ import asyncio
 
 import pytest
 
-from responder.decision import PlannedStep
 from responder.journal import Effect, Journal, Operation, Step, StepResult, StoredNotification, Transaction
+from responder.planner import PlannedStep
+from responder.vocabulary import StepKind
 from tests.unit.journal.plans import ALERT, KEY, NOW, STOP, claim, due, plan
 
 
@@ -19,47 +20,47 @@ async def test_concurrent_appends_are_all_kept_in_order(journal: Journal) -> Non
 async def test_a_step_is_planned_once_however_often_it_is_planned(journal: Journal) -> None:
     for _ in range(5):
         await plan(journal, STOP)
-    assert len(await claim(journal, "remediation", 10, NOW, 60)) == 1
+    assert len(await claim(journal, StepKind.REMEDIATION, 10, NOW, 60)) == 1
 
 
 async def test_concurrent_claims_never_hand_out_the_same_step(journal: Journal) -> None:
-    steps = [PlannedStep("escalation", "slack", 0.0, {"event": "firing"}, f"k{i}") for i in range(50)]
+    steps = [PlannedStep(StepKind.ESCALATION, "slack", 0.0, {"event": "firing"}, f"k{i}") for i in range(50)]
     await plan(journal, *steps)
-    claims = await asyncio.gather(*(claim(journal, "escalation", 7, NOW, 60) for _ in range(10)))
+    claims = await asyncio.gather(*(claim(journal, StepKind.ESCALATION, 7, NOW, 60) for _ in range(10)))
     ids = [s.id for found in claims for s in found]
     assert len(ids) == len(set(ids)) == 50
 
 
 async def test_steps_not_yet_due_are_not_claimed(journal: Journal) -> None:
-    await plan(journal, PlannedStep("escalation", "sms", 900.0, {"event": "firing"}, "later"))
-    assert await claim(journal, "escalation", 10, NOW, 60) == []
+    await plan(journal, PlannedStep(StepKind.ESCALATION, "sms", 900.0, {"event": "firing"}, "later"))
+    assert await claim(journal, StepKind.ESCALATION, 10, NOW, 60) == []
     assert await journal.next_due("escalation") == NOW + 900
-    assert len(await claim(journal, "escalation", 10, NOW + 900, 60)) == 1
+    assert len(await claim(journal, StepKind.ESCALATION, 10, NOW + 900, 60)) == 1
 
 
 async def test_a_retry_goes_back_to_pending_at_its_time(journal: Journal) -> None:
     await plan(journal, STOP)
-    [step] = await claim(journal, "remediation", 1, NOW, 60)
+    [step] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
     await journal.finish_step(step, StepResult("retry", {"error": "503"}), NOW, NOW + 1, NOW + 30)
-    assert await claim(journal, "remediation", 1, NOW + 10, 60) == []
-    [again] = await claim(journal, "remediation", 1, NOW + 30, 60)
+    assert await claim(journal, StepKind.REMEDIATION, 1, NOW + 10, 60) == []
+    [again] = await claim(journal, StepKind.REMEDIATION, 1, NOW + 30, 60)
     assert again.id == step.id and again.attempts == 2
 
 
 async def test_a_step_whose_lease_ran_out_is_claimed_again(journal: Journal) -> None:
     await plan(journal, STOP)
-    [first] = await claim(journal, "remediation", 1, NOW, 60)
-    assert await claim(journal, "remediation", 1, NOW + 30, 60) == []
-    [again] = await claim(journal, "remediation", 1, NOW + 61, 60)
+    [first] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
+    assert await claim(journal, StepKind.REMEDIATION, 1, NOW + 30, 60) == []
+    [again] = await claim(journal, StepKind.REMEDIATION, 1, NOW + 61, 60)
     assert again.id == first.id and again.attempts == 2
 
 
 async def test_an_outcome_its_effects_and_its_follow_ups_are_recorded_together(journal: Journal) -> None:
     await plan(journal, STOP)
-    [stop] = await claim(journal, "remediation", 1, NOW, 60)
+    [stop] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
     stopped = Effect("stopped", "n", "d", True, "fp1@x", {"replicas": 3})
     result = StepResult("succeeded", {"ok": 1}, effects=(stopped,))
-    follow_up = PlannedStep("escalation", "slack", 0.0, {"event": "stopped"}, "escalation:stopped:slack")
+    follow_up = PlannedStep(StepKind.ESCALATION, "slack", 0.0, {"event": "stopped"}, "escalation:stopped:slack")
     await journal.finish_step(stop, result, NOW, NOW + 1, None, [follow_up])
     [instance] = await journal.timeline("fp1")
     steps = [(s["name"], s["status"]) for s in instance["steps"]]
@@ -71,7 +72,7 @@ async def test_an_outcome_its_effects_and_its_follow_ups_are_recorded_together(j
 
 async def test_an_operation_is_recorded_with_the_holds_it_lifted(journal: Journal) -> None:
     await plan(journal, STOP)
-    [stop] = await claim(journal, "remediation", 1, NOW, 60)
+    [stop] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
     held = StepResult("succeeded", {}, effects=(Effect("stopped", "n", "d", True, "fp1@x"),))
     await journal.finish_step(stop, held, NOW, NOW, None)
     lifted = Effect("stopped", "n", "d", False)
@@ -84,11 +85,11 @@ async def test_an_operation_is_recorded_with_the_holds_it_lifted(journal: Journa
 
 
 async def test_pruning_forgets_old_finished_history_but_never_unfinished_work(journal: Journal) -> None:
-    await plan(journal, STOP, PlannedStep("escalation", "slack", 0.0, {"event": "firing"}, "s"))
-    [slack] = await claim(journal, "escalation", 1, NOW, 60)
+    await plan(journal, STOP, PlannedStep(StepKind.ESCALATION, "slack", 0.0, {"event": "firing"}, "s"))
+    [slack] = await claim(journal, StepKind.ESCALATION, 1, NOW, 60)
     await journal.finish_step(slack, StepResult("succeeded", {}), NOW, NOW, None)
     assert await journal.prune(NOW + 10**6) == 0  # the stop is still pending
-    [stop] = await claim(journal, "remediation", 1, NOW, 60)
+    [stop] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
     await journal.finish_step(stop, StepResult("succeeded", {}), NOW, NOW, None)
     assert await journal.prune(NOW + 10**6) == 0  # still firing
     await journal.transact(lambda tx: tx.set_status(tx.instances([KEY])[KEY], "resolved", NOW))
@@ -98,7 +99,7 @@ async def test_pruning_forgets_old_finished_history_but_never_unfinished_work(jo
 
 async def test_a_firing_instance_is_never_pruned(journal: Journal) -> None:
     await plan(journal, STOP)
-    [stop] = await claim(journal, "remediation", 1, NOW, 60)
+    [stop] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
     await journal.finish_step(stop, StepResult("succeeded", {}), NOW, NOW, None)
     assert await journal.prune(NOW + 10**6) == 0, "its next repeat would look new and stop again"
 
@@ -229,7 +230,7 @@ async def _plan_leasing(journal: Journal, room: dict[str, int], *steps: PlannedS
 
 async def test_steps_due_now_are_leased_as_they_are_added_up_to_the_room_offered(journal: Journal) -> None:
     leased = await _plan_leasing(
-        journal, {"remediation": 2, "escalation": 0}, *due("remediation", 3), *due("escalation", 1)
+        journal, {"remediation": 2, "escalation": 0}, *due(StepKind.REMEDIATION, 3), *due(StepKind.ESCALATION, 1)
     )
     assert [(s.name, s.params, s.attempts, s.correlation_id) for s in leased["remediation"]] == [
         ("EMERGENCY_STOP", {"n": 0}, 1, "c1"),
@@ -238,34 +239,34 @@ async def test_steps_due_now_are_leased_as_they_are_added_up_to_the_room_offered
     assert leased["escalation"] == []
     assert leased["remediation"][0].instance.fingerprint == ALERT.fingerprint
     # Leased as a claim would have: not claimable again before the lease runs out, then once.
-    [third] = await claim(journal, "remediation", 10, NOW, 60)
+    [third] = await claim(journal, StepKind.REMEDIATION, 10, NOW, 60)
     assert third.params == {"n": 2}
-    assert await claim(journal, "remediation", 10, NOW + 59, 60) == []
-    assert len(await claim(journal, "escalation", 10, NOW, 60)) == 1
-    again = await claim(journal, "remediation", 10, NOW + 61, 60)
+    assert await claim(journal, StepKind.REMEDIATION, 10, NOW + 59, 60) == []
+    assert len(await claim(journal, StepKind.ESCALATION, 10, NOW, 60)) == 1
+    again = await claim(journal, StepKind.REMEDIATION, 10, NOW + 61, 60)
     assert sorted(s.id for s in again) == sorted(s.id for s in [*leased["remediation"], third])
     assert {s.attempts for s in again} == {2}
 
 
 async def test_no_step_is_leased_ahead_of_an_older_one_that_is_due(journal: Journal) -> None:
     """A claim serves the oldest due first; a new step leased on insert must not jump that queue."""
-    await plan(journal, *due("remediation", 1))
-    leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due("remediation", 1, start=1))
+    await plan(journal, *due(StepKind.REMEDIATION, 1))
+    leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due(StepKind.REMEDIATION, 1, start=1))
     assert leased["remediation"] == []
-    assert [s.params for s in await claim(journal, "remediation", 1, NOW, 60)] == [{"n": 0}]
+    assert [s.params for s in await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)] == [{"n": 0}]
 
 
 async def test_no_step_is_leased_while_an_expired_lease_waits_to_be_claimed_again(journal: Journal) -> None:
-    await plan(journal, *due("remediation", 1))
-    assert len(await claim(journal, "remediation", 1, NOW, -1)) == 1  # a lease that ran out at once
-    leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due("remediation", 1, start=1))
+    await plan(journal, *due(StepKind.REMEDIATION, 1))
+    assert len(await claim(journal, StepKind.REMEDIATION, 1, NOW, -1)) == 1  # a lease that ran out at once
+    leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due(StepKind.REMEDIATION, 1, start=1))
     assert leased["remediation"] == []
 
 
 async def test_steps_not_yet_due_and_steps_planned_before_are_not_leased(journal: Journal) -> None:
-    first = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due("escalation", 1, delay=300))
+    first = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due(StepKind.ESCALATION, 1, delay=300))
     assert first["escalation"] == []
-    leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due("remediation", 1))
+    leased = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due(StepKind.REMEDIATION, 1))
     assert len(leased["remediation"]) == 1
-    again = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due("remediation", 1))
+    again = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due(StepKind.REMEDIATION, 1))
     assert again["remediation"] == []  # the same key: already planned, so nothing is added

@@ -10,6 +10,7 @@ import pytest
 
 from responder.journal import StoredNotification, Transaction
 from responder.journal.sqlite import JournalLockedError, SqliteJournal
+from responder.vocabulary import StepKind
 from tests import journal_rows
 from tests.unit.journal.plans import ALERT, NOW, STOP, claim, plan
 
@@ -44,11 +45,11 @@ async def test_steps_a_crash_left_running_are_resumed_on_start(tmp_path: Path) -
     first = SqliteJournal(tmp_path / "j.db")
     await first.start()
     await plan(first, STOP)
-    assert len(await claim(first, "remediation", 1, NOW, 600)) == 1
+    assert len(await claim(first, StepKind.REMEDIATION, 1, NOW, 600)) == 1
     await first.close()  # as if killed mid-step: the row stays `running`
     second = SqliteJournal(tmp_path / "j.db")
     await second.start()
-    [resumed] = await claim(second, "remediation", 1, NOW, 600)
+    [resumed] = await claim(second, StepKind.REMEDIATION, 1, NOW, 600)
     assert resumed.name == "EMERGENCY_STOP"
     await second.close()
 

@@ -8,6 +8,7 @@ import pytest
 from responder.journal import StepResult
 from responder.journal.sqlite import SqliteJournal
 from responder.journal.sqlite_schema import SCHEMA_VERSION, JournalSchemaError
+from responder.vocabulary import StepKind
 from tests import journal_rows
 from tests.unit.journal.plans import NOW, STOP, claim, plan
 
@@ -34,11 +35,11 @@ async def test_a_journal_of_the_previous_schema_is_migrated_and_keeps_its_work(t
         assert [o["actor"] for o in await journal.operations(10)] == ["alice"]
         [old] = await journal.timeline("fp-old")
         assert [a["status"] for a in old["steps"][0]["attempts"]] == ["retry"]
-        [step] = await claim(journal, "remediation", 10, NOW, 60)
+        [step] = await claim(journal, StepKind.REMEDIATION, 10, NOW, 60)
         assert (step.instance.fingerprint, step.attempts) == ("fp-old", 1)
         await journal.finish_step(step, StepResult("succeeded", {}), NOW, NOW, None)
         await plan(journal, STOP)  # new work beside the old
-        assert len(await claim(journal, "remediation", 10, NOW, 60)) == 1
+        assert len(await claim(journal, StepKind.REMEDIATION, 10, NOW, 60)) == 1
     finally:
         await journal.close()
     assert journal_rows.step_statuses(path) == {"succeeded": 1, "running": 1}
