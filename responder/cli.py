@@ -23,7 +23,8 @@ from responder.catalogue.lint import run_lint
 from responder.catalogue.model import CatalogueError, load_catalogue
 from responder.dashboards import command as dashboards_command
 from responder.policy import ActionPolicy, Policy, PolicyError, describe, load_policy
-from responder.web.app import build_responder, create_app
+from responder.service import build_responder
+from responder.web.app import create_app
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 CLI_ACTOR = f"cli:{os.environ.get('USER', 'unknown')}"
