@@ -1,9 +1,9 @@
 """POST /webhook: Alertmanager's webhook_configs receiver.
 
-Order matters: (authenticated by the app's middleware) check type and size, parse, validate, check the backlog, then
-commit to the journal and only then answer 200 (DESIGN invariant 1). Alertmanager retries
-5xx and network errors and drops every 4xx, so: bad input is a 4xx that says what is wrong,
-and overload or a journal fault is a 503 it will retry. No input yields a 500.
+Order matters: authenticate (the app's middleware), check type and size, parse, validate,
+check the backlog, then commit to the journal and only then answer 200 (DESIGN invariant 1).
+Alertmanager retries 5xx and network errors and drops every 4xx, so: bad input is a 4xx that
+says what is wrong, and overload or a journal fault is a 503 it will retry. No input yields a 500.
 """
 
 import itertools
