@@ -24,7 +24,8 @@ from responder.catalogue.load import load_catalogue
 from responder.dashboards import command as dashboards_command
 from responder.policy import ActionPolicy, Policy, describe, load_policy
 from responder.schemas import ProblemsError
-from responder.web.app import build_responder, create_app
+from responder.service import build_responder
+from responder.web.app import create_app
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 CLI_ACTOR = f"cli:{os.environ.get('USER', 'unknown')}"

@@ -26,9 +26,6 @@ from responder.vocabulary import (
 
 M = TypeVar("M", Counter, Gauge, Histogram)
 
-# The deployments' holds, read by the /metrics handler.
-HOLD_STATES = tuple(HoldState)
-
 
 @dataclass(frozen=True)
 class Metrics:

@@ -124,6 +124,14 @@ class AckSource(StrEnum):
     PAGERDUTY = "pagerduty"
 
 
+class Undo(StrEnum):
+    """What a person may undo of an action: restore what a stop scaled to zero, unfreeze what a
+    freeze paused."""
+
+    RESTORE = "restore"
+    UNFREEZE = "unfreeze"
+
+
 # The actions an alert's `action` annotation may ask for; the policy configures each.
 ACTIONS: tuple[str, ...] = (Action.EMERGENCY_STOP.value, Action.FREEZE_DEPLOYMENTS.value, Action.INVESTIGATE.value)
 MUTATING: frozenset[str] = frozenset({Action.EMERGENCY_STOP.value, Action.FREEZE_DEPLOYMENTS.value})

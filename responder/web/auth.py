@@ -1,14 +1,20 @@
-"""Authentication the way Alertmanager's http_config sends it: bearer token or basic auth.
+"""Authentication the way Alertmanager's http_config sends it: bearer token or basic auth,
+checked for every route but the public ones by one middleware.
 
 Credentials are compared in constant time; the header itself is never logged.
 """
 
 import base64
 import hmac
+from collections.abc import Callable, Collection, Mapping
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from responder.policy import Policy
+from responder.web.errors import Problem, error
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="alert-responder"'}
 
 
 def _equal(given: str, expected: str) -> bool:
@@ -34,11 +40,28 @@ def authorized(request: web.Request, policy: Policy) -> bool:
 
 
 def unauthorized() -> web.Response:
-    return web.json_response(
-        {
-            "error": "unauthorized",
-            "detail": "send the bearer token or basic credentials configured in responder.yaml",
-        },
-        status=401,
-        headers={"WWW-Authenticate": 'Bearer realm="alert-responder"'},
+    return error(
+        401,
+        Problem.UNAUTHORIZED,
+        "send the bearer token or basic credentials configured in responder.yaml",
+        headers=_CHALLENGE,
     )
+
+
+def authentication(policy: Policy, public: Collection[str], on_refusal: Mapping[str, Callable[[], None]]) -> Middleware:
+    """A middleware that answers 401 to a request without the policy's credentials, except on
+    the routes (canonical paths) in `public`; `on_refusal` names what to do on a refusal per
+    route (the webhook counts it). A request that matched no route passes through to its 404
+    or 405."""
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        if resource is None or resource.canonical in public or authorized(request, policy):
+            return await handler(request)
+        refused = on_refusal.get(resource.canonical)
+        if refused is not None:
+            refused()
+        return unauthorized()
+
+    return authenticate

@@ -1,4 +1,4 @@
-"""The deploy gate and the human undo, authenticated.
+"""The deploy gate and the human undo (authenticated by the app's middleware).
 
 GET  /api/v1/freezes                              every frozen deployment
 GET  /api/v1/freezes/{namespace}[/{deployment}]   200 when deploys may proceed, 423 while frozen
@@ -19,17 +19,13 @@ from typing import Any
 from aiohttp import web
 
 from responder.journal import Journal
-from responder.policy import Policy
 from responder.remediation import Operator, OperatorResult
 from responder.targets import Target
-from responder.web.auth import authorized, unauthorized
+from responder.vocabulary import Undo
+from responder.web.errors import Problem, error
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 MAX_OPERATIONS = 200
-
-
-def _bad(detail: str) -> web.Response:
-    return web.json_response({"error": "invalid", "detail": detail}, status=400)
 
 
 def _target(body: Any) -> Target | str:
@@ -42,13 +38,7 @@ def _target(body: Any) -> Target | str:
     return Target(body["namespace"], deployment, selector)
 
 
-def holds_routes(policy: Policy, journal: Journal, operator: Operator) -> list[web.RouteDef]:
-    def guarded(handler: Handler) -> Handler:
-        async def check(request: web.Request) -> web.Response:
-            return await handler(request) if authorized(request, policy) else unauthorized()
-
-        return check
-
+def holds_routes(journal: Journal, operator: Operator) -> list[web.RouteDef]:
     async def freezes(_: web.Request) -> web.Response:
         return web.json_response({"freezes": await journal.holds("frozen")})
 
@@ -72,15 +62,15 @@ def holds_routes(policy: Policy, journal: Journal, operator: Operator) -> list[w
             status=423,
         )
 
-    def undo(name: str, run: Callable[[Target, str], Awaitable[OperatorResult]]) -> Handler:
+    def undo(name: Undo, run: Callable[[Target, str], Awaitable[OperatorResult]]) -> Handler:
         async def handler(request: web.Request) -> web.Response:
             try:
                 body = await request.json()
             except ValueError:
-                return _bad("the body is not JSON; " + str(_target(None)))
+                return error(400, Problem.INVALID, "the body is not JSON; " + str(_target(None)))
             target = _target(body)
             if isinstance(target, str):
-                return _bad(target)
+                return error(400, Problem.INVALID, target)
             result = await run(target, str(body.get("actor") or "api")[:100])
             answer = {"ok": result.ok, "operation": name, "message": result.message, **result.detail}
             return web.json_response(answer, status=200 if result.ok else 409)
@@ -91,11 +81,11 @@ def holds_routes(policy: Policy, journal: Journal, operator: Operator) -> list[w
         return web.json_response({"operations": await journal.operations(MAX_OPERATIONS)})
 
     return [
-        web.get("/api/v1/freezes", guarded(freezes)),
-        web.get("/api/v1/freezes/{namespace}", guarded(gate)),
-        web.get("/api/v1/freezes/{namespace}/{deployment}", guarded(gate)),
-        web.get("/api/v1/stops", guarded(stops)),
-        web.post("/api/v1/restore", guarded(undo("restore", operator.restore))),
-        web.post("/api/v1/unfreeze", guarded(undo("unfreeze", operator.unfreeze))),
-        web.get("/api/v1/operations", guarded(operations)),
+        web.get("/api/v1/freezes", freezes),
+        web.get("/api/v1/freezes/{namespace}", gate),
+        web.get("/api/v1/freezes/{namespace}/{deployment}", gate),
+        web.get("/api/v1/stops", stops),
+        web.post("/api/v1/restore", undo(Undo.RESTORE, operator.restore)),
+        web.post("/api/v1/unfreeze", undo(Undo.UNFREEZE, operator.unfreeze)),
+        web.get("/api/v1/operations", operations),
     ]

@@ -6,7 +6,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from responder.journal import Journal
-from responder.metrics import HOLD_STATES, Metrics
+from responder.metrics import Metrics
+from responder.vocabulary import HoldState
 
 
 async def healthz(_: web.Request) -> web.Response:
@@ -29,7 +30,7 @@ def metrics_handler(metrics: Metrics, journal: Journal) -> Handler:
     async def serve(_: web.Request) -> web.Response:
         metrics.backlog.set(journal.backlog())
         holds = await journal.holds()
-        for state in HOLD_STATES:
+        for state in HoldState:
             metrics.held.labels(state).set(
                 len({(h["namespace"], h["deployment"]) for h in holds if h["state"] == state})
             )

@@ -1,9 +1,9 @@
 """POST /webhook: Alertmanager's webhook_configs receiver.
 
-Order matters: authenticate, check type and size, parse, validate, check the backlog, then
-commit to the journal and only then answer 200 (DESIGN invariant 1). Alertmanager retries
-5xx and network errors and drops every 4xx, so: bad input is a 4xx that says what is wrong,
-and overload or a journal fault is a 503 it will retry. No input yields a 500.
+Order matters: authenticate (the app's middleware), check type and size, parse, validate,
+check the backlog, then commit to the journal and only then answer 200 (DESIGN invariant 1).
+Alertmanager retries 5xx and network errors and drops every 4xx, so: bad input is a 4xx that
+says what is wrong, and overload or a journal fault is a 503 it will retry. No input yields a 500.
 """
 
 import itertools
@@ -18,21 +18,17 @@ from responder.alerts import Notification, NotJson, PayloadError, parse_notifica
 from responder.journal import Journal
 from responder.metrics import Children, Metrics
 from responder.policy import Policy
-from responder.web.auth import authorized, unauthorized
+from responder.web.errors import Problem, error
 
 log = logging.getLogger("responder.webhook")
 
-RETRY_AFTER_SECONDS = "5"
+RETRY = {"Retry-After": "5"}  # seconds
 _PROCESS = secrets.token_hex(4)  # correlation ids: unique per process start, cheap per request
 _SEQUENCE = itertools.count(1)
 
 
 def _dumps(value: object) -> str:
     return orjson.dumps(value).decode()
-
-
-def _error(status: int, error: str, detail: str, **extra: str) -> web.Response:
-    return web.json_response({"error": error, "detail": detail, **extra}, status=status)
 
 
 def webhook_handler(
@@ -49,22 +45,19 @@ def webhook_handler(
 
     async def handle(request: web.Request) -> web.Response:
         arrived = clock()
-        if not authorized(request, policy):
-            counted("unauthorized").inc()
-            return unauthorized()
         if request.content_type != "application/json":
             counted("unsupported_media_type").inc()
-            return _error(
+            return error(
                 415,
-                "unsupported_media_type",
+                Problem.UNSUPPORTED_MEDIA_TYPE,
                 f"Content-Type is {request.content_type!r}; send application/json",
             )
         length = request.content_length
         if length is not None and length > policy.max_body_bytes:
             counted("too_large").inc()
-            return _error(
+            return error(
                 413,
-                "too_large",
+                Problem.TOO_LARGE,
                 f"body of {length} bytes exceeds server.max_body_bytes "
                 f"({policy.max_body_bytes}); lower max_alerts in webhook_configs or raise the limit",
             )
@@ -72,24 +65,19 @@ def webhook_handler(
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             counted("too_large").inc()
-            return _error(413, "too_large", f"body exceeds server.max_body_bytes ({policy.max_body_bytes})")
+            return error(413, Problem.TOO_LARGE, f"body exceeds server.max_body_bytes ({policy.max_body_bytes})")
         try:
             notification = parse_notification(body)  # all ingest needs, checked before the 200
         except PayloadError as exc:
             counted("invalid").inc()
-            return _error(400, "invalid", exc.problem, path=exc.path)
+            return error(400, Problem.INVALID, exc.problem, path=exc.path)
         except NotJson as exc:
             counted("invalid").inc()
-            return _error(400, "invalid", f"body is not a JSON document: {exc}")
+            return error(400, Problem.INVALID, f"body is not a JSON document: {exc}")
         if journal.backlog() >= policy.max_backlog:
             counted("overloaded").inc()
-            return web.json_response(
-                {
-                    "error": "overloaded",
-                    "detail": f"backlog of {journal.backlog()} unfinished items; retry",
-                },
-                status=503,
-                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            return error(
+                503, Problem.OVERLOADED, f"backlog of {journal.backlog()} unfinished items; retry", headers=RETRY
             )
         correlation_id = f"{_PROCESS}-{next(_SEQUENCE):x}"
         try:
@@ -97,14 +85,7 @@ def webhook_handler(
         except Exception:
             counted("failed").inc()
             log.exception("journal append failed", extra={"correlation_id": correlation_id})
-            return web.json_response(
-                {
-                    "error": "journal_unavailable",
-                    "detail": "could not store the notification; retry",
-                },
-                status=503,
-                headers={"Retry-After": RETRY_AFTER_SECONDS},
-            )
+            return error(503, Problem.JOURNAL_UNAVAILABLE, "could not store the notification; retry", headers=RETRY)
         counted("accepted").inc()
         return web.json_response(
             {"status": "accepted", "id": notification_id, "correlation_id": correlation_id}, dumps=_dumps

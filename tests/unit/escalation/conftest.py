@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from responder.policy import Policy
-from responder.web.app import Responder, build_responder
+from responder.service import Responder, build_responder
 from tests.conftest import alert_payload, cost_alert
 from tests.fakes import pagerduty, slack, twilio
 from tests.fakes.channels import SIGNING_SECRET, WEBHOOK_SECRET, channel_policy

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from responder import cli
-from responder.web.escalation import escalation_routes
+from responder.web.app import create_app
 from tests.conftest import TOKEN, cost_alert, write_policy
 from tests.unit.escalation.conftest import Fakes, Harness, critical, pagerduty_signed, slack_signed
 
@@ -23,9 +22,7 @@ Client = Any
 
 
 async def _serve(harness: Harness, aiohttp_client: Callable[..., Awaitable[Client]]) -> Client:
-    app = web.Application()
-    app.add_routes(escalation_routes(harness.responder))
-    return await aiohttp_client(app)
+    return await aiohttp_client(create_app(harness.responder, lifecycle=False))  # the harness drives the engine
 
 
 def _button(action_id: str, user: str = "UALLOWED", value: str = FP) -> bytes:

@@ -4,7 +4,6 @@ acknowledgement or a resolve, and the stop said in the thread."""
 from collections.abc import Callable
 from typing import Any
 
-from responder.web.escalation import acknowledge
 from tests.unit.escalation.conftest import Clock, Fakes, critical
 
 FIFTEEN_MINUTES = 15 * 60
@@ -43,7 +42,7 @@ async def test_an_acknowledgement_stops_the_ladder_and_says_so_in_the_thread(
     harness = await start(fakes.policy())
     await harness.deliver(critical())
     await harness.later(10)
-    outcome = await acknowledge(harness.responder, "4f1c2a9e8d7b6c5a", "api:alice", "api")
+    outcome = await harness.responder.acknowledge("4f1c2a9e8d7b6c5a", "api:alice", "api")
     assert outcome.cancelled == ["sms (rung 1)"]
     await harness.later(FIFTEEN_MINUTES * 2)
     assert not fakes.twilio.messages

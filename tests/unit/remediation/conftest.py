@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from responder.policy import Policy
-from responder.web.app import Responder, build_responder
+from responder.service import Responder, build_responder
 from tests.fakes.kube import Cluster, FakeKube, serve
 
 KUBE_TOKEN = "kube-token-for-tests"

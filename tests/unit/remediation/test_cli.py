@@ -8,7 +8,8 @@ import pytest
 
 from responder.cli import call_api, main
 from responder.policy import Policy
-from responder.web.app import build_responder, create_app
+from responder.service import build_responder
+from responder.web.app import create_app
 from tests.conftest import alert_payload, cost_alert
 from tests.fakes.kube import Cluster
 from tests.fakes.thread import AppThread

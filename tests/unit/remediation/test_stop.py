@@ -13,8 +13,9 @@ from aiohttp.test_utils import TestClient
 
 from responder.policy import Policy, PolicyError, describe
 from responder.remediation.objects import STOPPED
+from responder.service import build_responder
 from responder.targets import Target
-from responder.web.app import build_responder, create_app
+from responder.web.app import create_app
 from tests.conftest import TOKEN, alert_payload, cost_alert, default_threads_held
 from tests.fakes.kube import Cluster, Fault
 from tests.unit.remediation.conftest import KUBE_TOKEN, Rig

@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 
 from responder.policy import Policy
-from responder.web.app import Responder, build_responder, create_app
+from responder.service import Responder, build_responder
+from responder.web.app import create_app
 from tests.conftest import TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

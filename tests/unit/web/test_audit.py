@@ -2,7 +2,7 @@ import asyncio
 import json
 from typing import Any
 
-from responder.web.app import Responder
+from responder.service import Responder
 from tests.conftest import alert_payload, cost_alert
 from tests.unit.web.conftest import AUTH
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from responder.policy import Policy
-from responder.web.app import Responder, build_responder, create_app
+from responder.service import Responder, build_responder
+from responder.web.app import create_app
 from tests import journal_rows
 from tests.conftest import TOKEN, alert_payload, cost_alert
 from tests.unit.web.conftest import AUTH

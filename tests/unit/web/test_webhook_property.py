@@ -13,7 +13,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from responder.policy import load_policy
-from responder.web.app import Responder, build_responder, create_app
+from responder.service import Responder, build_responder
+from responder.web.app import create_app
 from tests import journal_rows
 from tests.conftest import TOKEN, alert_payload, cost_alert, write_policy
 from tests.fakes.thread import AppThread

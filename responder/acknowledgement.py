@@ -1,0 +1,47 @@
+"""Acknowledging an alert: the one function the ack API, the Slack and PagerDuty callbacks, the
+CLI (through the API) and the console call.
+
+An acknowledgement is recorded for every firing instance of the fingerprint, with the ladder
+rungs it cancels and the announcement to the channels already told, in one journal
+transaction; then the escalation workers are woken to send that announcement at once.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from prometheus_client import Histogram
+
+from responder.escalation.ladder import ack_steps
+from responder.journal import Journal
+from responder.journal.escalation import AckOutcome
+from responder.vocabulary import StepKind
+
+log = logging.getLogger("responder.acknowledgement")
+
+# (fingerprint, actor, via) -> what the acknowledgement did.
+Acknowledge = Callable[[str, str, str], Awaitable[AckOutcome]]
+
+
+@dataclass(frozen=True)
+class Acknowledger:
+    """Acknowledge; `ack_seconds` observes the time from each instance's start, by `via`."""
+
+    journal: Journal
+    wake: Callable[[str], None]  # Engine.wake
+    ack_seconds: Histogram
+    clock: Callable[[], float]
+
+    async def __call__(self, fingerprint: str, actor: str, via: str) -> AckOutcome:
+        outcome = await self.journal.escalation.acknowledge(
+            fingerprint, actor, via, self.clock(), ack_steps(actor, via)
+        )
+        if outcome.acknowledged:
+            self.wake(StepKind.ESCALATION)
+            now = self.clock()
+            for starts_at in outcome.acknowledged:
+                started = datetime.fromisoformat(starts_at).timestamp()
+                self.ack_seconds.labels(via).observe(max(now - started, 0.0))
+            log.info("acknowledged", extra={"fingerprint": fingerprint, "actor": actor, "via": via})
+        return outcome

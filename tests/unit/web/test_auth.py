@@ -1,0 +1,63 @@
+"""One middleware authenticates every route but the public ones, listed in one place: a route
+added later is refused without credentials unless it is named public on purpose."""
+
+import re
+from typing import Any
+
+from responder.service import Responder
+from responder.web.app import PUBLIC_ROUTES
+from tests.unit.web.conftest import AUTH
+
+
+def _routes(client: Any) -> list[tuple[str, str]]:
+    """(method, a path that matches the route) for every route of the app."""
+    return [
+        (route.method, re.sub(r"\{[^}]+\}", "x", route.resource.canonical))
+        for route in client.app.router.routes()
+        if route.resource is not None
+    ]
+
+
+def _unauthorized_count(responder: Responder) -> float | None:
+    return responder.metrics.registry.get_sample_value("responder_notifications_total", {"outcome": "unauthorized"})
+
+
+async def test_every_route_but_the_public_ones_refuses_a_request_without_credentials(
+    service: tuple[Responder, Any],
+) -> None:
+    responder, client = service
+    private = [(method, path) for method, path in _routes(client) if path not in PUBLIC_ROUTES]
+    assert {"/webhook", "/api/v1/alerts", "/api/v1/alerts/x/ack", "/api/v1/restore"} <= {p for _, p in private}
+    for method, path in private:
+        response = await client.request(method, path)
+        assert response.status == 401, (method, path)
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="alert-responder"'
+        if method != "HEAD":
+            assert (await response.json())["error"] == "unauthorized"
+    # Only the webhook counts its refusals, as a notification outcome.
+    assert _unauthorized_count(responder) == len([p for _, p in private if p == "/webhook"]) == 1
+
+
+async def test_the_public_routes_exist_and_answer_without_credentials(service: tuple[Responder, Any]) -> None:
+    _, client = service
+    public = [(method, path) for method, path in _routes(client) if path in PUBLIC_ROUTES]
+    assert {path for _, path in public} == PUBLIC_ROUTES
+    for method, path in public:
+        response = await client.request(method, path)
+        assert "WWW-Authenticate" not in response.headers, (method, path)
+    for probe in ("/healthz", "/readyz", "/metrics"):
+        assert (await client.get(probe)).status == 200
+
+
+async def test_a_request_with_credentials_reaches_the_handler(client: Any) -> None:
+    response = await client.get("/api/v1/alerts", headers=AUTH)
+    assert response.status == 200
+    assert (await response.json())["alerts"] == []
+
+
+async def test_a_path_no_route_matches_is_404_and_a_wrong_method_405_with_or_without_credentials(
+    client: Any,
+) -> None:
+    assert (await client.get("/nowhere")).status == 404
+    assert (await client.get("/webhook")).status == 405
+    assert (await client.get("/nowhere", headers=AUTH)).status == 404
