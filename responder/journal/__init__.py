@@ -37,11 +37,6 @@ __all__ = [
     "Settled",
     "Step",
     "StepResult",
-    "StepStatus.CANCELLED",
-    "StepStatus.FAILED",
-    "StepStatus.PENDING",
-    "StepStatus.RUNNING",
-    "StepStatus.SUCCEEDED",
     "StoredNotification",
     "Transaction",
 ]
@@ -56,8 +51,8 @@ class Transaction(Protocol):
     Identity is the backend's to enforce, not only the caller's to check: an alert instance is
     unique by (fingerprint, starts_at), and a step by (instance, key), so that `add_steps` adds a
     step at most once however often, and from however many replicas, it is planned. `add_steps`
-    returns how many it added. A `Step`'s kind is one of STEP_KINDS and its status one of the
-    STEP_* values; `claim` and `lease_new` lease steps as `Journal` describes.
+    returns how many it added. A `Step`'s kind is a `StepKind` and its status a `StepStatus`;
+    `claim` and `lease_new` lease steps as `Journal` describes.
     """
 
     def instances(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Instance]: ...
