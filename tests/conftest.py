@@ -1,4 +1,4 @@
-"""Shared fixtures: real binaries, found on PATH.
+"""Shared fixtures: real binaries, found on PATH, and a started journal.
 
 Locally a missing binary skips its tests with the command that installs it; under CI
 (REQUIRE_REAL_TOOLS=1, set by scripts/test) a missing binary fails them, so a green run
@@ -13,14 +13,17 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
 
+from responder.journal import Journal
+from responder.journal.sqlite import SqliteJournal
 from responder.policy import Policy, load_policy
 
 REPO = Path(__file__).resolve().parents[1]
+J = TypeVar("J", bound=Journal)
 
 _DEBIAN_PACKAGE = {
     "promtool": "prometheus",
@@ -160,3 +163,20 @@ async def default_threads_held(threads: int = 2) -> AsyncIterator[None]:
     finally:
         release.set()
         await asyncio.gather(*held)
+
+
+@contextlib.asynccontextmanager
+async def started(journal: J) -> AsyncIterator[J]:
+    """`journal` started for the block and closed after it."""
+    await journal.start()
+    try:
+        yield journal
+    finally:
+        await journal.close()
+
+
+@pytest.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
+    """A started SQLite journal (the embedded default) in the test's own directory."""
+    async with started(SqliteJournal(tmp_path / "journal.db")) as opened:
+        yield opened

@@ -3,23 +3,12 @@ handler, every 10 VM instructions), which unlike time does not move with the mac
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
-import pytest
+from collections.abc import Iterator
 
 from responder.journal.sqlite import SqliteJournal
 from responder.journal.sqlite_tx import SqliteTransaction
 from responder.vocabulary import StepKind
 from tests.unit.journal.plans import KEY, NOW, RUNG, STOP, claim, due, plan, storm
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
-    opened = SqliteJournal(tmp_path / "journal.db")
-    await opened.start()
-    yield opened
-    await opened.close()
 
 
 @contextlib.contextmanager

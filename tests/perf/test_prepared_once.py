@@ -7,11 +7,8 @@ import asyncio
 import io
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from responder.alerts import parse_notification
 from responder.engine import Engine
@@ -21,14 +18,6 @@ from responder.metrics import create_metrics
 from responder.policy import Policy
 from responder.remediation.plan import PlanRemediator
 from tests.conftest import alert_payload, cost_alert
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
-    opened = SqliteJournal(tmp_path / "journal.db")
-    await opened.start()
-    yield opened
-    await opened.close()
 
 
 async def test_the_statements_of_a_firing_and_its_resolve_are_prepared_once(

@@ -6,8 +6,7 @@ import json
 import resource
 import signal
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -50,14 +49,6 @@ class SlowNotifier:
     async def notify(self, step: Step) -> StepResult:
         await asyncio.sleep(30)
         return StepResult("succeeded", {})
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
-    j = SqliteJournal(tmp_path / "journal.db")
-    await j.start()
-    yield j
-    await j.close()
 
 
 @pytest.fixture

@@ -1,11 +1,8 @@
 """The ingest rules over a real journal transaction: what a notification's alerts record."""
 
 import json
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from responder.alerts import Notification, parse_notification
 from responder.ingest import (
@@ -23,14 +20,6 @@ from responder.policy import Policy
 from tests.conftest import alert_payload, cost_alert
 
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
-    j = SqliteJournal(tmp_path / "journal.db")
-    await j.start()
-    yield j
-    await j.close()
 
 
 def notification(*alerts: dict[str, Any], **payload: Any) -> tuple[bytes, Notification]:

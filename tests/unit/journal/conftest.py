@@ -8,6 +8,7 @@ import pytest
 
 from responder.journal import Journal
 from responder.journal.sqlite import SqliteJournal
+from tests.conftest import started
 
 BACKENDS: dict[str, Callable[[Path], Journal]] = {
     "sqlite": lambda tmp_path: SqliteJournal(tmp_path / "journal.db"),
@@ -16,7 +17,5 @@ BACKENDS: dict[str, Callable[[Path], Journal]] = {
 
 @pytest.fixture(params=sorted(BACKENDS))
 async def journal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Journal]:
-    opened = BACKENDS[request.param](tmp_path)
-    await opened.start()
-    yield opened
-    await opened.close()
+    async with started(BACKENDS[request.param](tmp_path)) as opened:
+        yield opened

@@ -12,15 +12,15 @@ from responder.journal import StoredNotification, Transaction
 from responder.journal.sqlite import JournalLockedError, SqliteJournal
 from responder.vocabulary import StepKind
 from tests import journal_rows
+from tests.conftest import started
 from tests.unit.journal.plans import ALERT, NOW, STOP, claim, plan
 
 
 @pytest.fixture
 async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
-    opened = SqliteJournal(tmp_path / "journal.db")
-    await opened.start()
-    yield opened
-    await opened.close()
+    """SQLite only, whatever backends the package's `journal` fixture runs."""
+    async with started(SqliteJournal(tmp_path / "journal.db")) as opened:
+        yield opened
 
 
 async def test_an_appended_notification_is_committed_when_append_returns(
