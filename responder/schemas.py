@@ -19,10 +19,10 @@ class ProblemsError(Exception):
     """Something cannot be used or done; `problems` lists every reason, so that one run fixes them all.
 
     The command line prints `headline`, then each problem on a line of its own. Subclasses set
-    `headline` once for every instance; a direct instance is given its own.
+    `headline` once for every instance; a direct instance may be given its own.
     """
 
-    headline: str
+    headline = "stopped; fix each problem below and run the command again"
 
     def __init__(self, problems: Sequence[str], headline: str | None = None) -> None:
         super().__init__("\n".join(problems))

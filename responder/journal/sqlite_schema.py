@@ -160,6 +160,7 @@ def connect(path: Path) -> JournalConnection:
     checkpointer thread, beside the writer's commits rather than inside them."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=JournalConnection)
     try:
+        _refuse_newer(conn, path)  # before any PRAGMA: a journal this responder does not know is not touched
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -172,8 +173,8 @@ def connect(path: Path) -> JournalConnection:
     return conn
 
 
-def migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Apply the migrations `conn`'s journal has not had yet, each in its own transaction."""
+def _refuse_newer(conn: sqlite3.Connection, path: Path) -> int:
+    """The journal's schema version; JournalSchemaError when a newer responder wrote it."""
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     if version > SCHEMA_VERSION:
         raise JournalSchemaError(
@@ -181,6 +182,12 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
             f" knows versions up to {SCHEMA_VERSION}): run that newer responder on it, or point"
             " journal.sqlite in responder.yaml at another file"
         )
+    return int(version)
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Apply the migrations `conn`'s journal has not had yet, each in its own transaction."""
+    version = _refuse_newer(conn, path)
     for target in range(version + 1, SCHEMA_VERSION + 1):
         try:
             conn.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[target - 1]}\nPRAGMA user_version = {target};\nCOMMIT;")

@@ -16,7 +16,17 @@ from responder.web.webhook import webhook_handler
 SHUTDOWN_GRACE_SECONDS = 10.0
 # Every other route needs the policy's credentials. Probes and the scraper carry none; the
 # provider callbacks verify the provider's signature instead.
-PUBLIC_ROUTES = frozenset({"/healthz", "/readyz", "/metrics", "/slack/actions", "/pagerduty/webhook"})
+# (method, path): a method added later to a public path is not public by being there. The Slack
+# and PagerDuty callbacks verify the provider's signature instead of our credentials.
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/metrics"),
+        ("POST", "/slack/actions"),
+        ("POST", "/pagerduty/webhook"),
+    }
+)
 
 
 def create_app(responder: Responder, *, lifecycle: bool = True) -> web.Application:

@@ -48,16 +48,22 @@ def unauthorized() -> web.Response:
     )
 
 
-def authentication(policy: Policy, public: Collection[str], on_refusal: Mapping[str, Callable[[], None]]) -> Middleware:
+def authentication(
+    policy: Policy, public: Collection[tuple[str, str]], on_refusal: Mapping[str, Callable[[], None]]
+) -> Middleware:
     """A middleware that answers 401 to a request without the policy's credentials, except on
-    the routes (canonical paths) in `public`; `on_refusal` names what to do on a refusal per
-    route (the webhook counts it). A request that matched no route passes through to its 404
-    or 405."""
+    the routes in `public`, as (method, canonical path); HEAD counts as the GET it mirrors.
+    `on_refusal` names what to do on a refusal per path (the webhook counts it). A request that
+    matched no route passes through to its 404 or 405."""
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        resource = request.match_info.route.resource
-        if resource is None or resource.canonical in public or authorized(request, policy):
+        route = request.match_info.route
+        resource = route.resource
+        if resource is None:
+            return await handler(request)
+        method = "GET" if route.method == "HEAD" else route.method
+        if (method, resource.canonical) in public or authorized(request, policy):
             return await handler(request)
         refused = on_refusal.get(resource.canonical)
         if refused is not None:

@@ -43,6 +43,13 @@ def test_drift_names_each_file_and_the_command_that_regenerates_it(tmp_path: Pat
     ]
 
 
+def test_a_stray_file_that_is_not_utf8_is_passed_over_not_a_crash(tmp_path: Path) -> None:
+    files = _files()
+    write(tmp_path, files)
+    (tmp_path / "notes" / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    assert drift(tmp_path, OUTPUT, files) == []
+
+
 def test_drift_compares_bytes_so_changed_line_endings_count(tmp_path: Path) -> None:
     files = _files()
     write(tmp_path, files)

@@ -52,9 +52,12 @@ async def test_a_journal_of_the_previous_schema_is_migrated_and_keeps_its_work(t
 async def test_a_journal_written_by_a_newer_responder_is_refused_and_left_untouched(tmp_path: Path) -> None:
     path = tmp_path / "journal.db"
     journal_rows.set_schema_version(path, SCHEMA_VERSION + 1)
+    written = path.read_bytes()
     with pytest.raises(JournalSchemaError, match="newer responder") as refused:
         await SqliteJournal(path).start()
     assert "run that newer responder on it, or point journal.sqlite" in str(refused.value)
+    assert path.read_bytes() == written, "not even its journal mode was changed"
+    assert not path.with_name(f"{path.name}-wal").exists()
     assert journal_rows.tables(path) == []
     assert journal_rows.schema_version(path) == SCHEMA_VERSION + 1
     journal_rows.set_schema_version(path, 0)

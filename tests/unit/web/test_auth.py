@@ -1,18 +1,27 @@
 """One middleware authenticates every route but the public ones, listed in one place: a route
 added later is refused without credentials unless it is named public on purpose."""
 
+import io
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from responder.service import Responder
-from responder.web.app import PUBLIC_ROUTES
+from aiohttp import web
+
+from responder.policy import Policy
+from responder.service import Responder, build_responder
+from responder.web.app import PUBLIC_ROUTES, create_app
 from tests.unit.web.conftest import AUTH
 
 
-def _routes(client: Any) -> list[tuple[str, str]]:
-    """(method, a path that matches the route) for every route of the app."""
+def _routes(client: Any) -> list[tuple[str, str, bool]]:
+    """(method, a path that matches the route, whether it is public) for every route of the app."""
     return [
-        (route.method, re.sub(r"\{[^}]+\}", "x", route.resource.canonical))
+        (
+            route.method,
+            re.sub(r"\{[^}]+\}", "x", route.resource.canonical),
+            ("GET" if route.method == "HEAD" else route.method, route.resource.canonical) in PUBLIC_ROUTES,
+        )
         for route in client.app.router.routes()
         if route.resource is not None
     ]
@@ -26,7 +35,7 @@ async def test_every_route_but_the_public_ones_refuses_a_request_without_credent
     service: tuple[Responder, Any],
 ) -> None:
     responder, client = service
-    private = [(method, path) for method, path in _routes(client) if path not in PUBLIC_ROUTES]
+    private = [(method, path) for method, path, public in _routes(client) if not public]
     assert {"/webhook", "/api/v1/alerts", "/api/v1/alerts/x/ack", "/api/v1/restore"} <= {p for _, p in private}
     for method, path in private:
         response = await client.request(method, path)
@@ -40,8 +49,8 @@ async def test_every_route_but_the_public_ones_refuses_a_request_without_credent
 
 async def test_the_public_routes_exist_and_answer_without_credentials(service: tuple[Responder, Any]) -> None:
     _, client = service
-    public = [(method, path) for method, path in _routes(client) if path in PUBLIC_ROUTES]
-    assert {path for _, path in public} == PUBLIC_ROUTES
+    public = [(method, path) for method, path, is_public in _routes(client) if is_public]
+    assert {(method, path) for method, path in public if method != "HEAD"} == PUBLIC_ROUTES
     for method, path in public:
         response = await client.request(method, path)
         assert "WWW-Authenticate" not in response.headers, (method, path)
@@ -61,3 +70,17 @@ async def test_a_path_no_route_matches_is_404_and_a_wrong_method_405_with_or_wit
     assert (await client.get("/nowhere")).status == 404
     assert (await client.get("/webhook")).status == 405
     assert (await client.get("/nowhere", headers=AUTH)).status == 404
+
+
+async def test_a_method_added_to_a_public_path_is_not_public(
+    make_policy: Callable[..., Policy], aiohttp_client: Callable[..., Awaitable[Any]]
+) -> None:
+    async def handler(_: web.Request) -> web.Response:
+        return web.json_response({"reached": True})
+
+    app = create_app(build_responder(make_policy(), console=io.StringIO()))
+    app.router.add_post("/metrics", handler)
+    client = await aiohttp_client(app)
+    assert (await client.post("/metrics")).status == 401
+    assert (await client.post("/metrics", headers=AUTH)).status == 200
+    assert (await client.get("/metrics")).status == 200
