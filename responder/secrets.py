@@ -8,7 +8,7 @@ policy and its channel sections read credentials through this module.
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +77,16 @@ def read_secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str
             return None
         return Secret(text)
     return Secret(inline) if inline is not None else None
+
+
+def secret_values(tree: Any) -> list[str]:
+    """The value of every `Secret` inside `tree` (dataclasses, mappings and sequences), for the logs' scrubber."""
+    if isinstance(tree, Secret):
+        return [tree.value] if tree.value else []
+    if is_dataclass(tree) and not isinstance(tree, type):
+        return [v for f in fields(tree) for v in secret_values(getattr(tree, f.name))]
+    if isinstance(tree, Mapping):
+        return [v for item in tree.values() for v in secret_values(item)]
+    if isinstance(tree, list | tuple | frozenset | set):
+        return [v for item in tree for v in secret_values(item)]
+    return []
