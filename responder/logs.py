@@ -4,7 +4,9 @@ Fields passed through `extra=` land in the object. Secrets are `Secret` objects 
 ***), and every record is scrubbed by `log_filters.Redactor` besides: at the handler, and at the
 loggers of aiohttp and asyncio themselves, which log raw request heads and exceptions that can
 carry an `Authorization` header. A line repeated in a flood (asyncio logs one per failed accept)
-is written at most `REPEATS_PER_INTERVAL` times per `REPEAT_INTERVAL_SECONDS`.
+is written at most `REPEATS_PER_INTERVAL` times per `REPEAT_INTERVAL_SECONDS`. Text from an
+alert is always inside a field: orjson escapes control characters, and the line separators and
+bidi controls it leaves as they are are escaped after it, so no value can end or reorder a line.
 """
 
 import logging
@@ -20,6 +22,10 @@ from responder.log_filters import Redactor, RepeatLimiter
 # orjson would write a dataclass field by field, a Secret's value included: these go through str().
 _AS_TEXT = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# orjson writes these unescaped (valid JSON); some viewers break lines or reorder text at them.
+_INVISIBLE = {
+    c: f"\\u{c:04x}" for c in (0x2028, 0x2029, 0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
 # Loggers whose records carry text from the network; a filter on a logger sees only its own records.
 SCRUBBED_AT_SOURCE = (
     "",
@@ -52,7 +58,7 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             entry["exception"] = record.exc_text
-        return orjson.dumps(entry, default=str, option=_AS_TEXT).decode()
+        return orjson.dumps(entry, default=str, option=_AS_TEXT).decode().translate(_INVISIBLE)
 
 
 class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
