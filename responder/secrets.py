@@ -6,13 +6,16 @@ Either way it is wrapped in `Secret`, so that no repr, log line or error shows i
 policy and its channel sections read credentials through this module.
 """
 
+import logging
 import re
+import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ def read_secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str
         problems.append(f"{where}: give {key} or {key}_file, not both")
     if path is not None:
         try:
+            _warn_if_others_may_read(Path(path), f"{where}.{key}_file")
             text = Path(path).read_text("utf-8").strip()
         except OSError as exc:
             problems.append(f"{where}.{key}_file: cannot read {path}: {exc.strerror}; create it")
@@ -77,3 +81,33 @@ def read_secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str
             return None
         return Secret(text)
     return Secret(inline) if inline is not None else None
+
+
+def _warn_if_others_may_read(path: Path, where: str) -> None:
+    """As ssh does for a private key: a credentials file that group or others may read still
+    works, with a warning that says how to close it (a Kubernetes secret mounted with
+    defaultMode 0440 is group-readable, so refusing would break ordinary deployments)."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning(
+            "%s: %s is readable by %s (mode %04o): anyone who can read it has the credential; run `chmod 600 %s`",
+            where,
+            path,
+            "group and others" if mode & 0o070 and mode & 0o007 else "others" if mode & 0o007 else "its group",
+            mode,
+            path,
+            extra={"file": str(path)},
+        )
+
+
+def secret_values(tree: Any) -> list[str]:
+    """The value of every `Secret` inside `tree` (dataclasses, mappings and sequences), for the logs' scrubber."""
+    if isinstance(tree, Secret):
+        return [tree.value] if tree.value else []
+    if is_dataclass(tree) and not isinstance(tree, type):
+        return [v for f in fields(tree) for v in secret_values(getattr(tree, f.name))]
+    if isinstance(tree, Mapping):
+        return [v for item in tree.values() for v in secret_values(item)]
+    if isinstance(tree, list | tuple | frozenset | set):
+        return [v for item in tree for v in secret_values(item)]
+    return []

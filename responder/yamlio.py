@@ -6,14 +6,25 @@ keeps the key order it is given (callers build mappings in a fixed order and sor
 never wraps lines and writes multi-line strings as literal blocks.
 """
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+# A character the scanner quotes in its message ('\t', '\x00'); longer quoted text can be a piece
+# of a value (an alias or tag name), and a value can be a credential.
+_QUOTED = re.compile(r"'(?:[^'\\]*(?:\\.[^'\\]*)*)'|\"(?:[^\"\\]*(?:\\.[^\"\\]*)*)\"")
+_ONE_CHARACTER = re.compile(r"^.(\\.|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|[^\\])?.$")
+_KEY = re.compile(r"^[\s-]*([\w.-]+)\s*:")
+
 
 class YamlError(ValueError):
     """A YAML document could not be read; the message names the file and the position."""
+
+
+class _DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A key given twice; its message names the key, which is never secret."""
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -22,7 +33,7 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
+                raise _DuplicateKeyError(
                     "while reading a mapping",
                     node.start_mark,
                     f"found duplicate key {key!r}; remove one of them",
@@ -42,7 +53,29 @@ def load_yaml(path: Path, shown_as: Path | None = None) -> Any:
     try:
         return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
-        raise YamlError(f"{name}: invalid YAML: {exc}") from exc
+        raise YamlError(f"{name}: invalid YAML{_described(exc, text)}") from exc
+
+
+def _described(exc: yaml.YAMLError, text: str) -> str:
+    """Where and what, with the key on that line, but never the source text: the line may hold a
+    credential, and so may a quoted piece of the parser's message (an alias or a tag is part of a value)."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        line, column = before.count("\n"), exc.position - (before.rfind("\n") + 1)
+        problem = (
+            f"character #x{ord(exc.character) if isinstance(exc.character, str) else exc.character:04x}: {exc.reason}"
+        )
+    elif isinstance(exc, yaml.MarkedYAMLError) and (mark := exc.problem_mark or exc.context_mark) is not None:
+        line, column = mark.line, mark.column
+        problem = exc.problem or exc.context or "cannot be parsed"
+        if not isinstance(exc, _DuplicateKeyError):
+            problem = _QUOTED.sub(lambda m: m.group() if _ONE_CHARACTER.match(m.group()) else "(not shown)", problem)
+    else:
+        return ": cannot be parsed"
+    lines = text.splitlines()
+    key = _KEY.match(lines[line]) if line < len(lines) else None
+    at_key = f" (key {key.group(1)})" if key else ""
+    return f" at line {line + 1}, column {column + 1}{at_key}: {problem}"
 
 
 class _Dumper(yaml.SafeDumper):

@@ -7,6 +7,7 @@ nothing but defaults still shows, in order, whom it would have told and what.
 import sys
 from typing import TextIO
 
+from responder.escalation.content import one_line
 from responder.journal import Step, StepResult
 
 _EVENT_WORDS = {
@@ -17,7 +18,8 @@ _EVENT_WORDS = {
 
 
 def render(step: Step) -> str:
-    """The message a person would read, without any secret or raw label dump."""
+    """The message a person would read, without any secret or raw label dump, on one line: alert
+    text cannot end it or start a forged one (see `content.one_line`)."""
     inst = step.instance
     event = _EVENT_WORDS.get(step.params.get("event", ""), step.params.get("event", "").upper())
     summary = inst.annotations.get("summary", inst.alertname)
@@ -30,7 +32,7 @@ def render(step: Step) -> str:
     parts += [step.params[key] for key in ("reason", "fallback_reason") if key in step.params]
     if runbook := inst.annotations.get("runbook_url"):
         parts.append(runbook)
-    return " | ".join(parts)
+    return one_line(" | ".join(parts))
 
 
 class ConsoleNotifier:

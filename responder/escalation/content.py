@@ -2,7 +2,9 @@
 
 Alert content is untrusted (labels come from metric data): nothing here builds markup; each
 channel escapes what it shows. Links are taken only from the rule's reviewed annotations and
-only when they are plain http(s) URLs.
+only when they are plain http(s) URLs. Text from an alert is passed through `one_line`, so that
+a newline, a terminal control or a bidi override in a label cannot forge or hide a line in a
+console, an SMS or a thread.
 """
 
 from collections.abc import Mapping
@@ -14,6 +16,20 @@ from responder.targets import Target
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 EVENT_RANK = {"remediation_failed": 0, "firing": 1, "acknowledged": 2, "resolved": 3, "update": 4}
 MAX_FINDINGS_CHARS = 2500
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """`text` with every unprintable character (controls, ESC, NUL, line and paragraph separators,
+    bidi overrides, other format characters) written as its escape: `\\n`, `\\x1b`, `\\u202e`."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _NAMED_ESCAPES.get(c) or _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def priority(step: Step) -> int:
@@ -23,7 +39,7 @@ def priority(step: Step) -> int:
 
 
 def summary(instance: Instance) -> str:
-    return instance.annotations.get("summary") or instance.alertname
+    return one_line(instance.annotations.get("summary") or instance.alertname)
 
 
 def targets(instance: Instance) -> list[str]:
@@ -55,12 +71,12 @@ def _findings(findings: Any) -> str:
         lines = []
         for key, value in findings.items():
             if isinstance(value, list | tuple):
-                lines.append(f"{key}: {len(value)}")
+                lines.append(f"{one_line(str(key))}: {len(value)}")
                 lines += [f"  - {_short(item)}" for item in value[:5]]
                 if len(value) > 5:
                     lines.append(f"  - … {len(value) - 5} more")
             else:
-                lines.append(f"{key}: {_short(value)}")
+                lines.append(f"{one_line(str(key))}: {_short(value)}")
         text = "\n".join(lines)
     elif isinstance(findings, list | tuple):
         text = "\n".join(f"- {_short(item)}" for item in findings)
@@ -70,7 +86,7 @@ def _findings(findings: Any) -> str:
 
 
 def _short(value: Any, limit: int = 200) -> str:
-    text = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, Mapping) else str(value)
+    text = one_line(", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, Mapping) else str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -79,7 +95,7 @@ def remediation_text(step: Step, result: StepResult) -> str:
     detail = result.detail
     target = step.params.get("target", {})
     where = f"{target.get('namespace')}/{target.get('deployment') or target.get('selector')}" if target else "?"
-    head = f"{step.name} on {where}: {result.status}"
+    head = f"{step.name} on {one_line(where)}: {result.status}"
     if detail.get("mode") == "plan":
         head += f" (plan mode, changed nothing: would {detail.get('would', '?')})"
     elif "message" in detail:
@@ -94,4 +110,4 @@ def remediation_text(step: Step, result: StepResult) -> str:
 def escalation_text(step: Step, result: StepResult) -> str:
     """A ladder rung that went out on another channel, for the Slack thread."""
     said = result.detail.get("summary") or f"notified via {result.detail.get('via', step.name)}"
-    return f"Escalated (rung {step.params.get('rung', 0)}): {step.name}: {said}"
+    return f"Escalated (rung {step.params.get('rung', 0)}): {step.name}: {one_line(str(said))}"

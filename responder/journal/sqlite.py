@@ -15,6 +15,7 @@ and sqlite_views (statements and read models), sqlite_holds and sqlite_escalatio
 import asyncio
 import fcntl
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ from responder.journal import sqlite_views as views
 from responder.journal.sqlite_checkpoint import CHECKPOINT_SECONDS, WAL_RESET_FRAMES, Checkpointer
 from responder.journal.sqlite_escalation import SqliteEscalationStore
 from responder.journal.sqlite_queries import insert_notification
-from responder.journal.sqlite_schema import connect
+from responder.journal.sqlite_schema import PRIVATE_DIR_MODE, connect, open_private
 from responder.journal.sqlite_tx import JournalConnection, SqliteTransaction
 from responder.journal.sqlite_writer import GroupCommitWriter
 from responder.planner import PlannedStep
@@ -60,8 +61,8 @@ class SqliteJournal:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_file = (self.path.parent / f"{self.path.name}.lock").open("w")
+        self.path.parent.mkdir(PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        lock_file = os.fdopen(open_private(self.path.parent / f"{self.path.name}.lock"), "w")
         try:
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -10,12 +10,34 @@ Statements on `steps` name its kind and status as literals (see sqlite_tx.step_k
 partial indexes are on those conditions.
 """
 
+import os
 import sqlite3
 from pathlib import Path
 
 from responder.journal.sqlite_tx import JournalConnection
 
 BUSY_TIMEOUT_MS = 5000
+# The journal holds alert text and who acknowledged what: owner only, whatever the umask.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def open_private(path: Path) -> int:
+    """A descriptor for `path` opened for writing, created owner-only (0600) if it is new.
+    SQLite gives new -wal and -shm files the mode of the database file."""
+    return os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+
+
+def _tighten(path: Path) -> None:
+    """An existing file of this user that others may read (a journal from an older responder)
+    becomes owner-only; another user's file is left as it is."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return
+    if status.st_mode & 0o077 and status.st_uid == os.geteuid():
+        path.chmod(PRIVATE_FILE_MODE)
+
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS notifications (
@@ -157,7 +179,11 @@ class JournalSchemaError(RuntimeError):
 def connect(path: Path) -> JournalConnection:
     """The journal's connection, its schema brought up to SCHEMA_VERSION. WAL mode; every
     commit synchronous=FULL until the writer switches it per batch; checkpoints left to the
-    checkpointer thread, beside the writer's commits rather than inside them."""
+    checkpointer thread, beside the writer's commits rather than inside them. The file and its
+    -wal and -shm are owner-only (see `open_private`)."""
+    os.close(open_private(path))
+    for own in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        _tighten(own)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=JournalConnection)
     try:
         _refuse_newer(conn, path)  # before any PRAGMA: a journal this responder does not know is not touched

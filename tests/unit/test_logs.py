@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from responder import logs
+from responder.log_filters import RepeatLimiter
 from responder.secrets import Secret
 
 
@@ -43,3 +44,37 @@ def test_an_exception_is_kept_with_its_traceback(stream: io.StringIO) -> None:
     except RuntimeError:
         logging.getLogger("responder.test").exception("journal append failed")
     assert "RuntimeError: disk full" in json.loads(stream.getvalue())["exception"]
+
+
+def test_a_flood_of_one_line_is_cut_short_and_the_left_out_repeats_are_counted() -> None:
+    now = [0.0]
+    handler = logs.JsonHandler(RepeatLimiter(burst=3, interval=10.0, clock=lambda: now[0]))
+    out = io.StringIO()
+    handler.setStream(out)
+    flood = logging.getLogger("asyncio")
+
+    def log(message: str) -> None:
+        handler.handle(flood.makeRecord("asyncio", logging.ERROR, "", 0, message, (), None))
+
+    for fd in range(1000):
+        log(f"socket.accept() out of system resource\nsocket: <socket fd={fd}>")
+    log("another line")
+    assert len(out.getvalue().splitlines()) == 4
+    now[0] = 10.5
+    log("socket.accept() out of system resource\nsocket: <socket fd=7>")
+    entries = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(entries) == 6
+    summary = entries[4]
+    assert summary["level"] == "warning" and summary["logger"] == "asyncio"
+    assert summary["msg"].startswith("997 repeats of a log line were not written")
+    assert summary["repeated"] == "socket.accept() out of system resource"
+    assert entries[5]["msg"].startswith("socket.accept()")
+
+
+def test_alert_text_stays_inside_its_field_whatever_characters_it_holds(stream: io.StringIO) -> None:
+    forged = 'Cost\n{"level": "info", "msg": "forged"}\r\u2028\u2029\u202e\x1b[2K\x00'
+    logging.getLogger("responder.test").warning("alert %s", forged, extra={"alertname": forged})
+    [line] = stream.getvalue().split("\n")[:-1]
+    assert not any(c in line for c in "\r\u2028\u2029\u202e\x1b\x00")
+    entry = json.loads(line)
+    assert entry["msg"] == f"alert {forged}" and entry["alertname"] == forged

@@ -1,4 +1,7 @@
+import logging
 from pathlib import Path
+
+import pytest
 
 from responder.secrets import Secret, expand_env, read_secret
 
@@ -35,3 +38,27 @@ def test_an_unset_variable_is_a_problem_except_under_the_soft_sections() -> None
     assert expanded == {"auth": {"token": ""}, "channels": {"slack": ["x-", "value"]}}
     assert problems == ["auth.token: environment variable HARD is not set; export it"]
     assert soft == ["channels.slack[0]: environment variable SOFT is not set; export it"]
+
+
+@pytest.mark.parametrize(("mode", "who"), [(0o644, "group and others"), (0o640, "its group"), (0o604, "others")])
+def test_a_credentials_file_others_may_read_is_used_with_a_warning_saying_how_to_close_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int, who: str
+) -> None:
+    path = tmp_path / "token"
+    path.write_text("from-the-file\n")
+    path.chmod(mode)
+    problems: list[str] = []
+    assert read_secret({"token_file": str(path)}, "token", "auth", problems) == Secret("from-the-file")
+    assert problems == []
+    [warning] = caplog.records
+    assert warning.levelno == logging.WARNING
+    assert f"auth.token_file: {path} is readable by {who}" in warning.getMessage()
+    assert f"chmod 600 {path}" in warning.getMessage()
+
+
+def test_a_private_credentials_file_is_read_without_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "token"
+    path.write_text("from-the-file\n")
+    path.chmod(0o600)
+    assert read_secret({"token_file": str(path)}, "token", "auth", []) == Secret("from-the-file")
+    assert caplog.records == []

@@ -2,8 +2,10 @@
 database failing under a batch, and its WAL."""
 
 import asyncio
+import os
 import sqlite3
-from collections.abc import AsyncIterator
+import stat
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,31 @@ async def test_a_reader_on_an_old_snapshot_does_not_hold_the_writer(
         await journal.close()
     [warning, *_] = [r for r in caplog.records if r.getMessage().startswith("journal WAL not restarted")]
     assert "older snapshot" in warning.__dict__["error"]
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.usefixtures("umask_022")
+async def test_the_journal_directory_and_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "journal.db"
+    async with started(SqliteJournal(path)) as opened:
+        await opened.append_notification(b"{}", "c1", NOW)
+        files = [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", ".lock"))]
+        modes = {f.name: stat.S_IMODE(f.stat().st_mode) for f in files}
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert modes == dict.fromkeys(modes, 0o600) and len(modes) == 4
+
+
+@pytest.mark.usefixtures("umask_022")
+async def test_a_journal_others_could_read_is_made_owner_only_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    async with started(SqliteJournal(path)):
+        pass
+    path.chmod(0o644)
+    async with started(SqliteJournal(path)):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
