@@ -22,8 +22,10 @@ from responder.catalogue import preview, rules
 from responder.catalogue.lint import run_lint
 from responder.catalogue.load import load_catalogue
 from responder.dashboards import command as dashboards_command
+from responder.escalation.content import one_line
 from responder.policy import ActionPolicy, Policy, describe, load_policy
 from responder.schemas import ProblemsError
+from responder.secrets import secret_values
 from responder.service import build_responder
 from responder.web.app import create_app
 
@@ -92,6 +94,7 @@ def _policy(args: argparse.Namespace) -> Policy:
 def _serve(args: argparse.Namespace) -> int:
     logs.configure()
     policy = _policy(args)
+    logs.protect(secret_values(policy))  # every log record is scrubbed of these from here on
     if not policy.authenticated:
         if not args.insecure_no_auth:
             return _report(
@@ -205,7 +208,8 @@ def _status(args: argparse.Namespace) -> int:
     url = args.url or f"http://{policy.host}:{policy.port}"
     print(f"{url}: {ready['status']}, backlog {ready.get('backlog', '?')}, {len(firing['alerts'])} firing alert(s)")
     for alert in firing["alerts"]:
-        print(f"  {alert['alertname']} [{alert['severity']}] {alert['action'] or 'no action'} {alert['fingerprint']}")
+        line = f"  {alert['alertname']} [{alert['severity']}] {alert['action'] or 'no action'} {alert['fingerprint']}"
+        print(one_line(line))  # alert text from the API: no escape sequence reaches the terminal
     return EXIT_OK
 
 

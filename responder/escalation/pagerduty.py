@@ -17,7 +17,7 @@ from typing import Any
 import pagerduty
 
 from responder.channel_policy import PagerDutyPolicy
-from responder.escalation.content import action_words, links, priority, summary, targets
+from responder.escalation.content import action_words, links, one_line, priority, summary, targets
 from responder.escalation.pacing import Pacer
 from responder.journal import Instance, Step, StepResult
 from responder.journal.escalation import EscalationStore
@@ -36,7 +36,7 @@ def dedup_key(instance: Instance) -> str:
 def trigger_event(step: Step) -> dict[str, Any]:
     """The trigger's keyword arguments: what an on-call engineer sees on the incident."""
     inst = step.instance
-    title = f"[{(inst.severity or 'none').upper()}] {inst.alertname}: {summary(inst)}"
+    title = f"[{(inst.severity or 'none').upper()}] {one_line(inst.alertname)}: {summary(inst)}"
     if step.params.get("event") == "remediation_failed":
         title = f"REMEDIATION FAILED {title}"
     ref = f" ({dedup_key(inst)})"

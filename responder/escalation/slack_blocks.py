@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from responder.escalation.content import action_words, links, summary, targets
+from responder.escalation.content import action_words, links, one_line, summary, targets
 from responder.journal import Instance
 
 Block = dict[str, Any]
@@ -33,7 +33,7 @@ def _mrkdwn(text: str, limit: int = 3000) -> dict[str, Any]:
 
 def headline(instance: Instance) -> str:
     """The notification text: what a lock screen shows for the message."""
-    return f"{(instance.severity or 'no severity').upper()} {instance.alertname}: {summary(instance)}"
+    return f"{(instance.severity or 'no severity').upper()} {one_line(instance.alertname)}: {summary(instance)}"
 
 
 def _button(text: str, action_id: str, fingerprint: str, style: str | None = None) -> dict[str, Any]:
@@ -70,7 +70,10 @@ def parent_blocks(
     )
     description = instance.annotations.get("description", "")
     blocks: list[Block] = [
-        {"type": "header", "text": _plain(f"{(instance.severity or 'no severity').upper()} · {instance.alertname}")},
+        {
+            "type": "header",
+            "text": _plain(f"{(instance.severity or 'no severity').upper()} · {one_line(instance.alertname)}"),
+        },
     ]
     if status:
         blocks.append({"type": "context", "elements": [_mrkdwn(f"{icon} {status}")]})

@@ -18,7 +18,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from responder.channel_policy import SmsPolicy
-from responder.escalation.content import links, priority, summary
+from responder.escalation.content import links, one_line, priority, summary
 from responder.escalation.pacing import Pacer
 from responder.journal import Step, StepResult
 from responder.journal.escalation import EscalationStore
@@ -32,7 +32,8 @@ def sms_text(step: Step) -> str:
     """Alert, severity, action, one link and the step reference, in about one SMS."""
     inst = step.instance
     link = next((url for _, url in links(inst)), "")
-    head = f"{_WORDS.get(step.params.get('event', ''), '')}[{(inst.severity or 'none').upper()}] {inst.alertname}"
+    event = _WORDS.get(step.params.get("event", ""), "")
+    head = f"{event}[{(inst.severity or 'none').upper()}] {one_line(inst.alertname)}"
     body = f"{head}: {summary(inst)}. Action: {inst.action or 'notify only'}."
     if step.params.get("reason"):
         body += " NOT remediated."
