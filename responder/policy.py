@@ -91,6 +91,8 @@ class Policy:
     basic_password: Secret | None
     journal_path: Path
     retention_seconds: float
+    journal_wal_max: int  # bytes: the WAL's bound
+    journal_reserve: int  # bytes kept free on the journal's disk; below, notifications get 503
     protected_namespaces: frozenset[str]
     breaker_max_mutations: int
     breaker_window_seconds: float
@@ -169,6 +171,14 @@ def _ladder(raw: list[dict[str, Any]]) -> tuple[Rung, ...]:
     return tuple(sorted(rungs, key=lambda r: r.after_seconds))
 
 
+_SIZE_UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as 64MiB (the schema admits only whole KiB, MiB or GiB)."""
+    return int(text[:-3]) * _SIZE_UNITS[text[-3:]]
+
+
 def _build(document: dict[str, Any], source: str, problems: list[str], soft: list[str]) -> Policy:
     server, auth, journal = document["server"], document["auth"], document["journal"]
     basic = auth.get("basic")
@@ -203,6 +213,8 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         basic_password=read_secret(basic, "password", "auth.basic", problems) if basic else None,
         journal_path=Path(journal["sqlite"]),
         retention_seconds=parse_duration(journal["retention"]),
+        journal_wal_max=parse_size(journal["wal_max"]),
+        journal_reserve=parse_size(journal["reserve"]),
         protected_namespaces=frozenset(protected | {server["namespace"]}),
         breaker_max_mutations=breaker["max_mutations"],
         breaker_window_seconds=parse_duration(breaker["window"]),
@@ -268,7 +280,9 @@ def describe(policy: Policy) -> list[str]:
         f"Policy: {policy.source}",
         f"Webhook: POST http://{policy.host}:{policy.port}/webhook "
         f"({' or '.join(auth) if auth else 'NO AUTHENTICATION'})",
-        f"Journal: SQLite {policy.journal_path}, kept {policy.retention_seconds / 86400:g} days",
+        f"Journal: SQLite {policy.journal_path}, kept {policy.retention_seconds / 86400:g} days; "
+        f"WAL at most {policy.journal_wal_max // 2**20} MiB; below {policy.journal_reserve // 2**20} MiB "
+        "free on its disk, notifications get 503",
         f"Protected namespaces: {', '.join(sorted(policy.protected_namespaces))}",
         f"Circuit breaker: at most {policy.breaker_max_mutations} mutating actions "
         f"per {policy.breaker_window_seconds / 60:g}m",

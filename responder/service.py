@@ -37,7 +37,7 @@ class Responder:
 
 def build_responder(policy: Policy, clock: Callable[[], float] = time.time, console: TextIO = sys.stdout) -> Responder:
     """Wire the parts. Actions in plan mode need no cluster; the policy requires one for the others."""
-    journal = SqliteJournal(policy.journal_path)
+    journal = SqliteJournal(policy.journal_path, wal_max=policy.journal_wal_max, reserve=policy.journal_reserve)
     metrics = create_metrics()
     kube = Kube(policy.kubernetes, policy.remediation_workers) if policy.kubernetes is not None else None
     remediator = ClusterRemediator(policy, journal, kube, clock)

@@ -33,6 +33,7 @@ __all__ = [
     "EscalationStore",
     "Instance",
     "Journal",
+    "JournalFullError",
     "Operation",
     "Settled",
     "Step",
@@ -42,6 +43,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class JournalFullError(RuntimeError):
+    """The journal refuses a new notification: its disk is below the free-space reserve. The
+    message names the disk, its free space, the reserve and the journal's size."""
 
 
 class Transaction(Protocol):
@@ -122,6 +128,10 @@ class Journal(Protocol):
     the step on (to its final status, or back to `pending` at `retry_at`), and plans its
     follow-ups, in one transaction: a crash leaves either all of it or none.
 
+    Free space. Below its free-space reserve a backend refuses new notifications quickly
+    (`accept` and `append_notification` fail with `JournalFullError`, before any write) and
+    keeps the rest for the work already accepted; `write_problem` says so.
+
     Several processes. A backend shared by several replicas (PostgreSQL) must make the
     identities above unique and the claims exclusive in the database itself (unique keys, row
     locks or `SELECT ... FOR UPDATE SKIP LOCKED`), count the guards' mutations across every
@@ -199,6 +209,10 @@ class Journal(Protocol):
         webhook's overload check can ask it on every request."""
         ...
 
-    def writable(self) -> bool:
-        """Started, and its last write did not fail on the database itself (readiness)."""
+    def write_problem(self) -> str | None:
+        """None when a write would succeed now, as far as the journal can tell without writing
+        (readiness): started, its last write did not fail on the database itself (a read that
+        succeeded since does not count), and its disk's free space is above the reserve. Else
+        why not, and what to do. No I/O: it reads what the last write and the last free-space
+        measurement found."""
         ...

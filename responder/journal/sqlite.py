@@ -7,12 +7,19 @@ remediations are idempotent; an escalation message may be repeated. A file lock 
 responder process off the same journal: SQLite here is single-process, which is also why steps
 left `running` by a crash can be handed back at start without waiting for their lease.
 
+Free space is measured by the checkpointer, once a round, never on a request: below the reserve
+`accept` refuses at the cost of one attribute read, and readiness (`write_problem`) says why.
+While the last write failed, each round's measurement also has the writer try a small write, so
+that readiness comes back when the disk does even if nothing else writes.
+
 The modules around this one: sqlite_schema (opening the file, migrations), sqlite_writer
-(batches and commits), sqlite_checkpoint (the WAL), sqlite_tx (the Transaction), sqlite_queries
-and sqlite_views (statements and read models), sqlite_holds and sqlite_escalation.
+(batches and commits), sqlite_checkpoint (the WAL), sqlite_space (free space), sqlite_tx (the
+Transaction), sqlite_queries and sqlite_views (statements and read models), sqlite_holds and
+sqlite_escalation.
 """
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
@@ -21,20 +28,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from responder.journal import Operation, Settled, Step, StepResult, StoredNotification, sqlite_holds
+from responder.journal import JournalFullError, Operation, Settled, Step, StepResult, StoredNotification, sqlite_holds
 from responder.journal import sqlite_queries as queries
 from responder.journal import sqlite_views as views
-from responder.journal.sqlite_checkpoint import CHECKPOINT_SECONDS, WAL_RESET_FRAMES, Checkpointer
+from responder.journal.sqlite_checkpoint import CHECKPOINT_SECONDS, Checkpointer
 from responder.journal.sqlite_escalation import SqliteEscalationStore
 from responder.journal.sqlite_queries import insert_notification
 from responder.journal.sqlite_schema import PRIVATE_DIR_MODE, connect, open_private
+from responder.journal.sqlite_space import MIB, Space, measure
 from responder.journal.sqlite_tx import JournalConnection, SqliteTransaction
 from responder.journal.sqlite_writer import GroupCommitWriter
 from responder.planner import PlannedStep
 
 T = TypeVar("T")
+_WAL_FRAME_HEADER = 24  # bytes before each page in the WAL
 log = logging.getLogger("responder.journal")
 _NOT_STARTED = "the journal is not started, or was closed: start() it before use"
+WAL_MAX = 128 * MIB  # journal.wal_max's default
+RESERVE = 64 * MIB  # journal.reserve's default
 
 
 class JournalLockedError(RuntimeError):
@@ -43,10 +54,19 @@ class JournalLockedError(RuntimeError):
 
 class SqliteJournal:
     def __init__(
-        self, path: Path, checkpoint_seconds: float = CHECKPOINT_SECONDS, wal_reset_frames: int = WAL_RESET_FRAMES
+        self,
+        path: Path,
+        checkpoint_seconds: float = CHECKPOINT_SECONDS,
+        wal_max: int = WAL_MAX,
+        reserve: int = RESERVE,
     ) -> None:
+        """`wal_max`: the WAL's bound in bytes; `reserve`: the free bytes below which new
+        notifications are refused (journal.wal_max and journal.reserve)."""
         self.path = path
-        self._checkpoint_seconds, self._wal_reset_frames = checkpoint_seconds, wal_reset_frames
+        self._checkpoint_seconds, self._wal_max, self._reserve = checkpoint_seconds, wal_max, reserve
+        self._space: Space | None = None  # the last measurement
+        self._full: str | None = None  # why new notifications are refused, while they are
+        self._probing = False
         self._conn: JournalConnection | None = None
         self._writer: GroupCommitWriter[JournalConnection] | None = None
         self._checkpointer: Checkpointer | None = None
@@ -78,11 +98,19 @@ class SqliteJournal:
             raise
         self._lock_file = lock_file
         self._maybe_unapplied = True
+        self._conn.execute(f"PRAGMA journal_size_limit = {self._wal_max}")  # the WAL shrinks to it on a restart
+        (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
+        self._measured(measure(self.path, self._reserve))
         self._writer = GroupCommitWriter(self._conn, self._rolled_back)
         await self.run(queries.recover)
         await self.refresh_backlog()
         self._checkpointer = Checkpointer(
-            self.path, self._checkpoint_seconds, self._wal_reset_frames, self._writer.request_wal_restart
+            self.path,
+            self._checkpoint_seconds,
+            self._wal_max // (page_size + _WAL_FRAME_HEADER),
+            self._reserve,
+            self._writer.request_wal_restart,
+            self._measured_off_loop(asyncio.get_running_loop()),
         )
         self._checkpointer.start()
 
@@ -99,6 +127,37 @@ class SqliteJournal:
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
+
+    def _measured_off_loop(self, loop: asyncio.AbstractEventLoop) -> Callable[[Space], None]:
+        def measured(space: Space) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed before the journal did: nobody to tell
+                loop.call_soon_threadsafe(self._measured, space)
+
+        return measured
+
+    def _measured(self, space: Space) -> None:
+        """A free-space measurement, on the loop: refuse or accept new notifications from now
+        on; while the last write failed and there is room again, find out with a write."""
+        self._space = space
+        self._full = space.problem() if space.low else None
+        writer = self._writer
+        if writer is not None and writer.failure is not None and not space.low and not self._probing:
+            self._probing = True
+            writer.probe().add_done_callback(self._probed)
+
+    def _probed(self, done: "asyncio.Future[None]") -> None:
+        self._probing = False
+        if not done.cancelled() and done.exception() is not None:
+            log.warning("journal still not writable", extra={"error": str(done.exception())})
+
+    def _refused(self, full: str, then: Settled[Any] | None) -> "asyncio.Future[Any]":
+        """A new notification refused below the reserve: failed at once, nothing written."""
+        error = JournalFullError(full)
+        if then is not None:
+            then(None, error)
+        refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        refused.set_exception(error)
+        return refused
 
     def _rolled_back(self) -> None:
         """A transaction was lost: the instances it cached, and whether it applied notifications."""
@@ -122,6 +181,8 @@ class SqliteJournal:
             self._maybe_unapplied = True
             return insert_notification(conn, body, correlation_id, now, None)
 
+        if self._full is not None:
+            raise JournalFullError(self._full)
         notification_id = await self.run(append, durable=True)
         self._backlog += 1
         return notification_id
@@ -166,6 +227,8 @@ class SqliteJournal:
         writer = self._writer
         if writer is None:
             raise RuntimeError(_NOT_STARTED)
+        if self._full is not None:
+            return self._refused(self._full, then)
         return writer.submit(append_and_apply, True, then)
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]:
@@ -214,5 +277,13 @@ class SqliteJournal:
     def backlog(self) -> int:
         return self._backlog
 
-    def writable(self) -> bool:
-        return self._writer is not None and self._writer.healthy
+    def write_problem(self) -> str | None:
+        writer = self._writer
+        if writer is None:
+            return _NOT_STARTED
+        if writer.failure is not None:
+            return (
+                f"the last write to {self.path} failed: {writer.failure}; if its disk is full, give the "
+                "volume more space; ready again once a write succeeds (tried each second)"
+            )
+        return self._full

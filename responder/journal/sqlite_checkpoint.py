@@ -3,13 +3,20 @@
 A PASSIVE checkpoint copies the WAL into the database without ever waiting for the writer, so
 no commit pays for the copy. It copies what was committed when it began; under writes that
 never pause more always was by the time it ended, and SQLite starts the WAL over only once
-everything is copied, so the WAL would grow with everything written. Past `reset_frames` the
-checkpointer therefore syncs the database itself and asks the writer to restart the WAL between
-two of its transactions (`restart_wal`), which copies only the last frames.
+everything is copied, so the WAL would grow with everything written. Past `reset_frames` (the
+WAL's bound, journal.wal_max) the checkpointer therefore syncs the database itself and asks the
+writer to restart the WAL between two of its transactions (`restart_wal`), which copies only the
+last frames; the writer's connection has journal_size_limit set to the same bound, so the WAL
+file shrinks back to it when it starts over.
 
-The bound is large (1 GiB of 4 KiB pages): a restart needs the database synced, and that sync
-holds the disk for as long as everything copied since the last one takes to write, felt by
-every commit meanwhile. Real traffic pauses, and in a pause SQLite restarts the WAL by itself.
+The bound is not small: a restart needs the database synced, and that sync holds the disk for as
+long as everything copied since the last one takes to write, felt by every commit meanwhile.
+Real traffic pauses, and in a pause SQLite restarts the WAL by itself; a round that finds the
+WAL all copied and unchanged since the last round (nothing committed for a round) TRUNCATEs it,
+giving its space back to the disk without waiting for anyone (busy timeout 0: a commit that
+started meanwhile wins and the next idle round tries again).
+
+Each round also measures the journal's free space (sqlite_space) and hands it to `measured`.
 """
 
 import asyncio
@@ -21,19 +28,29 @@ from collections.abc import Callable
 from pathlib import Path
 
 from responder.journal.sqlite_schema import BUSY_TIMEOUT_MS
+from responder.journal.sqlite_space import Space, measure
 
 CHECKPOINT_SECONDS = 1.0
-WAL_RESET_FRAMES = 262_144
 log = logging.getLogger("responder.journal")
 
 
 class Checkpointer:
-    """Every `every_seconds`, copy the WAL of the journal at `path`; past `reset_frames`, sync
-    the database and call `restart_due` (from this thread) so that the writer restarts the WAL."""
+    """Every `every_seconds`, measure the free space against `reserve` and tell `measured`, then
+    copy the WAL of the journal at `path`; past `reset_frames`, sync the database and call
+    `restart_due` so that the writer restarts the WAL; idle, truncate it. Both callbacks are
+    called from this thread."""
 
-    def __init__(self, path: Path, every_seconds: float, reset_frames: int, restart_due: Callable[[], None]) -> None:
-        self._path, self._every, self._reset_frames = path, every_seconds, reset_frames
-        self._restart_due = restart_due
+    def __init__(
+        self,
+        path: Path,
+        every_seconds: float,
+        reset_frames: int,
+        reserve: int,
+        restart_due: Callable[[], None],
+        measured: Callable[[Space], None],
+    ) -> None:
+        self._path, self._every, self._reset_frames, self._reserve = path, every_seconds, reset_frames, reserve
+        self._restart_due, self._measured = restart_due, measured
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="journal-checkpoint", daemon=True)
 
@@ -47,27 +64,39 @@ class Checkpointer:
 
     def _run(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 1000")
+        conn.execute("PRAGMA busy_timeout = 0")  # PASSIVE never waits; TRUNCATE, when idle, must not
+        frames, failing = 0, ""
         try:
             while not self._stop.wait(self._every):
                 try:
-                    if self._copy_wal(conn):
-                        # SQLite syncs the database only after a checkpoint that found no commit
-                        # made while it copied: under sustained writes, never. Synced here,
-                        # outside SQLite's locks, commits go on instead of waiting for the
-                        # restart's own sync.
-                        _sync(self._path)
-                        self._restart_due()
+                    frames = self._round(conn, frames)
                 except (sqlite3.Error, OSError) as exc:  # retried next round; the WAL only grows meanwhile
-                    log.warning("journal checkpoint failed", extra={"error": str(exc)})
+                    if str(exc) != failing:  # once per error, not once a second while it lasts
+                        log.warning("journal checkpoint failed; retried each round", extra={"error": str(exc)})
+                    failing = str(exc)
+                    continue
+                if failing:
+                    log.info("journal checkpoint succeeds again", extra={"error": failing})
+                    failing = ""
+            conn.execute("PRAGMA busy_timeout = 1000")  # the last one waits a little for the writer
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
 
-    def _copy_wal(self, conn: sqlite3.Connection) -> bool:
-        """Copy the WAL; whether it is past its bound, so that the writer should restart it."""
-        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return bool(frames >= self._reset_frames)
+    def _round(self, conn: sqlite3.Connection, last_frames: int) -> int:
+        """Measure, copy the WAL, restart or truncate it if due; the WAL's frames after it."""
+        self._measured(measure(self._path, self._reserve))
+        _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames >= self._reset_frames:
+            # SQLite syncs the database only after a checkpoint that found no commit made while
+            # it copied: under sustained writes, never. Synced here, outside SQLite's locks,
+            # commits go on instead of waiting for the restart's own sync.
+            _sync(self._path)
+            self._restart_due()
+        elif frames and frames == copied == last_frames:  # all copied, and nothing written for a round
+            [(busy, _, _)] = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            return int(busy and frames)  # busy: a commit came first; the next idle round tries again
+        return int(frames)
 
 
 def restart_wal(conn: sqlite3.Connection) -> bool:

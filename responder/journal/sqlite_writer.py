@@ -46,8 +46,10 @@ class _Op:
 class GroupCommitWriter(Generic[C]):
     """The only user of `conn` while it runs. `on_rollback` is called when a transaction is
     rolled back, before its callers are told, so that what its owner keeps about the database
-    (a cache, a flag) forgets the lost writes. `healthy` is False after a failure of the
-    database itself, until a commit succeeds."""
+    (a cache, a flag) forgets the lost writes. `failure` is the error of the database itself
+    (a full disk, an I/O error) that last failed a transaction, until a transaction that wrote
+    commits: one that only read proves nothing about the next write. `probe` writes on
+    purpose, so that a writer nobody writes through can find out the disk is back."""
 
     def __init__(self, conn: C, on_rollback: Callable[[], None]) -> None:
         self._conn = conn
@@ -58,7 +60,8 @@ class GroupCommitWriter(Generic[C]):
         self._flusher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-fsync")
         self._synchronous_full = True  # as the connection was opened
         self._restart_wal = False
-        self.healthy = True
+        self._probed = False  # the probe ran in the transaction in progress
+        self.failure: str | None = None
 
     def submit(self, fn: Callable[[C], T], durable: bool, then: Settled[T] | None = None) -> "asyncio.Future[T]":
         """Run `fn(conn)` in the next transaction; the future gets its result or its error, once
@@ -69,6 +72,17 @@ class GroupCommitWriter(Generic[C]):
         if self._task is None:
             self._task = self._loop.create_task(self._write())
         return future
+
+    def probe(self) -> "asyncio.Future[None]":
+        """Commit a write that changes nothing (the schema version set to itself), durably:
+        `failure` clears if it reached the disk."""
+
+        def touch_header(conn: C) -> None:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+            self._probed = True
+
+        return self.submit(touch_header, durable=True)
 
     def request_wal_restart(self) -> None:
         """Restart the WAL after the batch in progress (called from the checkpointer's thread)."""
@@ -141,6 +155,7 @@ class GroupCommitWriter(Generic[C]):
         if durable != self._synchronous_full:
             conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             self._synchronous_full = durable
+        changes = conn.total_changes
         try:
             conn.execute("BEGIN IMMEDIATE")
             results: list[tuple[Any, BaseException | None]] = []
@@ -161,9 +176,13 @@ class GroupCommitWriter(Generic[C]):
             self._on_rollback()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self.healthy = not isinstance(exc, sqlite3.OperationalError)
+            self._probed = False
+            if isinstance(exc, sqlite3.OperationalError):
+                self.failure = str(exc)
             raise
-        self.healthy = True
+        if self._probed or conn.total_changes != changes:
+            self._probed = False
+            self.failure = None
         return results
 
     async def _on_flusher(self, fn: Callable[[], T]) -> T:

@@ -1,4 +1,7 @@
-"""/healthz (the process answers), /readyz (journal writable, config loaded), /metrics."""
+"""/healthz (the process answers), /readyz (a write to the journal would succeed now, config
+loaded), /metrics. Readiness is what the journal last found (its last write, its free space
+against the reserve), so that Kubernetes stops sending notifications to a replica that cannot
+store them; the 503 says why and what to do."""
 
 from collections.abc import Awaitable, Callable
 
@@ -19,8 +22,9 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 def readyz_handler(journal: Journal, policy_source: str) -> Handler:
     async def readyz(_: web.Request) -> web.Response:
-        if not journal.writable():
-            return web.json_response({"status": "not ready", "journal": "not writable"}, status=503)
+        problem = journal.write_problem()
+        if problem is not None:
+            return web.json_response({"status": "not ready", "journal": problem}, status=503)
         return web.json_response({"status": "ready", "policy": policy_source, "backlog": journal.backlog()})
 
     return readyz

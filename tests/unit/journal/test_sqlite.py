@@ -17,11 +17,14 @@ from tests import journal_rows
 from tests.conftest import started
 from tests.unit.journal.plans import ALERT, NOW, STOP, claim, plan
 
+FRAME = 4096 + 24  # a page and its header in the WAL
+
 
 @pytest.fixture
 async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
-    """SQLite only, whatever backends the package's `journal` fixture runs."""
-    async with started(SqliteJournal(tmp_path / "journal.db")) as opened:
+    """SQLite only, whatever backends the package's `journal` fixture runs. No checkpointer
+    round during a test: its write probe would clear a failure a test sets up on purpose."""
+    async with started(SqliteJournal(tmp_path / "journal.db", checkpoint_seconds=3600)) as opened:
         yield opened
 
 
@@ -84,9 +87,11 @@ async def test_a_batch_the_database_failed_leaves_what_it_applied_unapplied(jour
         return_exceptions=True,
     )
     assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes), outcomes
-    assert not journal.writable(), "the database itself failed"
+    assert "disk I/O error" in (journal.write_problem() or ""), "the database itself failed"
     assert [s.id for s in await journal.unprocessed(10)] == [waiting]
-    assert journal.writable(), "a commit succeeded since"
+    assert journal.write_problem() is not None, "a read proves nothing about the next write"
+    await journal.append_notification(b"{}", "writes", NOW)
+    assert journal.write_problem() is None, "a write succeeded since"
     assert (await journal.accept(b"{}", "h", NOW, applies))[1] is None, "the rolled-back one still waits"
 
 
@@ -94,7 +99,7 @@ async def test_a_closed_journal_refuses_work_and_says_so(tmp_path: Path) -> None
     journal = SqliteJournal(tmp_path / "journal.db")
     await journal.start()
     await journal.close()
-    assert not journal.writable()
+    assert "not started" in (journal.write_problem() or "")
     with pytest.raises(RuntimeError, match="not started, or was closed"):
         journal.accept(b"{}", "c1", NOW, lambda tx, stored: None)
 
@@ -103,7 +108,7 @@ async def test_the_wal_restarts_under_writes_that_never_pause(tmp_path: Path) ->
     """PASSIVE checkpoints copy what was committed when they began: under writes that never
     pause, more always was, and the WAL would grow with everything written. Past its bound the
     writer restarts it between two transactions."""
-    journal = SqliteJournal(tmp_path / "journal.db", checkpoint_seconds=0.01, wal_reset_frames=64)
+    journal = SqliteJournal(tmp_path / "journal.db", checkpoint_seconds=0.01, wal_max=64 * FRAME)
     await journal.start()
     written, wal = 0, tmp_path / "journal.db-wal"
 
@@ -128,7 +133,7 @@ async def test_a_reader_on_an_old_snapshot_does_not_hold_the_writer(
     """A restart waits for readers on older snapshots (a sqlite3 shell, a backup). Under the
     writer's busy timeout that would hold every write for 5 s, again each second: the restart
     gives up at once, says why, and is asked again later."""
-    journal = SqliteJournal(tmp_path / "journal.db", checkpoint_seconds=0.01, wal_reset_frames=64)
+    journal = SqliteJournal(tmp_path / "journal.db", checkpoint_seconds=0.01, wal_max=64 * FRAME)
     await journal.start()
     reader = sqlite3.connect(tmp_path / "journal.db", isolation_level=None)
     try:
