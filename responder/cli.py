@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from responder import generated, logs, manifests
 from responder.alerts import Notification, NotJson, PayloadError, parse_notification
 from responder.catalogue import preview, rules
@@ -27,6 +25,7 @@ from responder.policy import ActionPolicy, Policy, describe, load_policy
 from responder.schemas import ProblemsError
 from responder.secrets import secret_values
 from responder.service import build_responder
+from responder.web import server
 from responder.web.app import create_app
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -118,14 +117,8 @@ def _serve(args: argparse.Namespace) -> int:
     # A young generation of 10,000: a request's objects are freed by reference counting, and with
     # many requests in flight the default 700 made the collector run often for nothing.
     gc.set_threshold(10_000, 10, 10)
-    web.run_app(
-        create_app(responder),
-        host=policy.host,
-        port=policy.port,
-        print=None,
-        shutdown_timeout=10.0,
-        access_log=None,
-    )
+    server.raise_open_files_limit()
+    server.run(create_app(responder), policy.host, policy.port)
     return EXIT_OK
 
 

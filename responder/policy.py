@@ -180,7 +180,9 @@ def parse_size(text: str) -> int:
 
 
 def _build(document: dict[str, Any], source: str, problems: list[str], soft: list[str]) -> Policy:
-    server, auth, journal = document["server"], document["auth"], document["journal"]
+    # No auth section means no credentials, as an empty one does: `serve` then refuses to start
+    # unless told --insecure-no-auth.
+    server, auth, journal = document["server"], document.get("auth", {}), document["journal"]
     basic = auth.get("basic")
     host, port = server["listen"].rsplit(":", 1)
     # Optional sections default to the embedded policy's, so each default is written once. Actions

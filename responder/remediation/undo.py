@@ -10,7 +10,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
+from slack_sdk.errors import SlackClientError
 
 from responder.escalation.slack import SlackNotifier
 from responder.journal import Journal
@@ -22,6 +23,10 @@ from responder.vocabulary import Action, Channel, StepKind, TimelineEvent, Undo
 log = logging.getLogger("responder.remediation.undo")
 
 
+# What a call to Slack's API raises when it fails: an error answer (SlackApiError), or no answer at
+# all: connection refused or reset, a name that does not resolve, a timeout (aiohttp's errors and
+# OSError, TimeoutError included).
+SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, OSError)
 UNDOES = {Undo.RESTORE: Action.EMERGENCY_STOP, Undo.UNFREEZE: Action.FREEZE_DEPLOYMENTS}  # the action each undoes
 
 
@@ -31,10 +36,8 @@ async def _allowed(slack: SlackNotifier, user: str) -> bool:
     for group in slack.policy.allowed_groups:
         try:
             members = await slack.client.usergroups_users_list(usergroup=group)
-        except SlackApiError as exc:
-            log.warning(
-                "cannot read a Slack user group", extra={"group": group, "error": str(exc.response.status_code)}
-            )
+        except SLACK_FAILURES as exc:
+            log.warning("cannot read a Slack user group", extra={"group": group, "error": type(exc).__name__})
             continue
         if user in members.get("users", []):
             return True

@@ -1,7 +1,10 @@
 """Authentication the way Alertmanager's http_config sends it: bearer token or basic auth,
 checked for every route but the public ones by one middleware.
 
-Credentials are compared in constant time; the header itself is never logged.
+Credentials are compared in constant time; the header itself is never logged. A request with
+more than one Authorization header is refused (400): which one counts would be our guess.
+A refusal runs before any handler reads the body and closes the connection after answering (what
+of the body is already on its way is discarded, see web/server.py).
 """
 
 import base64
@@ -40,12 +43,25 @@ def authorized(request: web.Request, policy: Policy) -> bool:
 
 
 def unauthorized() -> web.Response:
-    return error(
+    refusal = error(
         401,
         Problem.UNAUTHORIZED,
         "send the bearer token or basic credentials configured in responder.yaml",
         headers=_CHALLENGE,
     )
+    refusal.force_close()
+    return refusal
+
+
+def _ambiguous() -> web.Response:
+    refusal = error(
+        400,
+        Problem.INVALID,
+        "the request has more than one Authorization header; send exactly one, with the credentials "
+        "configured in responder.yaml",
+    )
+    refusal.force_close()
+    return refusal
 
 
 def authentication(
@@ -63,7 +79,11 @@ def authentication(
         if resource is None:
             return await handler(request)
         method = "GET" if route.method == "HEAD" else route.method
-        if (method, resource.canonical) in public or authorized(request, policy):
+        if (method, resource.canonical) in public:
+            return await handler(request)
+        if len(request.headers.getall("Authorization", ())) > 1:
+            return _ambiguous()
+        if authorized(request, policy):
             return await handler(request)
         refused = on_refusal.get(resource.canonical)
         if refused is not None:

@@ -4,33 +4,44 @@ POST /api/v1/alerts/{fingerprint}/ack  authenticated like the audit API; body {"
 POST /slack/actions                    Slack interactivity: Acknowledge, Restore, Unfreeze buttons
 POST /pagerduty/webhook                PagerDuty v3 webhook: incident.acknowledged stops the ladder
 
-The callbacks are public routes: they verify the provider's signature before reading anything
-else. What the buttons and webhooks do is the domain's: `Acknowledge` and `AlertUndo`.
+The callbacks are public routes: a request without the provider's signature headers is refused
+before its body is read, and the body is read (within the callback limit) only to verify the
+signature before anything else. An action that was recorded is answered 200 whatever Slack's API
+does afterwards: a reply that could not be sent is logged. What the buttons and webhooks do is
+the domain's: `Acknowledge` and `AlertUndo`.
 """
 
 import logging
 import re
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from aiohttp import web
-from slack_sdk.errors import SlackApiError
 
 from responder.acknowledgement import Acknowledge
 from responder.escalation.slack import SlackNotifier
 from responder.journal import Journal
-from responder.remediation.undo import UNDOES, AlertUndo
+from responder.remediation.undo import SLACK_FAILURES, UNDOES, AlertUndo
 from responder.secrets import Secret
 from responder.vocabulary import Undo
-from responder.web.errors import Problem, error
-from responder.web.signatures import pagerduty_problem, slack_problem
+from responder.web.bodies import API_BODY, CALLBACK_BODY, decode_json, read_body, read_json
+from responder.web.errors import Problem, Refusal, error
+from responder.web.signatures import pagerduty_problem, pagerduty_unsigned, slack_problem, slack_unsigned
 
 log = logging.getLogger("responder.web.escalation")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 MAX_ACTOR = 100
 _DEDUP_IN_TITLE = re.compile(r"\((ar-[0-9A-Za-z]+-[0-9a-f]{8})\)")
+_SEND_ACTOR = 'a JSON object like {"actor": "alice"}, or no body'
+_SEND_SLACK = "a block_actions payload with one action"
+_SEND_PAGERDUTY = "a v3 webhook payload with event.event_type and event.data"
+
+
+def _refused(provider: str, problem: str) -> Refusal:
+    log.warning("%s request refused", provider, extra={"reason": problem})
+    return Refusal(401, Problem.UNAUTHORIZED, problem, close=True)
 
 
 def ack_handler(acknowledge: Acknowledge) -> Handler:
@@ -38,11 +49,11 @@ def ack_handler(acknowledge: Acknowledge) -> Handler:
         fingerprint = request.match_info["fingerprint"]
         actor = "api"
         if request.can_read_body:
-            try:
-                given = orjson.loads(await request.read()) or {}
-                actor = str(given.get("actor") or "api")[:MAX_ACTOR] if isinstance(given, dict) else actor
-            except ValueError:
-                return error(400, Problem.INVALID, 'body must be JSON like {"actor": "alice"}, or empty')
+            given = await read_json(request, API_BODY, _SEND_ACTOR)
+            named = given.get("actor") if isinstance(given, dict) else None
+            if not isinstance(given, dict) or not isinstance(named, str | None):
+                return error(400, Problem.INVALID, f"the body is not of that shape; send {_SEND_ACTOR}")
+            actor = (named or "api")[:MAX_ACTOR]
         outcome = await acknowledge(fingerprint, actor, "api")
         if not outcome.firing:
             return error(404, Problem.NOT_FOUND, f"no firing alert with fingerprint {fingerprint}; see /api/v1/alerts")
@@ -62,19 +73,20 @@ def slack_actions_handler(slack: SlackNotifier | None, acknowledge: Acknowledge,
     async def actions(request: web.Request) -> web.Response:
         if slack is None or slack.policy.signing_secret is None:
             return error(404, Problem.NOT_CONFIGURED, "Slack interactivity needs escalation.slack.signing_secret")
-        body = await request.read()
+        unsigned = slack_unsigned(request.headers, time.time())
+        if unsigned:
+            raise _refused("slack", unsigned)
+        body = await read_body(request, CALLBACK_BODY)
         problem = slack_problem(slack.policy.signing_secret, request.headers, body, time.time())
         if problem:
-            log.warning("slack request refused", extra={"reason": problem})
-            return error(401, Problem.UNAUTHORIZED, problem)
-        form = await request.post()
+            raise _refused("slack", problem)
+        payload: Any = decode_json(_form_payload(body), _SEND_SLACK)
         try:
-            payload: dict[str, Any] = orjson.loads(str(form.get("payload", "")))
             user = str(payload["user"]["id"])
             action = payload["actions"][0]
             action_id, fingerprint = str(action["action_id"]), str(action["value"])
-        except (ValueError, KeyError, IndexError, TypeError):
-            return error(400, Problem.INVALID, "expected a block_actions payload with one action")
+        except (KeyError, IndexError, TypeError):
+            return error(400, Problem.INVALID, f"expected {_SEND_SLACK}")
         if action_id == "ack":
             outcome = await acknowledge(fingerprint, f"slack:{user}", "slack")
             text = "Acknowledged." if outcome.acknowledged else "Already acknowledged, or no longer firing."
@@ -82,31 +94,50 @@ def slack_actions_handler(slack: SlackNotifier | None, acknowledge: Acknowledge,
             text = await undo.from_slack(slack, Undo(action_id), fingerprint, user)
         else:
             return error(400, Problem.INVALID, f"unknown action {action_id!r}")
-        channel = payload.get("channel", {}).get("id")
+        channel = _object(payload, "channel").get("id")
         if channel:
             try:
                 await slack.client.chat_postEphemeral(channel=channel, user=user, text=text)
-            except SlackApiError:
-                log.warning("could not answer a Slack user", extra={"channel": channel})
+            except SLACK_FAILURES as exc:  # the action happened: its answer is still 200
+                log.warning("could not answer a Slack user", extra={"channel": channel, "error": type(exc).__name__})
         return web.json_response({"text": text})
 
     return actions
+
+
+def _object(node: Any, key: str) -> dict[str, Any]:
+    """`node[key]` when both are JSON objects, else an empty one: a provider's payload is read
+    only where it has the shape we expect."""
+    value = node.get(key) if isinstance(node, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _form_payload(body: bytes) -> str:
+    """The `payload` field of Slack's form-encoded body, or a 400 Refusal."""
+    try:
+        form = urllib.parse.parse_qs(body.decode(), strict_parsing=True, max_num_fields=10)
+    except ValueError:  # UnicodeDecodeError included
+        raise Refusal(
+            400, Problem.INVALID, f"the body is not a UTF-8 form with a payload field; send {_SEND_SLACK}"
+        ) from None
+    return form.get("payload", [""])[0]
 
 
 def pagerduty_webhook_handler(secret: Secret | None, journal: Journal, acknowledge: Acknowledge) -> Handler:
     async def webhook(request: web.Request) -> web.Response:
         if secret is None:
             return error(404, Problem.NOT_CONFIGURED, "PagerDuty webhooks need escalation.pagerduty.webhook_secret")
-        body = await request.read()
+        unsigned = pagerduty_unsigned(request.headers)
+        if unsigned:
+            raise _refused("pagerduty", unsigned)
+        body = await read_body(request, CALLBACK_BODY)
         problem = pagerduty_problem(secret, request.headers, body)
         if problem:
-            log.warning("pagerduty webhook refused", extra={"reason": problem})
-            return error(401, Problem.UNAUTHORIZED, problem)
-        try:
-            event = orjson.loads(body)["event"]
-            event_type, data = str(event["event_type"]), event["data"]
-        except (ValueError, KeyError, TypeError):
-            return error(400, Problem.INVALID, "expected a v3 webhook payload with event.event_type and event.data")
+            raise _refused("pagerduty", problem)
+        event = _object(decode_json(body, _SEND_PAGERDUTY), "event")
+        event_type, data = str(event.get("event_type") or ""), event.get("data")
+        if not event_type or not isinstance(data, dict):
+            return error(400, Problem.INVALID, f"expected {_SEND_PAGERDUTY}")
         if event_type != "incident.acknowledged":
             return web.json_response({"status": "ignored", "event_type": event_type})
         match = _DEDUP_IN_TITLE.search(str(data.get("title", "")))
@@ -114,7 +145,7 @@ def pagerduty_webhook_handler(secret: Secret | None, journal: Journal, acknowled
         fingerprint = await journal.escalation.fingerprint_for("pagerduty", str(dedup)) if dedup else None
         if fingerprint is None:
             return web.json_response({"status": "ignored", "detail": "not an incident this responder opened"})
-        agent = event.get("agent") or {}
+        agent = _object(event, "agent")
         actor = f"pagerduty:{agent.get('summary') or agent.get('id') or 'unknown'}"[:MAX_ACTOR]
         outcome = await acknowledge(fingerprint, actor, "pagerduty")
         return web.json_response(

@@ -22,16 +22,18 @@ from responder.journal import Journal
 from responder.remediation import Operator, OperatorResult
 from responder.targets import Target
 from responder.vocabulary import Undo
+from responder.web.bodies import API_BODY, read_json
 from responder.web.errors import Problem, error
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 MAX_OPERATIONS = 200
+_SEND = 'send a JSON object with "namespace" and "deployment" (or "selector")'
 
 
 def _target(body: Any) -> Target | str:
     """The target a human named, or what is wrong with the request body."""
     if not isinstance(body, dict) or not isinstance(body.get("namespace"), str) or not body["namespace"]:
-        return 'send a JSON object with "namespace" and "deployment" (or "selector")'
+        return _SEND
     deployment, selector = body.get("deployment"), body.get("selector")
     if bool(deployment) == bool(selector) or not isinstance(deployment or selector, str):
         return 'name exactly one of "deployment" or "selector"'
@@ -64,10 +66,7 @@ def holds_routes(journal: Journal, operator: Operator) -> list[web.RouteDef]:
 
     def undo(name: Undo, run: Callable[[Target, str], Awaitable[OperatorResult]]) -> Handler:
         async def handler(request: web.Request) -> web.Response:
-            try:
-                body = await request.json()
-            except ValueError:
-                return error(400, Problem.INVALID, "the body is not JSON; " + str(_target(None)))
+            body = await read_json(request, API_BODY, _SEND)
             target = _target(body)
             if isinstance(target, str):
                 return error(400, Problem.INVALID, target)

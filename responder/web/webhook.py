@@ -14,15 +14,19 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
-from responder.alerts import Notification, NotJson, PayloadError, parse_notification
+from responder.alerts import Notification, NotJson, PayloadError, parse_notification, repeated_key
 from responder.journal import Journal
 from responder.metrics import Children, Metrics
 from responder.policy import Policy
-from responder.web.errors import Problem, error
+from responder.web.bodies import BodyLimit, read_body
+from responder.web.errors import Problem, Refusal, error
 
 log = logging.getLogger("responder.webhook")
 
 RETRY = {"Retry-After": "5"}  # seconds
+# A whole body within 10 s: 1 MiB (the default limit) over a 1 Mbit/s link. Alertmanager sends
+# its body at once; one that trickles in is held no longer than this.
+WEBHOOK_BODY_SECONDS = 10.0
 _PROCESS = secrets.token_hex(4)  # correlation ids: unique per process start, cheap per request
 _SEQUENCE = itertools.count(1)
 
@@ -42,6 +46,9 @@ def webhook_handler(
     The notification arrived when its request did, before its body was read and checked: the
     time to a first remediation is counted from there."""
     counted = Children(metrics.notifications)
+    limit = BodyLimit(
+        policy.max_body_bytes, WEBHOOK_BODY_SECONDS, f"server.max_body_bytes ({policy.max_body_bytes})", late=503
+    )
 
     async def handle(request: web.Request) -> web.Response:
         arrived = clock()
@@ -62,12 +69,16 @@ def webhook_handler(
                 f"({policy.max_body_bytes}); lower max_alerts in webhook_configs or raise the limit",
             )
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            counted("too_large").inc()
-            return error(413, Problem.TOO_LARGE, f"body exceeds server.max_body_bytes ({policy.max_body_bytes})")
+            body = await read_body(request, limit)
+        except Refusal as exc:
+            if exc.status == 413:
+                counted("too_large").inc()
+            raise
         try:
             notification = parse_notification(body)  # all ingest needs, checked before the 200
+            repeated = repeated_key(body)
+            if repeated:
+                raise repeated
         except PayloadError as exc:
             counted("invalid").inc()
             return error(400, Problem.INVALID, exc.problem, path=exc.path)

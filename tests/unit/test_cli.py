@@ -1,8 +1,11 @@
+import resource
 from pathlib import Path
 
 import pytest
+import yaml
 
 from responder.cli import main
+from responder.web import server
 from tests.conftest import write_policy
 
 
@@ -58,3 +61,28 @@ def test_policy_errors_exit_1_with_every_problem(tmp_path: Path, capsys: pytest.
     err = capsys.readouterr().err
     assert err.startswith("responder.yaml has errors:\n  ")
     assert "actions.EMERGENCY_STOP.mode: 'yolo' is not one of" in err
+
+
+def test_a_policy_without_an_auth_section_serves_only_when_told_insecure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README: serve refuses to start without authentication unless given --insecure-no-auth;
+    a policy with no auth section at all is such a policy, not a broken one."""
+    path = write_policy(tmp_path)
+    document = yaml.safe_load(path.read_text())
+    del document["auth"]
+    path.write_text(yaml.safe_dump(document))
+    assert main(["check-config", "--config", str(path)]) == 0
+    assert "serve will refuse to start without --insecure-no-auth" in capsys.readouterr().out
+    assert main(["serve", "--config", str(path)]) == 1
+    assert "refusing to start" in capsys.readouterr().err
+
+
+def test_serve_raises_the_soft_open_files_limit_to_the_hard_one() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+    try:
+        assert server.raise_open_files_limit() == hard
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -3,6 +3,7 @@ and every callback refused, with a reason, when its signature is missing, wrong 
 
 import asyncio
 import json
+import socket
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -195,3 +196,91 @@ async def test_a_pagerduty_webhook_with_a_wrong_signature_is_401(
     assert response.status == 401 and "no signature matches" in (await response.json())["detail"]
     missing = await client.post("/pagerduty/webhook", data=body)
     assert missing.status == 401 and "missing X-PagerDuty-Signature" in (await missing.json())["detail"]
+
+
+DEEP = "[" * 1000 + "]" * 1000
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        urllib.parse.urlencode({"payload": DEEP}).encode(),
+        urllib.parse.urlencode({"payload": '{"user": "UALLOWED", "actions": "ack"}'}).encode(),
+        urllib.parse.urlencode({"payload": '{"user": '}).encode(),
+        b"payload=%7B%22user%22%3A%20%22%FF%22%7D",  # the JSON is not UTF-8
+        b"payload=\xff",  # the form is not UTF-8
+    ],
+    ids=["1,000 levels", "a shape we do not read", "not JSON", "JSON not UTF-8", "form not UTF-8"],
+)
+async def test_a_signed_slack_body_we_cannot_read_is_400_saying_what_to_send(
+    firing: Harness, aiohttp_client: Callable[..., Awaitable[Client]], form: bytes
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    response = await _press(client, form)
+    assert response.status == 400
+    assert "block_actions payload" in (await response.json())["detail"]
+
+
+async def test_a_slack_payload_whose_channel_is_not_an_object_still_acknowledges(
+    firing: Harness, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    payload = {"user": {"id": "UALLOWED"}, "channel": "CINCIDENTS", "actions": [{"action_id": "ack", "value": FP}]}
+    response = await _press(client, urllib.parse.urlencode({"payload": json.dumps(payload)}).encode())
+    assert response.status == 200
+    assert [e for e in await firing.events() if e["kind"] == "acknowledged"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        DEEP.encode(),
+        b'{"event": ' * 1000 + b"1" + b"}" * 1000,
+        b'{"event": []}',
+        b'{"event": {"event_type": "incident.acknowledged", "data": []}}',
+        b'{"event": "\xff"}',
+    ],
+    ids=["1,000 levels of lists", "1,000 levels of objects", "event a list", "data a list", "not UTF-8"],
+)
+async def test_a_signed_pagerduty_body_we_cannot_read_is_400_saying_what_to_send(
+    firing: Harness, aiohttp_client: Callable[..., Awaitable[Client]], body: bytes
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    response = await client.post("/pagerduty/webhook", data=body, headers=pagerduty_signed(body))
+    answer = await response.json()
+    assert response.status == 400 and "v3 webhook payload" in answer["detail"]
+
+
+async def test_a_pagerduty_agent_that_is_not_an_object_still_acknowledges(
+    firing: Harness, fakes: Fakes, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    document = json.loads(_incident_acknowledged(fakes.pagerduty.events[0]["payload"]["summary"]))
+    document["event"]["agent"] = "Dana"
+    body = json.dumps(document).encode()
+    response = await client.post("/pagerduty/webhook", data=body, headers=pagerduty_signed(body))
+    assert (response.status, (await response.json())["status"]) == (200, "acknowledged")
+
+
+def _closed_port() -> str:
+    """The URL of a port on this machine where nothing listens: Slack, unreachable."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/"
+
+
+async def test_an_action_recorded_is_answered_200_when_slack_cannot_be_reached(
+    fakes: Fakes, start: Callable[..., Awaitable[Harness]], aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    changes = fakes.policy()
+    changes["escalation.slack"] = {**changes["escalation.slack"], "base_url": _closed_port()}
+    harness = await start(changes)
+    await harness.deliver(critical())
+    client = await _serve(harness, aiohttp_client)
+    acked = await _press(client, _button("ack", user="UANYONE"))  # its ephemeral reply cannot be sent
+    assert acked.status == 200 and (await acked.json())["text"] == "Acknowledged."
+    assert [e["kind"] for e in await harness.events()].count("acknowledged") == 1
+    refused = await _press(client, _button("restore", user="UNOTLISTED"))  # its user-group lookup fails
+    assert refused.status == 200 and "not allowed to restore" in (await refused.json())["text"]
+    assert "operator_action_refused" in [e["kind"] for e in await harness.events()]

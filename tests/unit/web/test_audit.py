@@ -2,6 +2,8 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from responder.service import Responder
 from tests.conftest import alert_payload, cost_alert
 from tests.unit.web.conftest import AUTH
@@ -46,3 +48,27 @@ async def test_an_unknown_fingerprint_is_404_with_a_hint(client: Any) -> None:
     response = await client.get("/api/v1/alerts/deadbeef", headers=AUTH)
     assert response.status == 404
     assert "/api/v1/alerts" in (await response.json())["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("status=bogus", "use one of firing, resolved"),
+        ("limit=-1", "from 1 to 1000"),
+        ("limit=0", "from 1 to 1000"),
+        ("limit=lots", "from 1 to 1000"),
+        ("limit=1001", "from 1 to 1000"),
+        ("limit=" + "9" * 5000, "from 1 to 1000"),
+        ("limit=%D9%A3", "from 1 to 1000"),  # an Arabic-Indic three: a digit, but not ours
+        ("stauts=firing", "unknown parameter 'stauts'"),
+        ("status=firing&status=resolved", "status is given more than once"),
+    ],
+)
+async def test_a_query_the_listing_cannot_honour_is_400_saying_why(client: Any, query: str, fragment: str) -> None:
+    response = await client.get(f"/api/v1/alerts?{query}", headers=AUTH)
+    assert response.status == 400
+    assert fragment in (await response.json())["detail"]
+
+
+async def test_a_limit_in_range_is_honoured(client: Any) -> None:
+    assert (await client.get("/api/v1/alerts?limit=1000&status=resolved", headers=AUTH)).status == 200

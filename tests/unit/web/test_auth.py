@@ -84,3 +84,10 @@ async def test_a_method_added_to_a_public_path_is_not_public(
     assert (await client.post("/metrics")).status == 401
     assert (await client.post("/metrics", headers=AUTH)).status == 200
     assert (await client.get("/metrics")).status == 200
+
+
+async def test_two_authorization_headers_are_400_whichever_comes_first(client: Any) -> None:
+    for first, second in ((AUTH["Authorization"], "Bearer wrong"), ("Bearer wrong", AUTH["Authorization"])):
+        response = await client.get("/api/v1/alerts", headers=[("Authorization", first), ("Authorization", second)])
+        assert response.status == 400
+        assert "more than one Authorization header" in (await response.json())["detail"]
