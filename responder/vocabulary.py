@@ -106,6 +106,8 @@ class NotificationOutcome(StrEnum):
     TOO_LARGE = "too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     OVERLOADED = "overloaded"
+    TIMEOUT = "timeout"  # the body did not arrive in time (503 and Retry-After)
+    FULL = "full"  # the journal's disk is below its free-space reserve (503 and Retry-After)
     FAILED = "failed"
 
 

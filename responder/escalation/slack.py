@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from responder.channel_policy import SlackPolicy
@@ -21,6 +21,11 @@ from responder.escalation.pacing import Coalescer, Pacer
 from responder.escalation.slack_blocks import DIGEST_MAX, digest_blocks, headline, parent_blocks, reply_text
 from responder.journal import Step, StepResult
 from responder.journal.escalation import EscalationStore
+
+# What a call to Slack's API raises when it fails: an error answer (SlackApiError), or no answer at
+# all: connection refused or reset, a name that does not resolve, a timeout (aiohttp's errors and
+# OSError, TimeoutError included).
+SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, OSError)
 
 log = logging.getLogger("responder.escalation.slack")
 

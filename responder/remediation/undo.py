@@ -10,10 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiohttp
-from slack_sdk.errors import SlackClientError
-
-from responder.escalation.slack import SlackNotifier
+from responder.escalation.slack import SLACK_FAILURES, SlackNotifier
 from responder.journal import Journal
 from responder.planner import operator_update
 from responder.remediation import Operator
@@ -22,11 +19,6 @@ from responder.vocabulary import Action, Channel, StepKind, TimelineEvent, Undo
 
 log = logging.getLogger("responder.remediation.undo")
 
-
-# What a call to Slack's API raises when it fails: an error answer (SlackApiError), or no answer at
-# all: connection refused or reset, a name that does not resolve, a timeout (aiohttp's errors and
-# OSError, TimeoutError included).
-SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, OSError)
 UNDOES = {Undo.RESTORE: Action.EMERGENCY_STOP, Undo.UNFREEZE: Action.FREEZE_DEPLOYMENTS}  # the action each undoes
 
 

@@ -18,6 +18,7 @@ class Problem(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     OVERLOADED = "overloaded"
     JOURNAL_UNAVAILABLE = "journal_unavailable"
+    JOURNAL_FULL = "journal_full"
 
 
 def error(

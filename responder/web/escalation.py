@@ -21,9 +21,9 @@ from typing import Any
 from aiohttp import web
 
 from responder.acknowledgement import Acknowledge
-from responder.escalation.slack import SlackNotifier
+from responder.escalation.slack import SLACK_FAILURES, SlackNotifier
 from responder.journal import Journal
-from responder.remediation.undo import SLACK_FAILURES, UNDOES, AlertUndo
+from responder.remediation.undo import UNDOES, AlertUndo
 from responder.secrets import Secret
 from responder.vocabulary import Undo
 from responder.web.bodies import API_BODY, CALLBACK_BODY, decode_json, read_body, read_json

@@ -15,9 +15,10 @@ import orjson
 from aiohttp import web
 
 from responder.alerts import Notification, NotJson, PayloadError, parse_notification, repeated_key
-from responder.journal import Journal
+from responder.journal import Journal, JournalFullError
 from responder.metrics import Children, Metrics
 from responder.policy import Policy
+from responder.vocabulary import NotificationOutcome as Outcome
 from responder.web.bodies import BodyLimit, read_body
 from responder.web.errors import Problem, Refusal, error
 
@@ -53,7 +54,7 @@ def webhook_handler(
     async def handle(request: web.Request) -> web.Response:
         arrived = clock()
         if request.content_type != "application/json":
-            counted("unsupported_media_type").inc()
+            counted(Outcome.UNSUPPORTED_MEDIA_TYPE).inc()
             return error(
                 415,
                 Problem.UNSUPPORTED_MEDIA_TYPE,
@@ -61,7 +62,7 @@ def webhook_handler(
             )
         length = request.content_length
         if length is not None and length > policy.max_body_bytes:
-            counted("too_large").inc()
+            counted(Outcome.TOO_LARGE).inc()
             return error(
                 413,
                 Problem.TOO_LARGE,
@@ -71,8 +72,7 @@ def webhook_handler(
         try:
             body = await read_body(request, limit)
         except Refusal as exc:
-            if exc.status == 413:
-                counted("too_large").inc()
+            counted(Outcome.TOO_LARGE if exc.status == 413 else Outcome.TIMEOUT).inc()
             raise
         try:
             notification = parse_notification(body)  # all ingest needs, checked before the 200
@@ -80,24 +80,27 @@ def webhook_handler(
             if repeated:
                 raise repeated
         except PayloadError as exc:
-            counted("invalid").inc()
+            counted(Outcome.INVALID).inc()
             return error(400, Problem.INVALID, exc.problem, path=exc.path)
         except NotJson as exc:
-            counted("invalid").inc()
+            counted(Outcome.INVALID).inc()
             return error(400, Problem.INVALID, f"body is not a JSON document: {exc}")
         if journal.backlog() >= policy.max_backlog:
-            counted("overloaded").inc()
+            counted(Outcome.OVERLOADED).inc()
             return error(
                 503, Problem.OVERLOADED, f"backlog of {journal.backlog()} unfinished items; retry", headers=RETRY
             )
         correlation_id = f"{_PROCESS}-{next(_SEQUENCE):x}"
         try:
             notification_id = await accept(body, correlation_id, notification, arrived)
+        except JournalFullError as exc:  # says which disk and how full: no traceback per request
+            counted(Outcome.FULL).inc()
+            return error(503, Problem.JOURNAL_FULL, str(exc), headers=RETRY)
         except Exception:
-            counted("failed").inc()
+            counted(Outcome.FAILED).inc()
             log.exception("journal append failed", extra={"correlation_id": correlation_id})
             return error(503, Problem.JOURNAL_UNAVAILABLE, "could not store the notification; retry", headers=RETRY)
-        counted("accepted").inc()
+        counted(Outcome.ACCEPTED).inc()
         return web.json_response(
             {"status": "accepted", "id": notification_id, "correlation_id": correlation_id}, dumps=_dumps
         )

@@ -91,6 +91,10 @@ def test_a_full_disk_answers_503_and_readiness_fails_until_space_returns_and_not
         assert str(disk) in detail and "journal.reserve" in detail and "MiB free" in detail, detail
         assert "the journal holds" in detail, "the journal's size is named"
         assert [post() for _ in range(5)] == [503] * 5, "refused while the disk stays full"
+        code, text = get(f"{base}/webhook", next(bodies))
+        assert code == 503 and json.loads(text)["error"] == "journal_full", text
+        assert "journal.reserve" in json.loads(text)["detail"], "the webhook's answer names the disk and the reserve"
+        assert 'responder_notifications_total{outcome="full"} 7.0' in get(f"{base}/metrics")[1]
 
         filler.unlink()
         until(lambda: get(f"{base}/readyz")[0] == 200, "ready again once space returns")

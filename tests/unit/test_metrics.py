@@ -22,7 +22,16 @@ def test_every_label_combination_exists_at_zero_from_the_start() -> None:
         for family in create_metrics().registry.collect()
         for sample in family.samples
     }
-    for outcome in ("unauthorized", "invalid", "too_large", "unsupported_media_type", "overloaded", "failed"):
+    for outcome in (
+        "unauthorized",
+        "invalid",
+        "too_large",
+        "unsupported_media_type",
+        "overloaded",
+        "timeout",
+        "full",
+        "failed",
+    ):
         assert ("responder_notifications_total", (("outcome", outcome),)) in exposed
     assert (
         "responder_steps_total",

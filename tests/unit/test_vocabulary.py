@@ -61,6 +61,8 @@ def test_every_value_is_the_string_journals_and_dashboards_already_hold() -> Non
         "too_large",
         "unsupported_media_type",
         "overloaded",
+        "timeout",
+        "full",
         "failed",
     ]
     assert list(HoldState) == ["frozen", "stopped"]
