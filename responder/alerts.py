@@ -6,7 +6,6 @@ docs/performance.md). Alert content is data from metrics and therefore untrusted
 interprets it beyond its declared shape.
 """
 
-import json
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -173,32 +172,3 @@ def _first_key_not_a_string(document: Any, path: str) -> str | None:
     if not isinstance(node, dict):
         return None
     return next((k for k, v in node.items() if not isinstance(v, str)), None)
-
-
-class _Repeated(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> None:
-    """An object_pairs_hook that only checks: the document itself is not kept."""
-    if len(dict(pairs)) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _Repeated(key)
-            seen.add(key)
-
-
-def repeated_key(body: bytes) -> PayloadError | None:
-    """A PayloadError naming the first key given twice in one object of `body`, a document
-    `parse_notification` accepted; else None. JSON leaves a repeated key to the reader (msgspec
-    keeps the last, other readers the first), and Alertmanager never sends one, so a body with
-    one is refused rather than read one way here and another way by whoever reads it next."""
-    try:
-        json.loads(body, object_pairs_hook=_unique_pairs)
-    except _Repeated as exc:
-        return PayloadError("$", f"the key {exc.key!r} appears twice in one object; send each key once")
-    except RecursionError:  # in a field the notification does not read, which msgspec skipped
-        return PayloadError("$", _TOO_DEEP)
-    return None

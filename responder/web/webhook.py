@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
-from responder.alerts import Notification, NotJson, PayloadError, parse_notification, repeated_key
+from responder.alerts import Notification, NotJson, PayloadError, parse_notification
 from responder.journal import Journal, JournalFullError
 from responder.metrics import Children, Metrics
 from responder.policy import Policy
@@ -76,9 +76,6 @@ def webhook_handler(
             raise
         try:
             notification = parse_notification(body)  # all ingest needs, checked before the 200
-            repeated = repeated_key(body)
-            if repeated:
-                raise repeated
         except PayloadError as exc:
             counted(Outcome.INVALID).inc()
             return error(400, Problem.INVALID, exc.problem, path=exc.path)

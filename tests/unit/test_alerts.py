@@ -10,7 +10,6 @@ from responder.alerts import (
     PayloadError,
     canonical_time,
     parse_notification,
-    repeated_key,
 )
 from tests.conftest import alert_payload, cost_alert
 
@@ -104,35 +103,3 @@ def test_invalid_payloads_name_the_path_and_the_problem(payload: object, path: s
 def test_a_body_that_is_not_json_says_so(body: bytes, problem: str | None) -> None:
     with pytest.raises(NotJson, match=problem):
         parse_notification(body)
-
-
-VALID = json.dumps(alert_payload(cost_alert())).encode()
-
-
-def _repeat(text: bytes, old: bytes, new: bytes) -> bytes:
-    assert old in text
-    return text.replace(old, new, 1)
-
-
-@pytest.mark.parametrize(
-    ("body", "key"),
-    [
-        (_repeat(VALID, b'"version": "4"', b'"version": "3", "version": "4"'), "version"),
-        (_repeat(VALID, b'"fingerprint": "4f1c', b'"fingerprint": "aaaa", "fingerprint": "4f1c'), "fingerprint"),
-        (_repeat(VALID, b'"alertname": "CostBudgetExceeded"', b'"alertname": "A", "alertname": "B"'), "alertname"),
-        (_repeat(VALID, b'"action": "EMERGENCY_STOP"', b'"action": "NONE", "action": "EMERGENCY_STOP"'), "action"),
-        (_repeat(VALID, b'"version": "4"', b'"vers\\u0069on": "3", "version": "4"'), "version"),  # escaped
-        (_repeat(VALID, b'"version": "4"', b'"version" :"3" ,\n "version"\t: "4"'), "version"),
-    ],
-    ids=["root", "alert", "labels", "annotations", "escaped", "spaced"],
-)
-def test_a_key_given_twice_in_one_object_is_named_whatever_the_spelling(body: bytes, key: str) -> None:
-    parse_notification(body)  # msgspec keeps the last one and reads it without a word
-    repeated = repeated_key(body)
-    assert repeated is not None and f"the key {key!r} appears twice" in repeated.problem
-
-
-def test_a_notification_as_alertmanager_sends_it_repeats_no_key() -> None:
-    assert repeated_key(VALID) is None
-    nested = json.dumps(alert_payload(cost_alert(), commonLabels={"a": "1"}, groupLabels={"a": "1"})).encode()
-    assert repeated_key(nested) is None  # the same key in different objects is no repeat

@@ -192,12 +192,3 @@ async def test_credentials_that_are_not_ascii_are_401_not_500(
     status_line = await asyncio.wait_for(reader.readline(), timeout=10)
     writer.close()
     assert status_line.split()[1] == b"401", status_line
-
-
-async def test_a_notification_with_a_key_given_twice_is_400_naming_it(service: tuple[Responder, Any]) -> None:
-    responder, client = service
-    body = BODY.replace(b'"version": "4"', b'"version": "3", "version": "4"', 1)
-    response = await post(client, body)
-    assert response.status == 400
-    assert "the key 'version' appears twice" in (await response.json())["detail"]
-    assert journal_rows.received_times(responder.policy.journal_path) == []
