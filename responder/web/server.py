@@ -28,7 +28,12 @@ log = logging.getLogger("responder.web.server")
 KEEPALIVE_SECONDS: Final = 15.0
 LINGER_SECONDS: Final = 2.0
 # Alertmanager replicas, the providers' callbacks, probes and scrapers need a few dozen at most.
-MAX_CONNECTIONS: Final = 1000
+MAX_CONNECTIONS: Final = 256
+# What one connection may make the server hold before authentication: a request line and at most
+# 32 headers of 4 KiB (Alertmanager sends about ten, each short), so the connection bound also
+# bounds memory: 256 connections x 32 x 4 KiB = 32 MiB at most.
+MAX_LINE_BYTES: Final = 4096
+MAX_HEADERS: Final = 32
 BACKLOG: Final = 128
 SHUTDOWN_SECONDS: Final = 10.0
 _FULL_TEXT: Final = b"too many open connections; retry in a few seconds\n"
@@ -93,6 +98,9 @@ async def listen(
             loop=loop,
             keepalive_timeout=KEEPALIVE_SECONDS,
             lingering_time=LINGER_SECONDS,
+            max_line_size=MAX_LINE_BYTES,
+            max_field_size=MAX_LINE_BYTES,
+            max_headers=MAX_HEADERS,
             access_log=_NO_ACCESS_LOG,
         )
 

@@ -17,7 +17,7 @@ from responder.policy import Policy
 from responder.service import build_responder
 from responder.web.app import create_app
 from responder.web.bodies import CALLBACK_BODY
-from responder.web.server import LINGER_SECONDS, MAX_CONNECTIONS, listen
+from responder.web.server import LINGER_SECONDS, MAX_CONNECTIONS, MAX_HEADERS, MAX_LINE_BYTES, listen
 from tests.conftest import TOKEN
 from tests.fakes.channels import channel_policy
 from tests.fakes.tls import make_ca
@@ -142,6 +142,21 @@ async def test_a_request_that_cannot_be_parsed_is_answered_without_echoing_it(po
     assert answer.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")), answer
     assert TOKEN.encode() not in answer and b"Bearer" not in answer
     assert b"send a well-formed request" in answer
+    assert closed is not None
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {f"X-Pad-{i}": "x" for i in range(MAX_HEADERS + 1)},
+        {"X-Pad": "x" * (MAX_LINE_BYTES + 1)},
+    ],
+    ids=["too many headers", "a header too long"],
+)
+async def test_headers_past_their_bound_are_refused_before_authentication(port: int, extra: dict[str, str]) -> None:
+    """What one connection makes the server hold before authentication is bounded by its headers."""
+    answer, _, closed = await _send(port, _head("/webhook", 0, **extra), b"", wait=5.0)
+    assert answer.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")), answer[:200]
     assert closed is not None
 
 
