@@ -23,7 +23,6 @@ from responder.dashboards import command as dashboards_command
 from responder.escalation.content import one_line
 from responder.policy import ActionPolicy, Policy, describe, load_policy
 from responder.schemas import ProblemsError
-from responder.secrets import secret_values
 from responder.service import build_responder
 from responder.web import server
 from responder.web.app import create_app
@@ -93,7 +92,7 @@ def _policy(args: argparse.Namespace) -> Policy:
 def _serve(args: argparse.Namespace) -> int:
     logs.configure()
     policy = _policy(args)
-    logs.protect(secret_values(policy))  # every log record is scrubbed of these from here on
+    logs.protect(policy.logged_secrets())  # every log record is scrubbed of these from here on
     if not policy.authenticated:
         if not args.insecure_no_auth:
             return _report(

@@ -4,6 +4,7 @@
 are read and wrapped by `responder.secrets`, and compared in constant time by the web layer.
 """
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import yaml
 from responder import schemas
 from responder.channel_policy import CHANNEL_SECTIONS, Channels, channels_from, describe_channels
 from responder.durations import parse_duration
-from responder.secrets import Secret, expand_env, read_secret
+from responder.secrets import Secret, expand_env, read_secret, secret_values
 from responder.vocabulary import ACTIONS, SEVERITIES
 from responder.yamlio import YamlError, load_yaml
 
@@ -108,6 +109,16 @@ class Policy:
     @property
     def authenticated(self) -> bool:
         return self.bearer_token is not None or self.basic_password is not None
+
+    def logged_secrets(self) -> list[str]:
+        """Every secret the policy holds, and basic auth's credentials in the form a request
+        carries them (base64 of user:password), for the logs' scrubber: aiohttp may log a header's
+        value without its name."""
+        found = secret_values(self)
+        if self.basic_password is not None:
+            sent = f"{self.basic_username or ''}:{self.basic_password.value}".encode()
+            found.append(base64.b64encode(sent).decode())
+        return found
 
     def ladder_for(self, severity: str, action: str) -> tuple[Rung, ...]:
         """Whom to tell, when: EMERGENCY_STOP tells everyone at once; otherwise by severity."""

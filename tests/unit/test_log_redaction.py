@@ -3,6 +3,7 @@ configured secrets are scrubbed from messages, arguments, tracebacks and extra f
 handler and at the loggers of aiohttp and asyncio themselves."""
 
 import asyncio
+import base64
 import io
 import json
 import logging
@@ -105,3 +106,22 @@ async def test_a_raw_request_with_a_nul_in_the_authorization_header_logs_no_toke
     assert caplog.records, "aiohttp logged nothing about the malformed request: the test saw no needle"
     leaking = [r.name for r in caplog.records if TOKEN in _everything(r)]
     assert leaking == []
+
+
+def test_basic_credentials_are_scrubbed_in_the_form_a_request_carries_them(
+    make_policy: Callable[..., Policy], caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp logs a folded header's value without its name (the review's reproduction)."""
+    policy = make_policy({"auth": {"basic": {"username": "am", "password": "BASICPASSWORD-xyz123"}}})
+    sent = base64.b64encode(b"am:BASICPASSWORD-xyz123").decode()
+    logs.scrub_at_source()
+    logs.protect(policy.logged_secrets())
+    try:
+        caplog.set_level(logging.DEBUG)
+        logging.getLogger("aiohttp.server").warning("Unexpected whitespace after header value: b' %s'", sent)
+    finally:
+        logs.protect([])
+        for name in logs.SCRUBBED_AT_SOURCE:
+            logging.getLogger(name).removeFilter(logs.REDACTOR)
+    [record] = caplog.records
+    assert sent not in _everything(record) and "BASICPASSWORD" not in _everything(record)
