@@ -236,7 +236,7 @@ def _ack(args: argparse.Namespace) -> int:
         stopped = ", ".join(answer["ladder_cancelled"]) or "nothing left to stop"
         print(f"acknowledged {args.fingerprint} as {args.actor}; ladder stopped: {stopped}")
     else:
-        print(f"{args.fingerprint} was already acknowledged by {answer['already_acknowledged_by']}")
+        print(one_line(f"{args.fingerprint} was already acknowledged by {answer['already_acknowledged_by']}"))
     return EXIT_OK
 
 

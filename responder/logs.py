@@ -24,7 +24,8 @@ _AS_TEXT = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 # orjson writes these unescaped (valid JSON); some viewers break lines or reorder text at them.
 _INVISIBLE = {
-    c: f"\\u{c:04x}" for c in (0x2028, 0x2029, 0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+    c: f"\\u{c:04x}"
+    for c in (0x0085, 0x2028, 0x2029, 0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 }
 # Loggers whose records carry text from the network; a filter on a logger sees only its own records.
 SCRUBBED_AT_SOURCE = (

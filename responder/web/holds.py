@@ -27,13 +27,13 @@ from responder.web.errors import Problem, error
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 MAX_OPERATIONS = 200
-_SEND = 'send a JSON object with "namespace" and "deployment" (or "selector")'
+_SEND = 'a JSON object with "namespace" and "deployment" (or "selector")'
 
 
 def _target(body: Any) -> Target | str:
     """The target a human named, or what is wrong with the request body."""
     if not isinstance(body, dict) or not isinstance(body.get("namespace"), str) or not body["namespace"]:
-        return _SEND
+        return f"send {_SEND}"
     deployment, selector = body.get("deployment"), body.get("selector")
     if bool(deployment) == bool(selector) or not isinstance(deployment or selector, str):
         return 'name exactly one of "deployment" or "selector"'

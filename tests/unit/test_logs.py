@@ -72,9 +72,9 @@ def test_a_flood_of_one_line_is_cut_short_and_the_left_out_repeats_are_counted()
 
 
 def test_alert_text_stays_inside_its_field_whatever_characters_it_holds(stream: io.StringIO) -> None:
-    forged = 'Cost\n{"level": "info", "msg": "forged"}\r\u2028\u2029\u202e\x1b[2K\x00'
+    forged = 'Cost\n{"level": "info", "msg": "forged"}\r\u2028\u2029\x85\u202e\x1b[2K\x00'
     logging.getLogger("responder.test").warning("alert %s", forged, extra={"alertname": forged})
     [line] = stream.getvalue().split("\n")[:-1]
-    assert not any(c in line for c in "\r\u2028\u2029\u202e\x1b\x00")
+    assert not any(c in line for c in "\r\u2028\u2029\x85\u202e\x1b\x00")
     entry = json.loads(line)
     assert entry["msg"] == f"alert {forged}" and entry["alertname"] == forged
