@@ -50,10 +50,17 @@ def load_yaml(path: Path, shown_as: Path | None = None) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise YamlError(f"{name}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise YamlError(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
         return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         raise YamlError(f"{name}: invalid YAML{_described(exc, text)}") from exc
+    except (ValueError, TypeError) as exc:  # a value YAML types but cannot build: its text may be secret
+        raise YamlError(
+            f"{name}: a value cannot be read as YAML types it ({type(exc).__name__}), e.g. an impossible date"
+            " or a mapping used as a key; quote values that are text, and give keys as plain words"
+        ) from None
 
 
 def _described(exc: yaml.YAMLError, text: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from responder.policy import PolicyError, load_policy
+from responder.yamlio import YamlError, load_yaml
 from tests.conftest import write_policy
 
 NEEDLE = "n33dle-Cred3ntial-77"
@@ -82,3 +83,17 @@ def test_a_duplicate_key_is_still_named(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as raised:
         load_policy(path, env={})
     assert "found duplicate key 'journal'" in raised.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["auth:\n  bearer_token: 2001-13-45\n", "auth:\n  ? {a: 1}\n  : x\n", b"auth:\n  bearer_token: \xff\xfe\n"],
+    ids=["impossible date", "mapping as a key", "not UTF-8"],
+)
+def test_a_value_yaml_cannot_build_is_an_error_in_words_not_a_traceback(tmp_path: Path, text: str | bytes) -> None:
+    path = tmp_path / "responder.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(YamlError) as refused:
+        load_yaml(path)
+    assert str(refused.value).startswith(f"{path}: ")
+    assert "2001-13-45" not in str(refused.value)
