@@ -214,6 +214,13 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
     protected = set(document.get("protected_namespaces", _DEFAULT["protected_namespaces"]))
     server = {**_DEFAULT["server"], **server}
     journal = {**_DEFAULT["journal"], **journal}
+    wal_max, reserve = parse_size(journal["wal_max"]), parse_size(journal["reserve"])
+    if reserve < wal_max:
+        problems.append(
+            f"journal.reserve ({journal['reserve']}) is smaller than journal.wal_max ({journal['wal_max']}): a"
+            " checkpoint can grow the database by as much as the WAL holds, so a full disk would stay full;"
+            " set reserve to wal_max plus a margin for a second of writes"
+        )
     return Policy(
         source=source,
         host=host,
@@ -226,8 +233,8 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         basic_password=read_secret(basic, "password", "auth.basic", problems) if basic else None,
         journal_path=Path(journal["sqlite"]),
         retention_seconds=parse_duration(journal["retention"]),
-        journal_wal_max=parse_size(journal["wal_max"]),
-        journal_reserve=parse_size(journal["reserve"]),
+        journal_wal_max=wal_max,
+        journal_reserve=reserve,
         protected_namespaces=frozenset(protected | {server["namespace"]}),
         breaker_max_mutations=breaker["max_mutations"],
         breaker_window_seconds=parse_duration(breaker["window"]),

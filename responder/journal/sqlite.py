@@ -44,8 +44,8 @@ T = TypeVar("T")
 _WAL_FRAME_HEADER = 24  # bytes before each page in the WAL
 log = logging.getLogger("responder.journal")
 _NOT_STARTED = "the journal is not started, or was closed: start() it before use"
-WAL_MAX = 128 * MIB  # journal.wal_max's default
-RESERVE = 64 * MIB  # journal.reserve's default
+WAL_MAX = 256 * MIB  # journal.wal_max's default
+RESERVE = 320 * MIB  # journal.reserve's default: the WAL's bound and a margin for a second of writes
 
 
 class JournalLockedError(RuntimeError):

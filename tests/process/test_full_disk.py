@@ -1,5 +1,5 @@
 """The responder on a disk that fills: a small tmpfs holds its journal, and a file fills it
-below the free-space reserve (journal.reserve, its 64 MiB default). Notifications then get 503
+below the free-space reserve (journal.reserve, set here to RESERVE_MIB). Notifications then get 503
 and /readyz fails, saying why; once the file goes, both recover; and every notification that
 got a 200 is in the journal."""
 
@@ -21,6 +21,7 @@ from tests.fakes.thread import free_port
 from tests.process.test_crash import Service
 
 DISK_MIB = 96  # above the reserve with room for the journal, and a file can take it below
+WAL_MAX_MIB, RESERVE_MIB = 16, 32
 FREE_AFTER_FILL_MIB = 16
 
 
@@ -64,7 +65,15 @@ def test_a_full_disk_answers_503_and_readiness_fails_until_space_returns_and_not
     tmp_path: Path, disk: Path
 ) -> None:
     port = free_port()
-    config = write_policy(tmp_path, {"server.listen": f"127.0.0.1:{port}", "journal.sqlite": str(disk / "journal.db")})
+    config = write_policy(
+        tmp_path,
+        {
+            "server.listen": f"127.0.0.1:{port}",
+            "journal.sqlite": str(disk / "journal.db"),
+            "journal.wal_max": f"{WAL_MAX_MIB}MiB",
+            "journal.reserve": f"{RESERVE_MIB}MiB",
+        },
+    )
     base = f"http://127.0.0.1:{port}"
     service = Service(config, port, tmp_path / "service.log")
     bodies = (json.dumps(alert_payload(cost_alert(fingerprint=f"f{i:04d}"))).encode() for i in range(10_000))
