@@ -49,7 +49,12 @@ class Decision:
 
 @dataclass(frozen=True)
 class GuardState:
-    """What the guards need to know about the recent past, read from the journal."""
+    """What the guards need to know about the recent past, read from the journal.
+
+    `mutations_in_window` counts deployments changed in the breaker's window (a selector that
+    stopped five counts five), and each mutating step planned but not yet run as one.
+    `last_mutation_at` is by target key: for a key naming one deployment, the last time it was
+    changed, whether a step named it or a selector matched it."""
 
     mutations_in_window: int = 0
     last_mutation_at: Mapping[str, float] = field(default_factory=dict)
@@ -87,12 +92,16 @@ def _guard(
 ) -> Refusal | None:
     if refusal := namespace_refusal(target, name, action, policy):
         return refusal
-    last = guards.last_mutation_at.get(target.key)
+    return cooldown_refusal(target.key, name, action, guards, now)
+
+
+def cooldown_refusal(key: str, name: str, action: ActionPolicy, guards: GuardState, now: float) -> Refusal | None:
+    """The cooldown: a mutating action refused on a target key changed less than its cooldown
+    ago. Also what execution applies to each deployment a selector matches."""
+    last = guards.last_mutation_at.get(key)
     if name in MUTATING and last is not None and now - last < action.cooldown_seconds:
         return Refusal(
-            Guard.COOLDOWN,
-            f"{target.key} was changed {now - last:.0f}s ago; cooldown is {action.cooldown_seconds:g}s",
-            target.key,
+            Guard.COOLDOWN, f"{key} was changed {now - last:.0f}s ago; cooldown is {action.cooldown_seconds:g}s", key
         )
     return None
 
@@ -126,8 +135,9 @@ def decide_firing(alert: Alert, targets: Sequence[Target], policy: Policy, guard
             refusals += [
                 Refusal(
                     Guard.CIRCUIT_BREAKER,
-                    f"{policy.breaker_max_mutations} mutating actions already ran in the last "
-                    f"{policy.breaker_window_seconds:g}s; the circuit breaker is open",
+                    f"{guards.mutations_in_window} deployment change(s), made or planned, in the last "
+                    f"{policy.breaker_window_seconds:g}s leave no room under max_mutations "
+                    f"{policy.breaker_max_mutations}; the circuit breaker is open",
                     t.key,
                 )
                 for t in accepted[max(room, 0) :]

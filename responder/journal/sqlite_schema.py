@@ -168,7 +168,38 @@ DROP INDEX IF EXISTS steps_target;
 DROP INDEX IF EXISTS steps_window;
 """
 
-MIGRATIONS: tuple[str, ...] = (_REPLACED_INDEXES + _TABLES,)  # to version 1: every table, and no replaced index
+# The deployments each remediation changed, one row per deployment, so that the circuit breaker
+# and the cooldowns count what a selector changed, not the selector (see SqliteTransaction.guard_state).
+# Written by a trigger from the attempt's outcome: every per-deployment outcome in its `targets`
+# marked `"changed": true` (dumps writes no spaces, so the LIKE spares the JSON parse for every
+# attempt that changed nothing, escalations included). `deployment` is "namespace/name", the key
+# of a Target naming that deployment. Removed with its step when pruning forgets the step.
+_DEPLOYMENT_CHANGES = """
+CREATE TABLE IF NOT EXISTS changes (
+    step_id INTEGER NOT NULL REFERENCES steps (id),
+    deployment TEXT NOT NULL,
+    name TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (step_id, deployment)
+);
+CREATE INDEX IF NOT EXISTS changes_deployment ON changes (deployment, at, name);
+CREATE TRIGGER IF NOT EXISTS attempts_changes AFTER INSERT ON attempts
+WHEN NEW.detail LIKE '%"changed":true%' BEGIN
+    INSERT OR IGNORE INTO changes (step_id, deployment, name, at)
+    SELECT NEW.step_id, json_extract(t.value, '$.deployment'), s.name, NEW.finished_at
+    FROM steps s, json_each(NEW.detail, '$.targets') t
+    WHERE s.id = NEW.step_id AND s.kind = 'remediation'
+    AND json_extract(t.value, '$.changed') = 1 AND json_extract(t.value, '$.deployment') IS NOT NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS steps_changes_cleanup BEFORE DELETE ON steps BEGIN
+    DELETE FROM changes WHERE step_id = OLD.id;
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _REPLACED_INDEXES + _TABLES,  # to version 1: every table, and no replaced index
+    _DEPLOYMENT_CHANGES,  # to version 2: the deployments each remediation changed
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -264,27 +264,36 @@ class SqliteTransaction:
     def guard_state(
         self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float, cap: int
     ) -> GuardState:
-        """Mutations in the window (counted up to `cap`, all the breaker needs to know) and the
-        last mutation of each of `targets`. Read once per transaction, then kept current as steps
-        are planned: the transaction holds the write lock, so nothing else can change them."""
+        """Mutations in the window, counted up to `cap` (all the breaker needs to know): each
+        mutating step planned in it counts the deployments it changed (the `changes` table), and
+        at least one, so that a step not yet run, or one that changed nothing, counts as its
+        planning always did; a cancelled step counts what it changed before it was cancelled.
+        And the last mutation of each of `targets`: a step that named it, or, for a target
+        naming one deployment, any step that changed that deployment (through a selector too).
+
+        Read once per transaction, then kept current as steps are planned: the transaction holds
+        the write lock, so nothing else can change them. The count reads at most `cap` steps of
+        the window and their own changes; a target, its newest index entries."""
         key = (tuple(mutating), window_seconds, now, cap)
+        names = ",".join("?" * len(mutating))
         if self._guards is None or self._guards.key != key:
-            names = ",".join("?" * len(mutating))
             count = self._conn.execute(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM steps INDEXED BY steps_remediation_window"
-                f" WHERE kind = 'remediation' AND created_at > ?"
-                f" AND name IN ({names}) AND status != ? LIMIT ?)",
+                "SELECT TOTAL(MAX(1, (SELECT COUNT(*) FROM changes c WHERE c.step_id = w.id))) FROM"
+                " (SELECT id FROM steps INDEXED BY steps_remediation_window"
+                f" WHERE kind = 'remediation' AND created_at > ? AND name IN ({names})"
+                " AND (status != ? OR EXISTS (SELECT 1 FROM changes c WHERE c.step_id = steps.id)) LIMIT ?) w",
                 (now - window_seconds, *mutating, CANCELLED, cap),
             ).fetchone()[0]
-            self._guards = _GuardCache(key, frozenset(mutating), count, {})
+            self._guards = _GuardCache(key, frozenset(mutating), int(count), {})
         cache = self._guards
         for target in targets:
             if target not in cache.last:
                 row = self._conn.execute(
-                    "SELECT MAX(created_at) FROM steps INDEXED BY steps_remediation_target"
-                    f" WHERE target_key = ? AND kind = 'remediation' AND name IN ({','.join('?' * len(mutating))})"
-                    " AND status != ?",
-                    (target, *mutating, CANCELLED),
+                    "SELECT MAX(at) FROM (SELECT MAX(created_at) AS at FROM steps INDEXED BY steps_remediation_target"
+                    f" WHERE target_key = ? AND kind = 'remediation' AND name IN ({names}) AND status != ?"
+                    " UNION ALL SELECT * FROM (SELECT at FROM changes INDEXED BY changes_deployment"
+                    f" WHERE deployment = ? AND name IN ({names}) ORDER BY at DESC LIMIT 1))",
+                    (target, *mutating, CANCELLED, target, *mutating),
                 ).fetchone()
                 cache.last[target] = row[0]
         last = {t: at for t in targets if (at := cache.last.get(t)) is not None}

@@ -3,7 +3,9 @@
 `plan` records what would be done; `server` sends the same writes with `dryRun=All`, so that
 admission and RBAC are exercised without a change; `live` changes the cluster. A selector
 is resolved to concrete deployments before anything is done, the resolved list is recorded,
-and a selector that matches more than the action's `max_targets` is refused, not obeyed.
+and a selector that matches more than the action's `max_targets` is refused, not obeyed, as is
+each deployment it matches that is still in its cooldown (a target naming one deployment had
+its cooldown applied when the step was planned; what a selector matches is known only here).
 
 Each deployment is handled on its own: one that fails does not stop the others (an
 emergency stop should stop what it can). A transient failure anywhere retries the step,
@@ -15,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from responder.decision import namespace_refusal
+from responder.decision import Refusal, cooldown_refusal, namespace_refusal
 from responder.journal import Effect, Journal, Operation, Step, StepResult
 from responder.policy import ActionPolicy, Policy
 from responder.remediation import OperatorResult
@@ -27,6 +29,7 @@ from responder.remediation.objects import Cause, Ref
 from responder.remediation.plan import PlanRemediator
 from responder.remediation.stop import restore, stop
 from responder.targets import Target
+from responder.vocabulary import MUTATING, Guard
 
 OWNER = {"UNFREEZE": "FREEZE_DEPLOYMENTS", "RESTORE": "EMERGENCY_STOP", "EMERGENCY_HOOK": "EMERGENCY_STOP"}
 
@@ -93,14 +96,18 @@ class ClusterRemediator:
             return StepResult("failed", {"mode": mode, "refused": {"guard": exc.guard, "reason": exc.reason}})
         except KubeError as exc:
             return _error_result(mode, exc)
+        earlier = set(step.params.get("done", []))
+        cooling = await self._cooling(step, target, [str(r) for r in refs if str(r) not in earlier])
         cause = Cause.of(step, self._clock())
         outcomes: list[dict[str, Any]] = []
         effects: list[Effect] = []
         errors: list[KubeError] = []
-        earlier = set(step.params.get("done", []))
         for ref in refs:
             if str(ref) in earlier:
                 outcomes.append({"deployment": str(ref), "changed": False, "note": "done in an earlier attempt"})
+                continue
+            if refusal := cooling.get(str(ref)):
+                outcomes.append({"deployment": str(ref), "changed": False, "refused": refusal.reason})
                 continue
             try:
                 if step.name == "EMERGENCY_STOP":
@@ -117,12 +124,28 @@ class ClusterRemediator:
                 outcome, done = {"deployment": str(ref), "error": exc.message}, []
             outcomes.append(outcome)
             effects += done
-        detail = {"mode": mode, "resolved": [str(r) for r in refs], "targets": outcomes}
+        detail: dict[str, Any] = {"mode": mode, "resolved": [str(r) for r in refs], "targets": outcomes}
+        if cooling:
+            reasons = "; ".join(r.reason for r in cooling.values())
+            detail["refused"] = {"guard": Guard.COOLDOWN, "reason": reasons}
         if step.name == "INVESTIGATE":  # the findings are the outcome; stored once, errors beside them
             detail["findings"] = [o for o in outcomes if "error" not in o]
             detail["targets"] = [o for o in outcomes if "error" in o]
-        finished = tuple(o["deployment"] for o in outcomes if "error" not in o)
+        finished = tuple(o["deployment"] for o in outcomes if "error" not in o and "refused" not in o)
         return _combine(detail, errors, tuple(effects), finished)
+
+    async def _cooling(self, step: Step, target: Target, keys: list[str]) -> dict[str, Refusal]:
+        """Of the deployments a selector matched (`keys`, those it has not done yet), the ones
+        still in their cooldown, by key: changed lately by a step that named them, or through
+        another selector."""
+        action = self._action(step.name)
+        if target.deployment or step.name not in MUTATING or not action.cooldown_seconds or not keys:
+            return {}
+        mutating, now = sorted(MUTATING), self._clock()
+        window, cap = self._policy.breaker_window_seconds, self._policy.breaker_max_mutations
+        guards = await self._journal.transact(lambda tx: tx.guard_state(mutating, keys, window, now, cap))
+        refusals = (cooldown_refusal(key, step.name, action, guards, now) for key in keys)
+        return {r.target: r for r in refusals if r is not None and r.target is not None}
 
     # --- human undo ---------------------------------------------------------------------------
 
@@ -193,13 +216,16 @@ def _error_result(mode: str, exc: KubeError) -> StepResult:
 def _combine(
     detail: dict[str, Any], errors: list[KubeError], effects: tuple[Effect, ...], done: tuple[str, ...]
 ) -> StepResult:
-    """Retry if anything failed transiently; fail (and escalate) if anything failed for good."""
+    """Retry if anything failed transiently; fail (and escalate) if anything failed for good or
+    was refused."""
     transient = [e for e in errors if e.transient]
     if transient:
         hints = [e.retry_after for e in transient if e.retry_after is not None]
         return StepResult("retry", detail, max(hints) if hints else None, effects, done)
     if errors:
         return StepResult("failed", _failure(detail, errors), None, effects, done)
+    if "refused" in detail:  # a guard refused part of it: failed, so that people hear why
+        return StepResult("failed", detail, None, effects, done)
     return StepResult("succeeded", detail, None, effects, done)
 
 

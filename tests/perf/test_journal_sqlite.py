@@ -27,8 +27,8 @@ def instructions(conn: sqlite3.Connection) -> Iterator[list[int]]:
         conn.set_progress_handler(None, 0)
 
 
-async def test_the_guards_read_only_their_window_and_target_not_every_step(journal: SqliteJournal) -> None:
-    """With SQLite's planner left to choose, the breaker's count would scan every remediation."""
+async def guard_plans(journal: SqliteJournal) -> list[str]:
+    """The query plan of every statement `guard_state` runs, line by line."""
     await plan(journal, STOP)
     statements: list[str] = []
 
@@ -38,16 +38,26 @@ async def test_the_guards_read_only_their_window_and_target_not_every_step(journ
             SqliteTransaction(conn).guard_state(["EMERGENCY_STOP"], ["n/d"], 600, NOW, 20)
         finally:
             conn.set_trace_callback(None)
-        return [
-            detail
-            for sql in statements
-            for *_, detail in conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
-            if "steps" in detail
-        ]
+        return [detail for sql in statements for *_, detail in conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()]
 
-    plans = await journal.run(guards)
+    return await journal.run(guards)
+
+
+async def test_the_guards_read_only_their_window_and_target_not_every_step(journal: SqliteJournal) -> None:
+    """With SQLite's planner left to choose, the breaker's count would scan every remediation."""
+    plans = [p for p in await guard_plans(journal) if "steps" in p]
     assert len(plans) == 2, plans
     assert all("USING INDEX steps_remediation_" in p for p in plans), plans
+
+
+async def test_the_guards_read_a_step_s_own_changes_and_a_deployment_s_newest_change(journal: SqliteJournal) -> None:
+    """The deployments a step changed are read by its id, and a deployment's last change from the
+    newest entry of its index, in index order: neither grows with the changes the journal holds."""
+    plans = await guard_plans(journal)
+    changes = [p for p in plans if "changes" in p or p.startswith("SEARCH c ")]
+    assert len(changes) == 3, plans  # the breaker's count reads a step's changes twice; a target once
+    assert all(" USING COVERING INDEX " in p for p in changes), plans
+    assert not any(p.startswith(("SCAN c", "SCAN changes", "USE TEMP")) for p in plans), plans
 
 
 async def test_a_claim_does_no_more_work_when_thousands_of_steps_are_due_or_running(journal: SqliteJournal) -> None:

@@ -76,6 +76,13 @@ def test_each_guard_refuses_with_a_reason_and_escalates_at_once(make_policy: Cal
         assert all(s.kind == "escalation" and s.delay_seconds == 0 for s in decision.steps), guard
 
 
+def test_the_breaker_says_how_many_deployment_changes_filled_it(make_policy: Callable[..., Policy]) -> None:
+    policy = make_policy({"circuit_breaker.max_mutations": 3})
+    [refusal] = firing(alert(), policy, GuardState(mutations_in_window=3)).refusals
+    assert "3 deployment change(s), made or planned, in the last 600s" in refusal.reason
+    assert "max_mutations 3" in refusal.reason
+
+
 def test_cooldown_has_passed_after_its_window(make_policy: Callable[..., Policy]) -> None:
     state = GuardState(last_mutation_at={"autogen-council/o3": NOW - 1801})
     assert firing(alert(), make_policy(), state).refusals == ()

@@ -59,6 +59,49 @@ async def test_the_circuit_breaker_opens_after_max_mutations_in_the_window(rig: 
     assert "(circuit_breaker)" in (await pages(r, "9a9a9a9a9a9a9a9a"))[0]["params"]["reason"]
 
 
+WEB = {"target_namespace": "shop", "target_deployment": "", "target_selector": "tier=web"}
+
+
+async def test_the_circuit_breaker_counts_every_deployment_a_selector_changed(rig: MakeRig, cluster: Cluster) -> None:
+    for name in ("search", "reviews", "images"):
+        cluster.fake.add_deployment("shop", name, replicas=1, labels={"tier": "web"})
+    r = await rig({"circuit_breaker": {"max_mutations": 3, "window": "10m"}})
+    await r.deliver(alert_payload(cost_alert(**WEB)))
+    assert len(cluster.fake.patches("deployments/scale")) == 5
+    await r.later(60)
+    await r.deliver(alert_payload(cost_alert(fingerprint="9a9a9a9a9a9a9a9a")))
+    assert len(cluster.fake.patches("deployments/scale")) == 5, "five changes spent a budget of three"
+    assert "(circuit_breaker)" in (await pages(r, "9a9a9a9a9a9a9a9a"))[0]["params"]["reason"]
+
+
+async def test_a_deployment_changed_through_a_selector_is_in_cooldown_when_named_directly(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    r = await rig()
+    await r.deliver(alert_payload(cost_alert(**WEB)))
+    cluster.fake.set_replicas("shop", "cart", 4)  # someone scaled it back by hand
+    await r.later(60)
+    direct = cost_alert(fingerprint="9a9a9a9a9a9a9a9a", target_namespace="shop", target_deployment="cart")
+    await r.deliver(alert_payload(direct))
+    assert [name for _, name, _ in cluster.fake.patches("deployments/scale")] == ["cart", "checkout"]
+    assert "shop/cart was changed 60s ago" in (await pages(r, "9a9a9a9a9a9a9a9a"))[0]["params"]["reason"]
+
+
+async def test_a_selector_leaves_alone_a_deployment_in_cooldown_and_says_so(rig: MakeRig, cluster: Cluster) -> None:
+    r = await rig()
+    await r.deliver(alert_payload(cost_alert(target_namespace="shop", target_deployment="cart")))
+    cluster.fake.set_replicas("shop", "cart", 4)  # someone scaled it back by hand
+    await r.later(60)
+    await r.deliver(alert_payload(cost_alert(fingerprint="9a9a9a9a9a9a9a9a", **WEB)))
+    assert [name for _, name, _ in cluster.fake.patches("deployments/scale")] == ["cart", "checkout"]
+    [stop] = await r.steps("9a9a9a9a9a9a9a9a", kind="remediation")
+    assert stop["status"] == "failed"
+    assert "shop/cart was changed 60s ago" in stop["attempts"][0]["detail"]["refused"]["reason"]
+    assert r.responder.metrics.registry.get_sample_value("responder_guard_refusals_total", {"reason": "cooldown"}) == 1
+    rungs = await r.steps("9a9a9a9a9a9a9a9a", "escalation")
+    assert {s["name"] for s in rungs if s["params"]["event"] == "remediation_failed"} == {"slack", "pagerduty", "sms"}
+
+
 async def test_a_selector_is_resolved_and_the_resolved_list_recorded(rig: MakeRig, cluster: Cluster) -> None:
     r = await rig()
     alert = cost_alert(
