@@ -304,8 +304,8 @@ def describe(policy: Policy) -> list[str]:
         f"WAL at most {policy.journal_wal_max // 2**20} MiB; below {policy.journal_reserve // 2**20} MiB "
         "free on its disk, notifications get 503",
         f"Protected namespaces: {', '.join(sorted(policy.protected_namespaces))}",
-        f"Circuit breaker: at most {policy.breaker_max_mutations} mutating actions "
-        f"per {policy.breaker_window_seconds / 60:g}m",
+        f"Circuit breaker: at most {policy.breaker_max_mutations} deployment changes "
+        f"per {policy.breaker_window_seconds / 60:g}m (a selector counts each deployment it changes)",
         f"Cluster: {_cluster_in_words(policy.kubernetes)}",
         f"Steps: {policy.remediation_workers} remediation and {policy.escalation_workers} escalation workers; "
         f"each step tried at most {policy.max_attempts} times, one with no answer after "
