@@ -1,8 +1,10 @@
-"""Acknowledging an alert: the one function the ack API, the Slack and PagerDuty callbacks, the
+"""Acknowledging an alert: the functions the ack API, the Slack and PagerDuty callbacks, the
 CLI (through the API) and the console call.
 
-An acknowledgement is recorded for every firing instance of the fingerprint, with the ladder
-rungs it cancels and the announcement to the channels already told, in one journal
+By fingerprint (the API, the CLI, Slack): an acknowledgement is recorded for every firing
+instance of the fingerprint. By a provider's reference (PagerDuty's dedup key, which names one
+instance): for that instance only, and once per webhook event. Either way the acknowledgement,
+the ladder rungs it cancels and the announcement to the channels already told are one journal
 transaction; then the escalation workers are woken to send that announcement at once.
 """
 
@@ -15,7 +17,7 @@ from prometheus_client import Histogram
 
 from responder.escalation.ladder import ack_steps
 from responder.journal import Journal
-from responder.journal.escalation import AckOutcome
+from responder.journal.escalation import AckOutcome, CallbackOutcome
 from responder.vocabulary import StepKind
 
 log = logging.getLogger("responder.acknowledgement")
@@ -37,11 +39,25 @@ class Acknowledger:
         outcome = await self.journal.escalation.acknowledge(
             fingerprint, actor, via, self.clock(), ack_steps(actor, via)
         )
-        if outcome.acknowledged:
-            self.wake(StepKind.ESCALATION)
-            now = self.clock()
-            for starts_at in outcome.acknowledged:
-                started = datetime.fromisoformat(starts_at).timestamp()
-                self.ack_seconds.labels(via).observe(max(now - started, 0.0))
-            log.info("acknowledged", extra={"fingerprint": fingerprint, "actor": actor, "via": via})
+        self._acted(outcome, fingerprint, actor, via)
         return outcome
+
+    async def reference(self, channel: str, ref: str, event_id: str, actor: str) -> CallbackOutcome:
+        """Acknowledge, via `channel`, the one instance whose `channel` reference is `ref`, as
+        the provider's webhook event `event_id`: an event seen before changes nothing."""
+        found = await self.journal.escalation.acknowledge_reference(
+            channel, ref, event_id, actor, self.clock(), ack_steps(actor, channel)
+        )
+        if found.instance is not None:
+            self._acted(found.outcome, found.instance.fingerprint, actor, channel)
+        return found
+
+    def _acted(self, outcome: AckOutcome, fingerprint: str, actor: str, via: str) -> None:
+        if not outcome.acknowledged:
+            return
+        self.wake(StepKind.ESCALATION)
+        now = self.clock()
+        for starts_at in outcome.acknowledged:
+            started = datetime.fromisoformat(starts_at).timestamp()
+            self.ack_seconds.labels(via).observe(max(now - started, 0.0))
+        log.info("acknowledged", extra={"fingerprint": fingerprint, "actor": actor, "via": via})

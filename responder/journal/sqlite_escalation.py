@@ -1,7 +1,8 @@
 """The EscalationStore over the SQLite journal: each method runs in the journal's writer.
 
 Its tables hang off instances and steps; triggers remove them with their parents, so the
-journal's retention pruning needs to know nothing about them (see sqlite_schema).
+journal's retention pruning needs to know nothing about them (see sqlite_schema), except the
+webhook event ids, which hang off nothing and are pruned by their own age.
 """
 
 import sqlite3
@@ -11,7 +12,14 @@ from typing import Any, TypeVar
 import orjson
 
 from responder.journal import Instance
-from responder.journal.escalation import Acknowledgement, AckOutcome, AckPlanner, DeliveryMark
+from responder.journal.escalation import (
+    Acknowledgement,
+    AckOutcome,
+    AckPlanner,
+    Callback,
+    CallbackOutcome,
+    DeliveryMark,
+)
 from responder.journal.sqlite_tx import CANCELLED, INSTANCE_COLUMNS, SqliteTransaction, dumps, instance_from_row
 from responder.vocabulary import StepStatus
 
@@ -40,56 +48,52 @@ class SqliteEscalationStore:
             )
         )
 
-    async def fingerprint_for(self, channel: str, ref: str) -> str | None:
-        row = await self._run(
-            lambda conn: conn.execute(
-                "SELECT i.fingerprint FROM channel_state c JOIN instances i ON i.id = c.instance_id"
-                " WHERE c.channel = ? AND c.ref = ? ORDER BY i.id DESC LIMIT 1",
-                (channel, ref),
-            ).fetchone()
-        )
-        return str(row[0]) if row else None
-
     async def acknowledge(self, fingerprint: str, actor: str, via: str, now: float, plan: AckPlanner) -> AckOutcome:
         """Acknowledge every firing instance of `fingerprint`, stop its ladder and plan the
         announcement, in one transaction: no rung can slip out between the ack and the stop."""
 
         def ack(conn: sqlite3.Connection) -> AckOutcome:
-            tx = SqliteTransaction(conn)
             rows = conn.execute(
                 f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE fingerprint = ? AND status = 'firing' ORDER BY id",
                 (fingerprint,),
             ).fetchall()
             acknowledged, cancelled, already = [], [], None
             for row in rows:
-                instance = instance_from_row(row)
-                before = _acknowledgement(conn, instance.id)
-                if before is not None:
-                    already = before
-                    continue
-                conn.execute(
-                    "INSERT INTO acknowledgements (instance_id, at, actor, via) VALUES (?, ?, ?, ?)",
-                    (instance.id, now, actor, via),
-                )
-                stopped = [  # +kind: this instance's steps, not every pending rung (see stop_pending)
-                    f"{name} (rung {rung})"
-                    for name, rung in conn.execute(
-                        "UPDATE steps SET status = ?, updated_at = ?, outcome = 'acknowledged before it was sent'"
-                        f" WHERE instance_id = ? AND +kind = 'escalation' AND status = '{StepStatus.PENDING}'"
-                        " AND attempts = 0 AND json_extract(params, '$.event') = 'firing'"
-                        " RETURNING name, json_extract(params, '$.rung')",
-                        (CANCELLED, now, instance.id),
-                    ).fetchall()
-                ]
-                detail = {"actor": actor, "via": via, "ladder_cancelled": stopped}
-                _event(conn, instance.id, "acknowledged", detail, now)
-                steps = plan(instance, tx.notified_channels(instance), stopped)
-                tx.add_steps(instance, steps, now, f"ack/{fingerprint}")
-                acknowledged.append(instance.starts_at)
-                cancelled += stopped
+                one = _acknowledge(conn, instance_from_row(row), actor, via, now, plan)
+                acknowledged += one.acknowledged
+                cancelled += one.cancelled
+                already = one.already or already
             return AckOutcome(len(rows), acknowledged, already, cancelled)
 
         outcome: AckOutcome = await self._run(ack)
+        return outcome
+
+    async def acknowledge_reference(
+        self, channel: str, ref: str, event_id: str, actor: str, now: float, plan: AckPlanner
+    ) -> CallbackOutcome:
+        """What EscalationStore.acknowledge_reference promises: the event id, the lookup and the
+        acknowledgement in one of the writer's transactions."""
+
+        def ack(conn: sqlite3.Connection) -> CallbackOutcome:
+            recorded = conn.execute(
+                "INSERT INTO webhook_events (channel, event_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (channel, event_id, now),
+            ).rowcount
+            if not recorded:
+                return CallbackOutcome(Callback.REPLAY)
+            row = conn.execute(
+                f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = (SELECT instance_id FROM channel_state"
+                " WHERE channel = ? AND ref = ? ORDER BY instance_id DESC LIMIT 1)",
+                (channel, ref),
+            ).fetchone()
+            if row is None:
+                return CallbackOutcome(Callback.UNKNOWN)
+            instance = instance_from_row(row)
+            if instance.status != "firing":
+                return CallbackOutcome(Callback.RESOLVED, instance)
+            return CallbackOutcome(Callback.ACTED, instance, _acknowledge(conn, instance, actor, channel, now, plan))
+
+        outcome: CallbackOutcome = await self._run(ack)
         return outcome
 
     async def acknowledgement(self, instance_id: int) -> Acknowledgement | None:
@@ -152,6 +156,35 @@ class SqliteEscalationStore:
 
     async def record_event(self, instance_id: int, kind: str, detail: dict[str, Any], now: float) -> None:
         await self._run(lambda conn: _event(conn, instance_id, kind, detail, now))
+
+
+def _acknowledge(
+    conn: sqlite3.Connection, instance: Instance, actor: str, via: str, now: float, plan: AckPlanner
+) -> AckOutcome:
+    """Acknowledge one firing instance unless it was before: record who, cancel the firing
+    ladder's rungs not yet sent, and plan the announcement."""
+    before = _acknowledgement(conn, instance.id)
+    if before is not None:
+        return AckOutcome(1, already=before)
+    conn.execute(
+        "INSERT INTO acknowledgements (instance_id, at, actor, via) VALUES (?, ?, ?, ?)",
+        (instance.id, now, actor, via),
+    )
+    stopped = [  # +kind: this instance's steps, not every pending rung (see stop_pending)
+        f"{name} (rung {rung})"
+        for name, rung in conn.execute(
+            "UPDATE steps SET status = ?, updated_at = ?, outcome = 'acknowledged before it was sent'"
+            f" WHERE instance_id = ? AND +kind = 'escalation' AND status = '{StepStatus.PENDING}'"
+            " AND attempts = 0 AND json_extract(params, '$.event') = 'firing'"
+            " RETURNING name, json_extract(params, '$.rung')",
+            (CANCELLED, now, instance.id),
+        ).fetchall()
+    ]
+    detail = {"actor": actor, "via": via, "ladder_cancelled": stopped}
+    _event(conn, instance.id, "acknowledged", detail, now)
+    tx = SqliteTransaction(conn)
+    tx.add_steps(instance, plan(instance, tx.notified_channels(instance), stopped), now, f"ack/{instance.fingerprint}")
+    return AckOutcome(1, [instance.starts_at], None, stopped)
 
 
 def _acknowledgement(conn: sqlite3.Connection, instance_id: int) -> Acknowledgement | None:

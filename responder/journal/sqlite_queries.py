@@ -135,6 +135,9 @@ def prune(conn: JournalConnection, older_than: float) -> int:
     conn.execute(f"DELETE FROM steps WHERE instance_id IN ({old})", args)
     conn.execute(f"DELETE FROM events WHERE instance_id IN ({old})", args)
     conn.execute("DELETE FROM operations WHERE at < ?", (older_than,))
+    # An event delivered again after this is handled as new: the instance it acknowledged is
+    # acknowledged already, or resolved, or gone with the history, so it changes nothing.
+    conn.execute("DELETE FROM webhook_events WHERE received_at < ?", (older_than,))
     pruned: int = conn.execute(f"DELETE FROM instances WHERE id IN ({old})", args).rowcount
     if pruned:
         conn.instance_cache.clear()

@@ -196,9 +196,23 @@ CREATE TRIGGER IF NOT EXISTS steps_changes_cleanup BEFORE DELETE ON steps BEGIN
 END;
 """
 
+# The provider webhook events already handled, by channel and the provider's event id: a signed
+# event delivered again (PagerDuty's v3 signatures carry no timestamp) is known and changes
+# nothing. They hang off no instance; pruning forgets them by age, with the rest of the history.
+_WEBHOOK_EVENTS = """
+CREATE TABLE webhook_events (
+    channel TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (channel, event_id)
+) WITHOUT ROWID;
+CREATE INDEX webhook_events_received ON webhook_events (received_at);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     _REPLACED_INDEXES + _TABLES,  # to version 1: every table, and no replaced index
     _DEPLOYMENT_CHANGES,  # to version 2: the deployments each remediation changed
+    _WEBHOOK_EVENTS,  # to version 3: the webhook events handled
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

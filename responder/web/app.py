@@ -46,7 +46,6 @@ def create_app(responder: Responder, *, lifecycle: bool = True) -> web.Applicati
             *audit_routes(journal),
             *holds_routes(journal, responder.operator),
             *escalation_routes(
-                journal,
                 responder.escalation.slack,
                 policy.channels.pagerduty.webhook_secret,
                 responder.acknowledge,

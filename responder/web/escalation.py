@@ -2,7 +2,7 @@
 
 POST /api/v1/alerts/{fingerprint}/ack  authenticated like the audit API; body {"actor": "..."} optional
 POST /slack/actions                    Slack interactivity: Acknowledge, Restore, Unfreeze buttons
-POST /pagerduty/webhook                PagerDuty v3 webhook: incident.acknowledged stops the ladder
+POST /pagerduty/webhook                PagerDuty v3 webhook: incident.acknowledged stops its instance's ladder
 
 The callbacks are public routes: a request without the provider's signature headers is refused
 before its body is read, and the body is read (within the callback limit) only to verify the
@@ -20,12 +20,12 @@ from typing import Any
 
 from aiohttp import web
 
-from responder.acknowledgement import Acknowledge
+from responder.acknowledgement import Acknowledge, Acknowledger
 from responder.escalation.slack import SLACK_FAILURES, SlackNotifier
-from responder.journal import Journal
+from responder.journal.escalation import Callback
 from responder.remediation.undo import UNDOES, AlertUndo
 from responder.secrets import Secret
-from responder.vocabulary import Undo
+from responder.vocabulary import Channel, Undo
 from responder.web.bodies import API_BODY, CALLBACK_BODY, decode_json, read_body, read_json
 from responder.web.errors import Problem, Refusal, error
 from responder.web.signatures import pagerduty_problem, pagerduty_unsigned, slack_problem, slack_unsigned
@@ -36,7 +36,13 @@ MAX_ACTOR = 100
 _DEDUP_IN_TITLE = re.compile(r"\((ar-[0-9A-Za-z]+-[0-9a-f]{8})\)")
 _SEND_ACTOR = 'a JSON object like {"actor": "alice"}, or no body'
 _SEND_SLACK = "a block_actions payload with one action"
-_SEND_PAGERDUTY = "a v3 webhook payload with event.event_type and event.data"
+_SEND_PAGERDUTY = "a v3 webhook payload with event.id, event.event_type and event.data"
+_NOT_OURS = "not an incident this responder opened"
+_IGNORED: dict[Callback, str] = {
+    Callback.REPLAY: "already processed: this event id was delivered before",
+    Callback.UNKNOWN: _NOT_OURS,
+    Callback.RESOLVED: "already resolved",
+}
 
 
 def _refused(provider: str, problem: str) -> Refusal:
@@ -123,7 +129,12 @@ def _form_payload(body: bytes) -> str:
     return form.get("payload", [""])[0]
 
 
-def pagerduty_webhook_handler(secret: Secret | None, journal: Journal, acknowledge: Acknowledge) -> Handler:
+def pagerduty_webhook_handler(secret: Secret | None, acknowledger: Acknowledger) -> Handler:
+    """incident.acknowledged acknowledges the one instance its dedup key names (a resolved one's
+    incident never touches a later instance of the same fingerprint), once per event id: v3
+    signatures carry no timestamp, so a captured request replayed is answered 200, changing
+    nothing."""
+
     async def webhook(request: web.Request) -> web.Response:
         if secret is None:
             return error(404, Problem.NOT_CONFIGURED, "PagerDuty webhooks need escalation.pagerduty.webhook_secret")
@@ -135,35 +146,42 @@ def pagerduty_webhook_handler(secret: Secret | None, journal: Journal, acknowled
         if problem:
             raise _refused("pagerduty", problem)
         event = _object(decode_json(body, _SEND_PAGERDUTY), "event")
-        event_type, data = str(event.get("event_type") or ""), event.get("data")
-        if not event_type or not isinstance(data, dict):
+        event_id, event_type, data = event.get("id"), str(event.get("event_type") or ""), event.get("data")
+        if not isinstance(event_id, str) or not event_id or not event_type or not isinstance(data, dict):
             return error(400, Problem.INVALID, f"expected {_SEND_PAGERDUTY}")
         if event_type != "incident.acknowledged":
             return web.json_response({"status": "ignored", "event_type": event_type})
         match = _DEDUP_IN_TITLE.search(str(data.get("title", "")))
         dedup = data.get("incident_key") or (match.group(1) if match else None)
-        fingerprint = await journal.escalation.fingerprint_for("pagerduty", str(dedup)) if dedup else None
-        if fingerprint is None:
-            return web.json_response({"status": "ignored", "detail": "not an incident this responder opened"})
+        if not dedup:
+            return web.json_response({"status": "ignored", "detail": _NOT_OURS})
         agent = _object(event, "agent")
         actor = f"pagerduty:{agent.get('summary') or agent.get('id') or 'unknown'}"[:MAX_ACTOR]
-        outcome = await acknowledge(fingerprint, actor, "pagerduty")
+        found = await acknowledger.reference(Channel.PAGERDUTY, str(dedup), event_id, actor)
+        if found.found is not Callback.ACTED or found.instance is None:
+            return web.json_response({"status": "ignored", "detail": _IGNORED[found.found]})
+        already = found.outcome.already
         return web.json_response(
-            {"status": "acknowledged", "fingerprint": fingerprint, "ladder_cancelled": outcome.cancelled}
+            {
+                "status": "acknowledged",
+                "fingerprint": found.instance.fingerprint,
+                "starts_at": found.instance.starts_at,
+                "already_acknowledged_by": already.actor if already else None,
+                "ladder_cancelled": found.outcome.cancelled,
+            }
         )
 
     return webhook
 
 
 def escalation_routes(
-    journal: Journal,
     slack: SlackNotifier | None,
     pagerduty_secret: Secret | None,
-    acknowledge: Acknowledge,
+    acknowledge: Acknowledger,
     undo: AlertUndo,
 ) -> list[web.RouteDef]:
     return [
         web.post("/api/v1/alerts/{fingerprint}/ack", ack_handler(acknowledge)),
         web.post("/slack/actions", slack_actions_handler(slack, acknowledge, undo)),
-        web.post("/pagerduty/webhook", pagerduty_webhook_handler(pagerduty_secret, journal, acknowledge)),
+        web.post("/pagerduty/webhook", pagerduty_webhook_handler(pagerduty_secret, acknowledge)),
     ]

@@ -18,6 +18,7 @@ from tests.conftest import TOKEN, cost_alert, write_policy
 from tests.unit.escalation.conftest import Fakes, Harness, critical, pagerduty_signed, slack_signed
 
 FP = "4f1c2a9e8d7b6c5a"
+LATER = "2026-11-23T14:00:00Z"  # a new instance of FP
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 Client = Any
 
@@ -161,9 +162,9 @@ async def test_restore_from_slack_is_refused_to_anyone_else_and_the_attempt_reco
     assert fakes.slack.ephemeral[-1]["user"] == "UINTRUDER"
 
 
-def _incident_acknowledged(title: str) -> bytes:
+def _incident_acknowledged(title: str, event_id: str = "01ABC") -> bytes:
     event = {
-        "id": "01ABC",
+        "id": event_id,
         "event_type": "incident.acknowledged",
         "resource_type": "incident",
         "occurred_at": "2026-11-23T13:05:00Z",
@@ -185,6 +186,53 @@ async def test_acknowledging_in_pagerduty_stops_the_ladder(
     assert [e["event_action"] for e in fakes.pagerduty.events] == ["trigger"], "PagerDuty already knows"
     [ack] = [e for e in await firing.events() if e["kind"] == "acknowledged"]
     assert ack["detail"]["actor"] == "pagerduty:Dana On-Call"
+
+
+async def test_acknowledging_a_resolved_instances_incident_leaves_the_new_instance_firing(
+    firing: Harness, fakes: Fakes, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    old_incident = fakes.pagerduty.events[0]["payload"]["summary"]
+    await firing.deliver(critical() | {"status": "resolved"}, status="resolved")
+    await firing.deliver(critical(starts_at=LATER))
+    await firing.later(10)
+    body = _incident_acknowledged(old_incident)
+    response = await client.post("/pagerduty/webhook", data=body, headers=pagerduty_signed(body))
+    assert (response.status, await response.json()) == (200, {"status": "ignored", "detail": "already resolved"})
+    old, new = await firing.responder.journal.timeline(FP)
+    assert (old["status"], new["status"]) == ("resolved", "firing")
+    assert [s["status"] for s in new["steps"] if s["name"] == "sms"] == ["pending"]
+    assert "acknowledged" not in [e["kind"] for e in old["events"] + new["events"]]
+    assert _acknowledgements_observed(await (await client.get("/metrics")).text()) == 0
+    await firing.later(3600)
+    assert fakes.twilio.messages, "the new instance's SMS rung went out"
+
+
+async def test_the_same_pagerduty_event_delivered_again_is_200_and_changes_nothing(
+    firing: Harness, fakes: Fakes, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    body = _incident_acknowledged(fakes.pagerduty.events[0]["payload"]["summary"])
+    first = await client.post("/pagerduty/webhook", data=body, headers=pagerduty_signed(body))
+    assert (await first.json())["status"] == "acknowledged"
+    await firing.later(10)
+    before = await firing.responder.journal.timeline(FP)
+    again = await client.post("/pagerduty/webhook", data=body, headers=pagerduty_signed(body))
+    assert again.status == 200
+    replayed = {"status": "ignored", "detail": "already processed: this event id was delivered before"}
+    assert await again.json() == replayed
+    await firing.later(10)
+    assert await firing.responder.journal.timeline(FP) == before
+    assert _acknowledgements_observed(await (await client.get("/metrics")).text()) == 1
+
+
+def _acknowledgements_observed(metrics: str) -> float:
+    [count] = [
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith('responder_acknowledgement_seconds_count{via="pagerduty"}')
+    ]
+    return count
 
 
 async def test_a_pagerduty_webhook_with_a_wrong_signature_is_401(
@@ -238,9 +286,19 @@ async def test_a_slack_payload_whose_channel_is_not_an_object_still_acknowledges
         b'{"event": ' * 1000 + b"1" + b"}" * 1000,
         b'{"event": []}',
         b'{"event": {"event_type": "incident.acknowledged", "data": []}}',
+        b'{"event": {"event_type": "incident.acknowledged", "data": {}}}',
+        b'{"event": {"id": 7, "event_type": "incident.acknowledged", "data": {}}}',
         b'{"event": "\xff"}',
     ],
-    ids=["1,000 levels of lists", "1,000 levels of objects", "event a list", "data a list", "not UTF-8"],
+    ids=[
+        "1,000 levels of lists",
+        "1,000 levels of objects",
+        "event a list",
+        "data a list",
+        "no event id",
+        "event id a number",
+        "not UTF-8",
+    ],
 )
 async def test_a_signed_pagerduty_body_we_cannot_read_is_400_saying_what_to_send(
     firing: Harness, aiohttp_client: Callable[..., Awaitable[Client]], body: bytes

@@ -1,13 +1,15 @@
-"""The SQLite journal's schema versions: a journal of the previous schema is migrated and
-works; one written by a newer responder is refused, untouched."""
+"""The SQLite journal's schema versions: a journal of a previous schema (before versions, or
+the version before this one) is migrated and works; one written by a newer responder is
+refused, untouched."""
 
 from pathlib import Path
 
 import pytest
 
 from responder.journal import StepResult
+from responder.journal.escalation import Callback
 from responder.journal.sqlite import SqliteJournal
-from responder.journal.sqlite_schema import SCHEMA_VERSION, JournalSchemaError
+from responder.journal.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, JournalSchemaError
 from responder.vocabulary import StepKind
 from tests import journal_rows
 from tests.unit.journal.plans import NOW, STOP, claim, plan
@@ -46,6 +48,29 @@ async def test_a_journal_of_the_previous_schema_is_migrated_and_keeps_its_work(t
     fresh = SqliteJournal(tmp_path / "fresh.db")
     await fresh.start()
     await fresh.close()
+    assert journal_rows.indexes(path) == journal_rows.indexes(tmp_path / "fresh.db")
+
+
+async def test_a_journal_of_the_version_before_is_migrated_and_records_webhook_events(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal_rows.write_previous_schema_journal(path, "\n".join(MIGRATIONS[:-1]), NOW)
+    journal_rows.set_schema_version(path, SCHEMA_VERSION - 1)
+    journal = SqliteJournal(path)
+    await journal.start()
+    try:
+        assert journal_rows.schema_version(path) == SCHEMA_VERSION
+        await journal.escalation.save_channel_state(1, "pagerduty", "ar-old", {"dedup_key": "ar-old"})
+        first = await journal.escalation.acknowledge_reference("pagerduty", "ar-old", "E1", "dana", NOW, lambda *_: [])
+        again = await journal.escalation.acknowledge_reference("pagerduty", "ar-old", "E1", "dana", NOW, lambda *_: [])
+        assert (first.found, again.found) == (Callback.ACTED, Callback.REPLAY)
+        [old] = await journal.timeline("fp-old")
+        assert [e["kind"] for e in old["events"]] == ["acknowledged"]
+    finally:
+        await journal.close()
+    fresh = SqliteJournal(tmp_path / "fresh.db")
+    await fresh.start()
+    await fresh.close()
+    assert journal_rows.tables(path) == journal_rows.tables(tmp_path / "fresh.db")
     assert journal_rows.indexes(path) == journal_rows.indexes(tmp_path / "fresh.db")
 
 
