@@ -7,7 +7,7 @@ from aiohttp import web
 from responder.service import Responder
 from responder.vocabulary import NotificationOutcome
 from responder.web.audit import audit_routes
-from responder.web.auth import authentication
+from responder.web.auth import Gate
 from responder.web.escalation import escalation_routes
 from responder.web.holds import holds_routes
 from responder.web.ops import healthz, metrics_handler, readyz_handler
@@ -34,24 +34,24 @@ def create_app(responder: Responder, *, lifecycle: bool = True) -> web.Applicati
     caller (a test that drives the engine by hand)."""
     policy, journal, metrics = responder.policy, responder.journal, responder.metrics
     refusals = {"/webhook": metrics.notifications.labels(NotificationOutcome.UNAUTHORIZED).inc}
-    app = web.Application(
-        client_max_size=policy.max_body_bytes, middlewares=[authentication(policy, PUBLIC_ROUTES, refusals)]
-    )
+    gate = Gate(policy, PUBLIC_ROUTES, refusals)
+    app = web.Application(client_max_size=policy.max_body_bytes, middlewares=[gate.middleware()])
+    routes = [
+        web.post("/webhook", webhook_handler(policy, journal, metrics, responder.engine.accept, responder.clock)),
+        web.get("/healthz", healthz),
+        web.get("/readyz", readyz_handler(journal, policy.source)),
+        web.get("/metrics", metrics_handler(metrics, journal)),
+        *audit_routes(journal),
+        *holds_routes(journal, responder.operator),
+        *escalation_routes(
+            responder.escalation.slack,
+            policy.channels.pagerduty.webhook_secret,
+            responder.acknowledge,
+            responder.undo,
+        ),
+    ]
     app.add_routes(
-        [
-            web.post("/webhook", webhook_handler(policy, journal, metrics, responder.engine.accept, responder.clock)),
-            web.get("/healthz", healthz),
-            web.get("/readyz", readyz_handler(journal, policy.source)),
-            web.get("/metrics", metrics_handler(metrics, journal)),
-            *audit_routes(journal),
-            *holds_routes(journal, responder.operator),
-            *escalation_routes(
-                responder.escalation.slack,
-                policy.channels.pagerduty.webhook_secret,
-                responder.acknowledge,
-                responder.undo,
-            ),
-        ]
+        [web.RouteDef(r.method, r.path, r.handler, {**r.kwargs, "expect_handler": gate.expect}) for r in routes]
     )
 
     async def run(_: web.Application) -> AsyncIterator[None]:

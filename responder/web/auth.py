@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_urldispatcher import _default_expect_handler  # aiohttp's own 100 Continue
 
 from responder.policy import Policy
 from responder.web.errors import Problem, error
@@ -64,30 +65,48 @@ def _ambiguous() -> web.Response:
     return refusal
 
 
-def authentication(
-    policy: Policy, public: Collection[tuple[str, str]], on_refusal: Mapping[str, Callable[[], None]]
-) -> Middleware:
-    """A middleware that answers 401 to a request without the policy's credentials, except on
-    the routes in `public`, as (method, canonical path); HEAD counts as the GET it mirrors.
-    `on_refusal` names what to do on a refusal per path (the webhook counts it). A request that
-    matched no route passes through to its 404 or 405."""
+class Gate:
+    """Who may pass: every route but those in `public`, as (method, canonical path), needs the
+    policy's credentials; HEAD counts as the GET it mirrors. `on_refusal` names what to do on a
+    refusal per path (the webhook counts it). A request that matched no route passes, to its 404
+    or 405. Used twice: by the middleware, and for `Expect: 100-continue`, which aiohttp answers
+    before any middleware runs."""
 
-    @web.middleware
-    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def __init__(
+        self, policy: Policy, public: Collection[tuple[str, str]], on_refusal: Mapping[str, Callable[[], None]]
+    ) -> None:
+        self.policy, self.public, self.on_refusal = policy, public, on_refusal
+
+    def refusal(self, request: web.Request) -> web.Response | None:
+        """The answer that refuses `request`, or None when it may pass."""
         route = request.match_info.route
         resource = route.resource
         if resource is None:
-            return await handler(request)
+            return None
         method = "GET" if route.method == "HEAD" else route.method
-        if (method, resource.canonical) in public:
-            return await handler(request)
+        if (method, resource.canonical) in self.public:
+            return None
         if len(request.headers.getall("Authorization", ())) > 1:
             return _ambiguous()
-        if authorized(request, policy):
-            return await handler(request)
-        refused = on_refusal.get(resource.canonical)
+        if authorized(request, self.policy):
+            return None
+        refused = self.on_refusal.get(resource.canonical)
         if refused is not None:
             refused()
         return unauthorized()
 
-    return authenticate
+    def middleware(self) -> Middleware:
+        @web.middleware
+        async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+            return self.refusal(request) or await handler(request)
+
+        return authenticate
+
+    async def expect(self, request: web.Request) -> web.StreamResponse | None:
+        """An `expect_handler`: `100 Continue` only for a request that may pass, so no body is
+        invited before authentication; the refusal otherwise, and the connection closed."""
+        refused = self.refusal(request)
+        if refused is not None:
+            return refused
+        await _default_expect_handler(request)
+        return None

@@ -176,3 +176,13 @@ async def test_connections_over_the_bound_are_503_and_closed_and_the_bound_frees
     await asyncio.sleep(0.2)  # the server has seen them close
     answer, _, _ = await _send(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"", wait=5.0)
     assert answer.startswith(b"HTTP/1.1 200")
+
+
+async def test_expect_100_continue_invites_no_body_before_authentication(port: int) -> None:
+    """aiohttp answers Expect before any middleware: without credentials the answer is the 401."""
+    expect = {"Content-Type": "application/json", "Expect": "100-continue"}
+    refused, _, closed = await _send(port, _head("/webhook", MIB, **expect), b"", wait=5.0)
+    assert refused.startswith(b"HTTP/1.1 401"), refused[:200]
+    assert b"100 Continue" not in refused and closed is not None
+    invited, _, _ = await _send(port, _head("/webhook", MIB, **expect, **AUTH), b"", wait=1.0)
+    assert invited.startswith(b"HTTP/1.1 100 Continue"), invited[:200]
