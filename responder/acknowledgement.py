@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from prometheus_client import Histogram
 
@@ -22,8 +23,13 @@ from responder.vocabulary import StepKind
 
 log = logging.getLogger("responder.acknowledgement")
 
-# (fingerprint, actor, via) -> what the acknowledgement did.
-Acknowledge = Callable[[str, str, str], Awaitable[AckOutcome]]
+
+class Acknowledge(Protocol):
+    """Acknowledge `fingerprint` (only its instance that started at `starts_at`, when given)."""
+
+    def __call__(
+        self, fingerprint: str, actor: str, via: str, starts_at: str | None = None
+    ) -> Awaitable[AckOutcome]: ...
 
 
 @dataclass(frozen=True)
@@ -35,9 +41,11 @@ class Acknowledger:
     ack_seconds: Histogram
     clock: Callable[[], float]
 
-    async def __call__(self, fingerprint: str, actor: str, via: str) -> AckOutcome:
+    async def __call__(self, fingerprint: str, actor: str, via: str, starts_at: str | None = None) -> AckOutcome:
+        """Every firing instance of `fingerprint`, or only the one that started at `starts_at`
+        (what a Slack button names: an old message's button never touches a newer instance)."""
         outcome = await self.journal.escalation.acknowledge(
-            fingerprint, actor, via, self.clock(), ack_steps(actor, via)
+            fingerprint, actor, via, self.clock(), ack_steps(actor, via), starts_at
         )
         self._acted(outcome, fingerprint, actor, via)
         return outcome

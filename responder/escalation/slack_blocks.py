@@ -36,8 +36,11 @@ def headline(instance: Instance) -> str:
     return f"{(instance.severity or 'no severity').upper()} {one_line(instance.alertname)}: {summary(instance)}"
 
 
-def _button(text: str, action_id: str, fingerprint: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {"type": "button", "text": _plain(text), "action_id": action_id, "value": fingerprint}
+def _button(text: str, action_id: str, instance: Instance, style: str | None = None) -> dict[str, Any]:
+    """A button naming its alert instance (fingerprint@startsAt), so that pressing it on an old
+    message never acts on a newer instance of the same alert."""
+    value = instance.holder
+    button: dict[str, Any] = {"type": "button", "text": _plain(text), "action_id": action_id, "value": value}
     if style:
         button["style"] = style
     if action_id in ("restore", "unfreeze"):
@@ -51,11 +54,11 @@ def _button(text: str, action_id: str, fingerprint: str, style: str | None = Non
 
 
 def buttons(instance: Instance, acknowledged: bool) -> list[dict[str, Any]]:
-    found = [] if acknowledged else [_button("Acknowledge", "ack", instance.fingerprint, "primary")]
+    found = [] if acknowledged else [_button("Acknowledge", "ack", instance, "primary")]
     if instance.action == "EMERGENCY_STOP":
-        found.append(_button("Restore", "restore", instance.fingerprint, "danger"))
+        found.append(_button("Restore", "restore", instance, "danger"))
     if instance.action == "FREEZE_DEPLOYMENTS":
-        found.append(_button("Unfreeze", "unfreeze", instance.fingerprint))
+        found.append(_button("Unfreeze", "unfreeze", instance))
     return found
 
 
@@ -117,7 +120,7 @@ def digest_blocks(channel: str, items: Sequence[tuple[Instance, str | None]], in
             line += f" · not remediated: {escape(reason)}"
         section: Block = {"type": "section", "text": _mrkdwn(line)}
         if interactive:
-            section["accessory"] = _button("Acknowledge", "ack", instance.fingerprint, "primary")
+            section["accessory"] = _button("Acknowledge", "ack", instance, "primary")
         blocks.append(section)
     return blocks
 

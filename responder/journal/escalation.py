@@ -64,8 +64,11 @@ AckPlanner = Callable[[Instance, frozenset[str], Sequence[str]], Sequence[Planne
 class EscalationStore(Protocol):
     async def channel_state(self, instance_id: int, channel: str) -> dict[str, Any] | None: ...
     async def save_channel_state(self, instance_id: int, channel: str, ref: str, state: dict[str, Any]) -> None: ...
-    async def acknowledge(self, fingerprint: str, actor: str, via: str, now: float, plan: AckPlanner) -> AckOutcome:
-        """Acknowledge every firing instance of `fingerprint` not yet acknowledged, cancel the
+    async def acknowledge(
+        self, fingerprint: str, actor: str, via: str, now: float, plan: AckPlanner, starts_at: str | None = None
+    ) -> AckOutcome:
+        """Acknowledge every firing instance of `fingerprint` (only the one that started at
+        `starts_at`, when given) not yet acknowledged, cancel the
         ladder rungs not yet sent and plan the announcement (`plan`). Atomic: an instance is
         acknowledged with its rungs cancelled and its announcement planned, or not at all."""
         ...
@@ -86,5 +89,11 @@ class EscalationStore(Protocol):
     async def stopped_rungs(self, instance_id: int) -> list[str]: ...  # cancelled by the resolve
     async def begin_delivery(self, step_id: int, recipient: str, now: float) -> DeliveryMark | None: ...
     async def confirm_delivery(self, step_id: int, recipient: str, provider_id: str) -> None: ...
-    async def acted_targets(self, fingerprint: str, action: str) -> tuple[Instance, list[dict[str, str]]] | None: ...
+    async def acted_targets(
+        self, fingerprint: str, action: str, starts_at: str | None = None
+    ) -> tuple[Instance, list[dict[str, str]]] | None:
+        """The latest instance of `fingerprint` (the one that started at `starts_at`, when given)
+        and the targets its `action` acted on."""
+        ...
+
     async def record_event(self, instance_id: int, kind: str, detail: dict[str, Any], now: float) -> None: ...

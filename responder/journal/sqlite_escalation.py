@@ -48,14 +48,17 @@ class SqliteEscalationStore:
             )
         )
 
-    async def acknowledge(self, fingerprint: str, actor: str, via: str, now: float, plan: AckPlanner) -> AckOutcome:
+    async def acknowledge(
+        self, fingerprint: str, actor: str, via: str, now: float, plan: AckPlanner, starts_at: str | None = None
+    ) -> AckOutcome:
         """Acknowledge every firing instance of `fingerprint`, stop its ladder and plan the
         announcement, in one transaction: no rung can slip out between the ack and the stop."""
 
         def ack(conn: sqlite3.Connection) -> AckOutcome:
             rows = conn.execute(
-                f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE fingerprint = ? AND status = 'firing' ORDER BY id",
-                (fingerprint,),
+                f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE fingerprint = ? AND status = 'firing'"
+                " AND starts_at = coalesce(?, starts_at) ORDER BY id",
+                (fingerprint, starts_at),
             ).fetchall()
             acknowledged, cancelled, already = [], [], None
             for row in rows:
@@ -138,13 +141,15 @@ class SqliteEscalationStore:
             )
         )
 
-    async def acted_targets(self, fingerprint: str, action: str) -> tuple[Instance, list[dict[str, str]]] | None:
-        """The latest instance of `fingerprint` and the targets its `action` acted on."""
+    async def acted_targets(
+        self, fingerprint: str, action: str, starts_at: str | None = None
+    ) -> tuple[Instance, list[dict[str, str]]] | None:
 
         def read(conn: sqlite3.Connection) -> tuple[Instance, list[dict[str, str]]] | None:
             row = conn.execute(
-                f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE fingerprint = ? ORDER BY starts_at DESC, id DESC",
-                (fingerprint,),
+                f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE fingerprint = ?"
+                " AND starts_at = coalesce(?, starts_at) ORDER BY starts_at DESC, id DESC",
+                (fingerprint, starts_at),
             ).fetchone()
             if row is None:
                 return None

@@ -43,10 +43,13 @@ class AlertUndo:
     wake: Callable[[str], None]  # Engine.wake
     clock: Callable[[], float]
 
-    async def from_slack(self, slack: SlackNotifier, undo: Undo, fingerprint: str, user: str) -> str:
-        """Undo what this alert's action changed for Slack user `user`; the answer for the person."""
+    async def from_slack(
+        self, slack: SlackNotifier, undo: Undo, fingerprint: str, user: str, starts_at: str | None = None
+    ) -> str:
+        """Undo what this alert's action changed for Slack user `user` (the instance that started at
+        `starts_at`, which the button names; else the latest); the answer for the person."""
         actor, now = f"slack:{user}", self.clock()
-        found = await self.journal.escalation.acted_targets(fingerprint, UNDOES[undo])
+        found = await self.journal.escalation.acted_targets(fingerprint, UNDOES[undo], starts_at)
         if found is None:
             return f"No alert with fingerprint {fingerprint}."
         instance, acted = found

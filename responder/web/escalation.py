@@ -90,14 +90,17 @@ def slack_actions_handler(slack: SlackNotifier | None, acknowledge: Acknowledge,
         try:
             user = str(payload["user"]["id"])
             action = payload["actions"][0]
-            action_id, fingerprint = str(action["action_id"]), str(action["value"])
+            action_id, value = str(action["action_id"]), str(action["value"])
         except (KeyError, IndexError, TypeError):
             return error(400, Problem.INVALID, f"expected {_SEND_SLACK}")
+        # The button names its instance as fingerprint@startsAt; a bare fingerprint (a message
+        # posted before buttons named the instance) means the fingerprint's latest.
+        fingerprint, _, starts_at = value.partition("@")
         if action_id == "ack":
-            outcome = await acknowledge(fingerprint, f"slack:{user}", "slack")
+            outcome = await acknowledge(fingerprint, f"slack:{user}", "slack", starts_at or None)
             text = "Acknowledged." if outcome.acknowledged else "Already acknowledged, or no longer firing."
         elif action_id in UNDOES:
-            text = await undo.from_slack(slack, Undo(action_id), fingerprint, user)
+            text = await undo.from_slack(slack, Undo(action_id), fingerprint, user, starts_at or None)
         else:
             return error(400, Problem.INVALID, f"unknown action {action_id!r}")
         channel = _object(payload, "channel").get("id")

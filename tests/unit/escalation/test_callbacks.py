@@ -226,6 +226,32 @@ async def test_the_same_pagerduty_event_delivered_again_is_200_and_changes_nothi
     assert _acknowledgements_observed(await (await client.get("/metrics")).text()) == 1
 
 
+async def test_an_old_messages_acknowledge_button_leaves_a_newer_instance_firing(
+    firing: Harness, fakes: Fakes, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    """A Slack button names its instance (fingerprint@startsAt), as PagerDuty's dedup key does."""
+    client = await _serve(firing, aiohttp_client)
+    [old_message] = fakes.slack.parents()
+    [value] = [
+        element["value"]
+        for block in old_message.blocks
+        for element in block.get("elements", [])
+        if element.get("action_id") == "ack"
+    ]
+    assert value.startswith(f"{FP}@2026-11-23T13:00:00"), value
+    await firing.deliver(critical() | {"status": "resolved"}, status="resolved")
+    await firing.deliver(critical(starts_at=LATER))
+    await firing.later(10)
+    answer = await _press(client, _button("ack", value=value))
+    assert (await answer.json())["text"] == "Already acknowledged, or no longer firing."
+    old, new = await firing.responder.journal.timeline(FP)
+    assert (old["status"], new["status"]) == ("resolved", "firing")
+    assert [s["status"] for s in new["steps"] if s["name"] == "sms"] == ["pending"]
+    assert "acknowledged" not in [e["kind"] for e in old["events"] + new["events"]]
+    newer = await _press(client, _button("ack", value=f"{FP}@{new['starts_at']}"))
+    assert (await newer.json())["text"] == "Acknowledged."
+
+
 def _acknowledgements_observed(metrics: str) -> float:
     [count] = [
         float(line.split()[-1])
