@@ -63,7 +63,9 @@ class JsonFormatter(logging.Formatter):
 
 
 class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes JSON lines to standard error, each scrubbed, floods of one line cut short."""
+    """Writes JSON lines to standard error, each scrubbed. Floods of one warning or error (a
+    socket error repeated for every connection, a failing checkpoint) are cut short; information
+    lines are one per event and always written, correlation ids and all."""
 
     def __init__(self, limiter: RepeatLimiter) -> None:
         super().__init__(sys.stderr)
@@ -72,6 +74,9 @@ class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._limiter = limiter
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno < logging.WARNING:  # one line per event (a notification, a step): never cut
+            super().emit(record)
+            return
         write, suppressed = self._limiter.admit(record)
         if suppressed:
             super().emit(self._limiter.summary(record, suppressed))

@@ -46,6 +46,17 @@ def test_an_exception_is_kept_with_its_traceback(stream: io.StringIO) -> None:
     assert "RuntimeError: disk full" in json.loads(stream.getvalue())["exception"]
 
 
+def test_information_lines_are_one_per_event_and_never_cut() -> None:
+    handler = logs.JsonHandler(RepeatLimiter(burst=3, interval=10.0, clock=lambda: 0.0))
+    out = io.StringIO()
+    handler.setStream(out)
+    for n in range(50):
+        record = logging.makeLogRecord({"name": "responder.engine", "levelno": logging.INFO, "levelname": "INFO"})
+        record.msg, record.correlation_id = "notification applied", f"c-{n}"
+        handler.handle(record)
+    assert len(out.getvalue().splitlines()) == 50
+
+
 def test_a_flood_of_one_line_is_cut_short_and_the_left_out_repeats_are_counted() -> None:
     now = [0.0]
     handler = logs.JsonHandler(RepeatLimiter(burst=3, interval=10.0, clock=lambda: now[0]))
