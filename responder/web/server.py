@@ -52,7 +52,10 @@ class _Handler(web.RequestHandler):
     def handle_error(
         self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
     ) -> web.StreamResponse:
-        """aiohttp's answer, in fixed words: its own `message` quotes what it could not parse."""
+        """A request aiohttp could not parse (4xx) is answered in fixed words: its own `message`
+        quotes what it could not parse. A handler's crash (500) keeps aiohttp's own generic words."""
+        if status >= 500:
+            return super().handle_error(request, status, exc, message)
         return super().handle_error(request, status, exc, f"{status}: {_UNREADABLE}")
 
 
