@@ -97,8 +97,9 @@ def scrub_at_source() -> None:
             logger.addFilter(REDACTOR)
 
 
-def configure(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
-    protect(secrets)
+def configure(level: str = "INFO") -> None:
+    """JSON lines on standard error, scrubbed at their source; `protect` adds the policy's secrets
+    once it is loaded."""
     scrub_at_source()
     logging.Formatter.converter = time.gmtime
     root = logging.getLogger()

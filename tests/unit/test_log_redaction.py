@@ -70,7 +70,8 @@ def test_the_json_handler_scrubs_records_of_any_logger() -> None:
     handlers, level = root.handlers[:], root.level
     out = io.StringIO()
     try:
-        logs.configure(secrets=[SIGNING])
+        logs.configure()
+        logs.protect([SIGNING])
         root.handlers[0].setStream(out)  # type: ignore[attr-defined]
         logging.getLogger("some.library").error("sent %s, then Authorization: Bearer %s", SIGNING, TOKEN)
     finally:
