@@ -321,6 +321,8 @@ class Engine:
 
     async def _run_step(self, kind: StepKind, step: Step, runner: Callable[[Step], Awaitable[StepResult]]) -> None:
         started = self.clock()
+        if step.interrupted:  # counted as it is taken up again: the journal recorded the attempt
+            self._steps(kind, step.name, AttemptOutcome.INTERRUPTED).inc()
         try:
             async with asyncio.timeout(self.policy.step_timeout_seconds):
                 result = await runner(step)

@@ -43,11 +43,14 @@ class StepStatus(StrEnum):
 
 
 class AttemptOutcome(StrEnum):
-    """How one attempt at a step ended: for good, or a transient failure to retry."""
+    """How one attempt at a step ended: for good, a transient failure to retry, or cut short by
+    a restart or a lease that ran out, with nothing known of its effect (the next attempt finds
+    out; each side effect is safe to run again, see docs/security.md)."""
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     RETRY = "retry"
+    INTERRUPTED = "interrupted"
 
 
 class TimelineEvent(StrEnum):

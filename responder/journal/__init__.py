@@ -132,6 +132,11 @@ class Journal(Protocol):
     process it knows to be gone (the SQLite backend: every `running` step, as it is the only
     process); a backend shared by several processes leaves those to their leases.
 
+    Interrupted attempts. A step handed back at start, or claimed after its lease ran out, gets
+    its cut-short attempt in its history (status `interrupted`, from when it was claimed) and is
+    handed out with `Step.interrupted` set, so that its runner can find out what the cut-short
+    attempt did before acting again.
+
     Outcomes. `finish_step` records an attempt and its effects (holds put on or lifted), moves
     the step on (to its final status, or back to `pending` at `retry_at`), and plans its
     follow-ups, in one transaction: a crash leaves either all of it or none.
@@ -191,6 +196,14 @@ class Journal(Protocol):
     ) -> None:
         """Record one attempt's outcome and, in the same transaction, plan the steps in `then`,
         and those in `if_resolved` if the step's alert instance has resolved by then."""
+        ...
+
+    async def record_effects(self, step: Step, effects: Sequence[Effect], changed: Sequence[str], now: float) -> None:
+        """While `step` runs, record what it has just done to one deployment: the holds put on or
+        lifted (`effects`) and the deployments changed (`namespace/name`, as the guards count
+        them). Committed when it returns, so that a step interrupted or timed out after changing
+        some deployments leaves them in the stop list, the deploy gate and the circuit breaker's
+        count. `finish_step` records the same again without effect."""
         ...
 
     async def next_due(self, kind: str) -> float | None: ...

@@ -68,6 +68,9 @@ class Step:
     params: dict[str, Any]
     attempts: int
     correlation_id: str
+    # The previous attempt was cut short (a restart, a lease that ran out): it may have acted
+    # without recording it. Runners find out before acting again, or say that they repeat.
+    interrupted: bool = False
 
 
 @dataclass(frozen=True)

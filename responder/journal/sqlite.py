@@ -13,9 +13,9 @@ While the last write failed, each round's measurement also has the writer try a 
 that readiness comes back when the disk does even if nothing else writes.
 
 The modules around this one: sqlite_schema (opening the file, migrations), sqlite_writer
-(batches and commits), sqlite_checkpoint (the WAL), sqlite_space (free space), sqlite_tx (the
-Transaction), sqlite_queries and sqlite_views (statements and read models), sqlite_holds and
-sqlite_escalation.
+(batches and commits), sqlite_checkpoint (the WAL), sqlite_space (free space), sqlite_rows
+(statuses, columns and the connection they share), sqlite_tx (the Transaction), sqlite_queries
+and sqlite_views (statements and read models), sqlite_holds and sqlite_escalation.
 """
 
 import asyncio
@@ -24,19 +24,30 @@ import fcntl
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from responder.journal import JournalFullError, Operation, Settled, Step, StepResult, StoredNotification, sqlite_holds
+from responder.journal import (
+    Effect,
+    JournalFullError,
+    Operation,
+    Settled,
+    Step,
+    StepResult,
+    StoredNotification,
+    sqlite_holds,
+)
 from responder.journal import sqlite_queries as queries
 from responder.journal import sqlite_views as views
 from responder.journal.sqlite_checkpoint import CHECKPOINT_SECONDS, Checkpointer
 from responder.journal.sqlite_escalation import SqliteEscalationStore
 from responder.journal.sqlite_queries import insert_notification
+from responder.journal.sqlite_rows import JournalConnection
 from responder.journal.sqlite_schema import PRIVATE_DIR_MODE, connect, open_private
 from responder.journal.sqlite_space import MIB, Space, measure
-from responder.journal.sqlite_tx import JournalConnection, SqliteTransaction
+from responder.journal.sqlite_tx import SqliteTransaction
 from responder.journal.sqlite_writer import GroupCommitWriter
 from responder.planner import PlannedStep
 
@@ -102,7 +113,8 @@ class SqliteJournal:
         (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
         self._measured(measure(self.path, self._reserve))
         self._writer = GroupCommitWriter(self._conn, self._rolled_back)
-        await self.run(queries.recover)
+        started = time.time()
+        await self.run(lambda conn: queries.recover(conn, started))
         await self.refresh_backlog()
         self._checkpointer = Checkpointer(
             self.path,
@@ -248,6 +260,9 @@ class SqliteJournal:
         if_resolved: Sequence[PlannedStep] = (),
     ) -> None:
         await self.run(lambda conn: queries.finish_step(conn, step, result, started, now, retry_at, then, if_resolved))
+
+    async def record_effects(self, step: Step, effects: Sequence[Effect], changed: Sequence[str], now: float) -> None:
+        await self.run(lambda conn: queries.record_effects(conn, step, effects, changed, now))
 
     async def next_due(self, kind: str) -> float | None:
         return await self.run(lambda conn: queries.next_due(conn, kind))

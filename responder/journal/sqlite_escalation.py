@@ -20,7 +20,8 @@ from responder.journal.escalation import (
     CallbackOutcome,
     DeliveryMark,
 )
-from responder.journal.sqlite_tx import CANCELLED, INSTANCE_COLUMNS, SqliteTransaction, dumps, instance_from_row
+from responder.journal.sqlite_rows import CANCELLED, INSTANCE_COLUMNS, dumps, instance_from_row
+from responder.journal.sqlite_tx import SqliteTransaction
 from responder.vocabulary import StepStatus
 
 T = TypeVar("T")

@@ -6,22 +6,24 @@ import sqlite3
 from collections.abc import Sequence
 
 from responder.journal import (
+    Effect,
     Step,
     StepResult,
     StoredNotification,
     sqlite_holds,
 )
-from responder.journal.sqlite_tx import (
-    CANCELLED,
-    PENDING,
-    RUNNING,
-    JournalConnection,
-    SqliteTransaction,
-    dumps,
-    step_kind,
-)
+from responder.journal.sqlite_rows import CANCELLED, INTERRUPTED, PENDING, RUNNING, JournalConnection, dumps, step_kind
+from responder.journal.sqlite_tx import SqliteTransaction
 from responder.planner import PlannedStep
 from responder.vocabulary import ON_RESOLVE, StepStatus
+
+_INTERRUPTED_BY_RESTART = dumps(
+    {
+        "error": "interrupted by restart: the responder stopped during this attempt; whether it took "
+        "effect is found out by the next attempt before it acts again",
+        "interrupted": "restart",
+    }
+)
 
 
 def insert_notification(
@@ -52,11 +54,33 @@ def unprocessed(conn: sqlite3.Connection, limit: int) -> list[StoredNotification
     return [StoredNotification(r[0], r[1], r[2]) for r in rows]
 
 
-def recover(conn: sqlite3.Connection) -> int:
-    """Hand back steps a crash left running: the journal is single-process, so nobody else holds them."""
+def recover(conn: sqlite3.Connection, now: float) -> int:
+    """Hand back steps a crash left running: the journal is single-process, so nobody else holds them.
+
+    Each gets its interrupted attempt in the timeline (started when it was claimed), and is
+    marked so that its next run knows it may be repeating something already done."""
+    conn.execute(
+        "INSERT INTO attempts (step_id, started_at, finished_at, status, detail)"
+        f" SELECT id, updated_at, ?, '{INTERRUPTED}', ? FROM steps WHERE status = '{StepStatus.RUNNING}'",
+        (now, _INTERRUPTED_BY_RESTART),
+    )
     return conn.execute(
-        f"UPDATE steps SET status = ?, lease_until = NULL WHERE status = '{StepStatus.RUNNING}'", (StepStatus.PENDING,)
+        f"UPDATE steps SET status = ?, lease_until = NULL, outcome = '{INTERRUPTED}'"
+        f" WHERE status = '{StepStatus.RUNNING}'",
+        (StepStatus.PENDING,),
     ).rowcount
+
+
+def record_effects(
+    conn: sqlite3.Connection, step: Step, effects: Sequence[Effect], changed: Sequence[str], now: float
+) -> None:
+    """What Journal.record_effects promises: the holds, and the deployments changed as the
+    guards count them (the rows the `attempts_changes` trigger would write at the step's end)."""
+    sqlite_holds.apply_effects(conn, effects, now)
+    conn.executemany(
+        "INSERT OR IGNORE INTO changes (step_id, deployment, name, at) VALUES (?, ?, ?, ?)",
+        [(step.id, deployment, step.name, now) for deployment in changed],
+    )
 
 
 def finish_step(

@@ -6,7 +6,7 @@ older version whole. A journal from before versions (user_version 0, its tables 
 takes every migration: their statements hold for tables that exist (`IF NOT EXISTS`). A journal
 of a later version than this code knows is refused, never written to.
 
-Statements on `steps` name its kind and status as literals (see sqlite_tx.step_kind): its
+Statements on `steps` name its kind and status as literals (see sqlite_rows.step_kind): its
 partial indexes are on those conditions.
 """
 
@@ -14,7 +14,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from responder.journal.sqlite_tx import JournalConnection
+from responder.journal.sqlite_rows import JournalConnection
 
 BUSY_TIMEOUT_MS = 5000
 # The journal holds alert text and who acknowledged what: owner only, whatever the umask.

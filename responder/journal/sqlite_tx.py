@@ -14,14 +14,22 @@ import orjson
 
 from responder.alerts import Alert
 from responder.decision import GuardState
-from responder.journal import STEP_KINDS, Instance, Step
+from responder.journal import Instance, Step
+from responder.journal.sqlite_rows import (
+    CANCELLED,
+    INSTANCE_COLUMNS,
+    INTERRUPTED,
+    JOINED_INSTANCE_COLUMNS,
+    PENDING,
+    RUNNING,
+    JournalConnection,
+    dumps,
+    instance_from_row,
+    step_kind,
+)
 from responder.planner import PlannedStep
 from responder.vocabulary import StepStatus
 
-# Statuses as bound parameters, plain str: sqlite3 binds a str subclass (an enum member) only
-# after an adapter look-up.
-PENDING, RUNNING, CANCELLED = str(StepStatus.PENDING), str(StepStatus.RUNNING), str(StepStatus.CANCELLED)
-INSTANCE_COLUMNS = "id, fingerprint, starts_at, status, alertname, severity, action, labels, annotations, last_seen"
 _STEP_COLUMNS = (
     "instance_id, key, kind, name, target_key, params, status, due_at, created_at, updated_at, correlation_id"
 )
@@ -29,58 +37,14 @@ _INSERT_STEP = f"INSERT OR IGNORE INTO steps ({_STEP_COLUMNS}) VALUES ({', '.joi
 _INSERT_LEASED_STEP = (
     f"INSERT OR IGNORE INTO steps ({_STEP_COLUMNS}, attempts, lease_until) VALUES ({', '.join('?' * 11)}, 1, ?)"
 )
-_JOINED_INSTANCE_COLUMNS = ", ".join(f"i.{c.strip()}" for c in INSTANCE_COLUMNS.split(","))
-
-
-def instance_from_row(row: Sequence[Any]) -> Instance:
-    return Instance(
-        id=row[0],
-        fingerprint=row[1],
-        starts_at=row[2],
-        status=row[3],
-        alertname=row[4],
-        severity=row[5],
-        action=row[6],
-        labels_json=row[7],
-        annotations_json=row[8],
-        last_seen=row[9],
-    )
-
-
-def step_kind(kind: str) -> str:
-    """`kind` checked against STEP_KINDS, for SQL that names it as a literal.
-
-    Statements on `steps` name its kind and status as literals, never as bound parameters: the
-    table has partial indexes on `kind = 'remediation'` and `status = 'running'`, and SQLite
-    re-prepares a statement on every run when a bound value is compared with a partial index's
-    condition. The perf test `..._are_prepared_once` fails on any statement of an alert's life
-    prepared twice."""
-    if kind not in STEP_KINDS:
-        raise ValueError(f"unknown step kind {kind!r}: expected one of {', '.join(STEP_KINDS)}")
-    return kind
-
-
-def dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-class JournalConnection(sqlite3.Connection):
-    """The journal's one connection, with the instances it has read or written. SQLite's journal
-    has a single process and a single writing connection (a file lock sees to the first), so
-    every change to an instance passes through a SqliteTransaction on this connection, which
-    keeps the cache current; a rollback clears it. A repeat, most of what Alertmanager sends,
-    then needs no read at all."""
-
-    CACHED_INSTANCES = 65_536
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.instance_cache: dict[tuple[str, str], Instance] = {}
-
-    def remember(self, instance: Instance) -> None:
-        if len(self.instance_cache) >= self.CACHED_INSTANCES:
-            self.instance_cache.clear()
-        self.instance_cache[(instance.fingerprint, instance.starts_at)] = instance
+# The detail of an attempt whose lease ran out (see `SqliteTransaction.claim`).
+_LEASE_EXPIRED = dumps(
+    {
+        "error": "interrupted: its lease ran out before the attempt ended; whether it took effect is found "
+        "out by the next attempt before it acts again",
+        "interrupted": "lease expired",
+    }
+)
 
 
 @dataclass
@@ -364,20 +328,20 @@ class SqliteTransaction:
         # backlog: due steps in steps_pending order, cut to `limit`, and expired leases from
         # steps_leased. A plain UPDATE, then a read back: UPDATE ... RETURNING costs more.
         kind = step_kind(kind)
-        chosen = [
-            row[0]
-            for row in self._conn.execute(
-                "SELECT id FROM ("
-                f"SELECT * FROM (SELECT id, due_at FROM steps WHERE kind = '{kind}' AND status = '{StepStatus.PENDING}'"
-                " AND due_at <= ? ORDER BY due_at, id LIMIT ?)"
-                f" UNION ALL SELECT * FROM (SELECT id, due_at FROM steps INDEXED BY steps_leased WHERE kind = '{kind}'"
-                f" AND status = '{StepStatus.RUNNING}' AND lease_until < ? ORDER BY due_at, id LIMIT ?)"
-                ") ORDER BY due_at, id LIMIT ?",
-                (now, limit, now, limit, limit),
-            )
-        ]
-        if not chosen:
+        rows = self._conn.execute(
+            "SELECT id, expired FROM ("
+            f"SELECT * FROM (SELECT id, due_at, 0 AS expired FROM steps WHERE kind = '{kind}'"
+            f" AND status = '{StepStatus.PENDING}' AND due_at <= ? ORDER BY due_at, id LIMIT ?)"
+            f" UNION ALL SELECT * FROM (SELECT id, due_at, 1 FROM steps INDEXED BY steps_leased WHERE kind = '{kind}'"
+            f" AND status = '{StepStatus.RUNNING}' AND lease_until < ? ORDER BY due_at, id LIMIT ?)"
+            ") ORDER BY due_at, id LIMIT ?",
+            (now, limit, now, limit, limit),
+        ).fetchall()
+        if not rows:
             return []
+        chosen = [row[0] for row in rows]
+        if expired := [row[0] for row in rows if row[1]]:
+            self._interrupted(expired, now)
         marks = ",".join("?" * len(chosen))
         self._conn.execute(
             "UPDATE steps SET status = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
@@ -385,11 +349,26 @@ class SqliteTransaction:
             (RUNNING, now + lease_seconds, now, *chosen),
         )
         rows = self._conn.execute(
-            f"SELECT s.id, s.kind, s.name, s.params, s.attempts, s.correlation_id, {_JOINED_INSTANCE_COLUMNS}"
+            f"SELECT s.id, s.kind, s.name, s.params, s.attempts, s.correlation_id, s.outcome, {JOINED_INSTANCE_COLUMNS}"
             f" FROM steps s JOIN instances i ON i.id = s.instance_id WHERE s.id IN ({marks}) ORDER BY s.id",
             chosen,
         ).fetchall()
-        return [Step(r[0], instance_from_row(r[6:]), r[1], r[2], orjson.loads(r[3]), r[4], r[5]) for r in rows]
+        return [
+            Step(r[0], instance_from_row(r[7:]), r[1], r[2], orjson.loads(r[3]), r[4], r[5], r[6] == INTERRUPTED)
+            for r in rows
+        ]
+
+    def _interrupted(self, step_ids: list[int], now: float) -> None:
+        """Steps whose lease ran out before their attempt ended (a runner hung, or its outcome
+        could not be recorded): the attempt goes into the timeline as interrupted, and the
+        claim that follows marks the step so (`outcome`), as a restart does (`recover`)."""
+        marks = ",".join("?" * len(step_ids))
+        self._conn.execute(
+            "INSERT INTO attempts (step_id, started_at, finished_at, status, detail)"
+            f" SELECT id, updated_at, ?, '{INTERRUPTED}', ? FROM steps WHERE id IN ({marks})",
+            (now, _LEASE_EXPIRED, *step_ids),
+        )
+        self._conn.execute(f"UPDATE steps SET outcome = '{INTERRUPTED}' WHERE id IN ({marks})", step_ids)
 
     def mark_processed(self, notification_ids: Sequence[int], now: float) -> None:
         self._conn.executemany(

@@ -7,7 +7,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from responder.journal.sqlite_tx import INSTANCE_COLUMNS, instance_from_row
+from responder.journal.sqlite_rows import INSTANCE_COLUMNS, instance_from_row
 
 _INSTANCE_KEYS = (
     "fingerprint",

@@ -23,7 +23,7 @@ from responder.vocabulary import (
 def test_every_value_is_the_string_journals_and_dashboards_already_hold() -> None:
     assert list(StepKind) == ["remediation", "escalation"]
     assert list(StepStatus) == ["pending", "running", "succeeded", "failed", "cancelled"]
-    assert list(AttemptOutcome) == ["succeeded", "failed", "retry"]
+    assert list(AttemptOutcome) == ["succeeded", "failed", "retry", "interrupted"]
     assert list(Action) == [
         "EMERGENCY_STOP",
         "EMERGENCY_HOOK",

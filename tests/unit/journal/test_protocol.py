@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from responder.decision import GuardState
 from responder.journal import Effect, Journal, Operation, Step, StepResult, StoredNotification, Transaction
 from responder.planner import PlannedStep
 from responder.vocabulary import StepKind
@@ -53,6 +54,39 @@ async def test_a_step_whose_lease_ran_out_is_claimed_again(journal: Journal) -> 
     assert await claim(journal, StepKind.REMEDIATION, 1, NOW + 30, 60) == []
     [again] = await claim(journal, StepKind.REMEDIATION, 1, NOW + 61, 60)
     assert again.id == first.id and again.attempts == 2
+    assert again.interrupted and not first.interrupted
+    [instance] = await journal.timeline("fp1")
+    [cut_short] = instance["steps"][0]["attempts"]
+    assert (cut_short["status"], cut_short["started_at"], cut_short["finished_at"]) == ("interrupted", NOW, NOW + 61)
+    assert cut_short["detail"]["interrupted"] == "lease expired"
+
+
+async def test_a_step_is_no_longer_interrupted_once_an_attempt_ended(journal: Journal) -> None:
+    await plan(journal, STOP)
+    await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
+    [again] = await claim(journal, StepKind.REMEDIATION, 1, NOW + 61, 60)
+    await journal.finish_step(again, StepResult("retry", {"error": "503"}), NOW + 61, NOW + 62, NOW + 70)
+    [third] = await claim(journal, StepKind.REMEDIATION, 1, NOW + 70, 60)
+    assert third.attempts == 3 and not third.interrupted
+
+
+async def test_effects_recorded_while_a_step_runs_hold_before_it_ends(journal: Journal) -> None:
+    await plan(journal, STOP)
+    [stop] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
+    stopped = Effect("stopped", "n", "d", True, "fp1@x", {"replicas": 3})
+    await journal.record_effects(stop, [stopped], ["n/d", "n/e"], NOW + 1)
+    assert [(h["deployment"], h["replicas"]) for h in await journal.holds("stopped")] == [("d", 3)]
+
+    def guards(tx: Transaction) -> GuardState:
+        return tx.guard_state(["EMERGENCY_STOP"], ["n/e"], 3600, NOW + 2, 100)
+
+    state = await journal.transact(guards)
+    assert state.mutations_in_window == 2, "each deployment changed counts, before the step ends"
+    assert state.last_mutation_at == {"n/e": NOW + 1}
+    again = StepResult("succeeded", {"targets": [{"deployment": "n/d", "changed": True}]}, effects=(stopped,))
+    await journal.finish_step(stop, again, NOW, NOW + 3, None)
+    assert len(await journal.holds("stopped")) == 1
+    assert (await journal.transact(guards)).mutations_in_window == 2, "recorded twice, counted once"
 
 
 async def test_an_outcome_its_effects_and_its_follow_ups_are_recorded_together(journal: Journal) -> None:

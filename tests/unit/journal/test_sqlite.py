@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from responder.journal import StoredNotification, Transaction
+from responder.journal import StepResult, StoredNotification, Transaction
 from responder.journal.sqlite import JournalLockedError, SqliteJournal
 from responder.vocabulary import StepKind
 from tests import journal_rows
@@ -54,8 +54,14 @@ async def test_steps_a_crash_left_running_are_resumed_on_start(tmp_path: Path) -
     await first.close()  # as if killed mid-step: the row stays `running`
     second = SqliteJournal(tmp_path / "j.db")
     await second.start()
-    [resumed] = await claim(second, StepKind.REMEDIATION, 1, NOW, 600)
+    [resumed] = await claim(second, StepKind.REMEDIATION, 1, NOW + 5, 600)
     assert resumed.name == "EMERGENCY_STOP"
+    assert resumed.interrupted, "the runner must know that the first attempt may have acted"
+    await second.finish_step(resumed, StepResult("succeeded", {}), NOW + 5, NOW + 6, None)
+    [instance] = await second.timeline("fp1")
+    attempts = instance["steps"][0]["attempts"]
+    assert [(a["status"], a["started_at"]) for a in attempts] == [("interrupted", NOW), ("succeeded", NOW + 5)]
+    assert "interrupted by restart" in attempts[0]["detail"]["error"]
     await second.close()
 
 
