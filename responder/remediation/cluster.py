@@ -8,9 +8,11 @@ each deployment it matches that is still in its cooldown (a target naming one de
 its cooldown applied when the step was planned; what a selector matches is known only here).
 
 Each deployment is handled on its own: one that fails does not stop the others (an
-emergency stop should stop what it can). A transient failure anywhere retries the step,
-which is safe because every action finds a deployment already in its desired state and
-leaves it alone.
+emergency stop should stop what it can). What a step did to each deployment (the hold it put
+on, the change the guards count) is journaled as soon as it is done, not when the step ends: a
+step cut short by a timeout or a restart after changing some deployments still shows them held.
+A transient failure anywhere retries the step, which is safe because every action finds a
+deployment already in its desired state and leaves it alone.
 """
 
 import time
@@ -122,6 +124,9 @@ class ClusterRemediator:
             except KubeError as exc:
                 errors.append(exc)
                 outcome, done = {"deployment": str(ref), "error": exc.message}, []
+            if done or outcome.get("changed"):  # recorded now: the step may yet be cut short
+                changed = [str(ref)] if outcome.get("changed") else []
+                await self._journal.record_effects(step, done, changed, self._clock())
             outcomes.append(outcome)
             effects += done
         detail: dict[str, Any] = {"mode": mode, "resolved": [str(r) for r in refs], "targets": outcomes}

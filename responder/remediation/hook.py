@@ -2,8 +2,13 @@
 
 A 2xx is done; a 5xx, 429, timeout or refused connection is retried by the engine with
 backoff and then escalated; any other 4xx is a configuration mistake and is escalated at
-once. The body names the alert instance so the receiver can deduplicate retries.
+once. The body names the alert instance, and the `Idempotency-Key` header is the same on every
+attempt of one step and different for any other: a receiver that remembers the keys it has
+acted on can ignore a repeat (a retry after a timeout, or a re-run after a restart, when the
+first call may have landed without its answer coming back).
 """
+
+import hashlib
 
 import aiohttp
 
@@ -11,6 +16,13 @@ from responder.journal import Step, StepResult
 from responder.policy import Hook
 
 MAX_ERROR_TEXT = 300
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def idempotency_key(step: Step) -> str:
+    """The step's id and its alert instance (hashed: alert text never goes into a header)."""
+    instance = hashlib.sha256(step.instance.holder.encode()).hexdigest()[:16]
+    return f"alert-responder-{instance}-{step.id}"
 
 
 async def call_hook(hook: Hook, step: Step, dry_run: bool) -> StepResult:
@@ -25,7 +37,9 @@ async def call_hook(hook: Hook, step: Step, dry_run: bool) -> StepResult:
     }
     if dry_run:
         return StepResult("succeeded", {"would": f"POST {hook.url}", "body": body, "changed": False})
-    headers = {"Authorization": f"Bearer {hook.bearer_token.value}"} if hook.bearer_token else {}
+    headers = {IDEMPOTENCY_HEADER: idempotency_key(step)}
+    if hook.bearer_token:
+        headers["Authorization"] = f"Bearer {hook.bearer_token.value}"
     timeout = aiohttp.ClientTimeout(total=hook.timeout_seconds)
     try:
         async with (

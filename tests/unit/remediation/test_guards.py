@@ -152,9 +152,11 @@ async def test_label_targets_when_allowed_still_meet_the_allow_list(rig: MakeRig
 
 async def test_the_emergency_hook_is_called_once_and_retried_on_a_server_error(rig: MakeRig, cluster: Cluster) -> None:
     calls: list[dict[str, Any]] = []
+    keys: list[str | None] = []
 
     async def emergency_stop(request: web.Request) -> web.Response:
         calls.append(await request.json())
+        keys.append(request.headers.get("Idempotency-Key"))
         if len(calls) == 1:
             return web.json_response({"error": "busy"}, status=503)
         return web.json_response({"stopped": True})
@@ -169,6 +171,8 @@ async def test_the_emergency_hook_is_called_once_and_retried_on_a_server_error(r
     assert [a["status"] for a in hook_step["attempts"]] == ["retry", "succeeded"]
     assert calls[0]["fingerprint"] == "4f1c2a9e8d7b6c5a"
     assert calls[0]["targets"] == [{"namespace": "autogen-council", "deployment": "o3-audit-proxy"}]
+    assert keys[0] is not None and keys == [keys[0]] * 2, "every attempt of the step sends the same key"
+    assert keys[0].startswith("alert-responder-") and keys[0].rsplit("-", 1)[1].isdigit(), keys[0]
 
 
 async def test_a_retry_acts_only_on_the_deployments_the_failed_attempt_did_not_finish(
@@ -186,6 +190,20 @@ async def test_a_retry_acts_only_on_the_deployments_the_failed_attempt_did_not_f
     assert [a["status"] for a in stop["attempts"]] == ["retry", "succeeded"]
     scaled = [(name, patch["spec"]["replicas"]) for _, name, patch in cluster.fake.patches("deployments/scale")]
     assert scaled == [("cart", 0), ("cart", 4), ("checkout", 0)], "the restored deployment was not stopped again"
+
+
+async def test_a_step_cut_short_after_changing_some_deployments_already_holds_them(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    cluster.fake.inject(Fault("PATCH", "/checkout/scale", status=0, delay=3.0))
+    r = await rig({"workers.step_timeout": "1s", "circuit_breaker": {"max_mutations": 1, "window": "10m"}})
+    await r.deliver(alert_payload(cost_alert(**WEB)))
+    [stop] = await r.steps(kind="remediation")
+    assert [a["status"] for a in stop["attempts"]] == ["retry"], "the step timed out"
+    held = [(h["deployment"], h["replicas"]) for h in await r.responder.journal.holds("stopped")]
+    assert held == [("cart", 4)], "the deployment stopped before the timeout is on the stop list now"
+    await r.deliver(alert_payload(cost_alert(fingerprint="9a9a9a9a9a9a9a9a")))
+    assert "(circuit_breaker)" in (await pages(r, "9a9a9a9a9a9a9a9a"))[0]["params"]["reason"]
 
 
 async def test_giving_up_keeps_what_the_last_attempt_did_so_the_gate_still_says_frozen(
