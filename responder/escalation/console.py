@@ -10,6 +10,9 @@ from typing import TextIO
 from responder.escalation.content import one_line
 from responder.journal import Step, StepResult
 
+# A line printed again because the attempt that printed it may have been cut short before its
+# outcome was recorded: the console cannot look back at what it printed, so it says so.
+REPEATED = "REPEATED: an earlier attempt was interrupted and may already have shown this"
 _EVENT_WORDS = {
     "firing": "FIRING",
     "resolved": "RESOLVED",
@@ -32,6 +35,8 @@ def render(step: Step) -> str:
     parts += [step.params[key] for key in ("reason", "fallback_reason") if key in step.params]
     if runbook := inst.annotations.get("runbook_url"):
         parts.append(runbook)
+    if step.interrupted:
+        parts.append(REPEATED)
     return one_line(" | ".join(parts))
 
 

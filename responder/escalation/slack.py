@@ -1,6 +1,9 @@
 """Slack through slack-sdk's AsyncWebClient: one message per alert instance, updates in its
 thread, the message edited on acknowledge and on resolve.
 
+Each message names the steps it is for in its metadata, and an attempt after the first looks for
+the message an earlier one may have posted before posting again (see `slack_recall`).
+
 The first message for each channel goes out at once; messages that pile up behind Slack's
 rate limit (about one per second per channel) are coalesced into one storm digest, most severe
 first. Where the message is (channel id and ts) is kept in the journal, so a restart or another
@@ -8,8 +11,9 @@ step finds the thread.
 """
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -19,6 +23,7 @@ from responder.channel_policy import SlackPolicy
 from responder.escalation.content import priority
 from responder.escalation.pacing import Coalescer, Pacer
 from responder.escalation.slack_blocks import DIGEST_MAX, digest_blocks, headline, parent_blocks, reply_text
+from responder.escalation.slack_recall import Recall, metadata
 from responder.journal import Step, StepResult
 from responder.journal.escalation import EscalationStore
 
@@ -28,6 +33,8 @@ from responder.journal.escalation import EscalationStore
 SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, OSError)
 
 log = logging.getLogger("responder.escalation.slack")
+T = TypeVar("T")
+RECALL_SCOPES = "grant the Slack app channels:history, groups:history and channels:read, then reinstall it"
 
 CHANNEL = "slack"
 # Errors worth another try; every other `ok: false` is a configuration problem a retry cannot fix.
@@ -64,6 +71,7 @@ class SlackNotifier:
         self.policy = policy
         self.client = client
         self._store = store
+        self._recall = Recall(client)
         self._pacers: dict[str, Pacer] = {}
         self._parents: dict[str, Coalescer[_Parent, dict[str, Any]]] = {}
 
@@ -100,8 +108,12 @@ class SlackNotifier:
                 return StepResult(
                     "retry", {"channel": CHANNEL, "waiting": "the alert's message"}, WAIT_FOR_PARENT_SECONDS
                 )
-            state = await self._coalescer(self._channel(step)).submit(_Parent(step, self._channel(step)))
+            channel = self._channel(step)
+            earlier = await self._looked_up(self._recall.parent(step, channel)) if step.attempts > 1 else None
+            state = earlier or await self._coalescer(channel).submit(_Parent(step, channel))
             await self._store.save_channel_state(inst.id, CHANNEL, state["ts"], state)
+            if earlier is not None and event == "firing" and "fallback_from" not in step.params:
+                return StepResult("succeeded", {"channel": CHANNEL, "summary": "posted by an earlier attempt", **state})
             if event == "firing" and "fallback_from" not in step.params:
                 return StepResult("succeeded", {"channel": CHANNEL, "summary": "posted", **state})
         elif event == "firing" and "fallback_from" not in step.params:
@@ -111,12 +123,33 @@ class SlackNotifier:
             # remediation result: those would outrun the rate limit the digest exists for.
             return StepResult("succeeded", {"channel": CHANNEL, "summary": "in a storm digest; see the audit API"})
         stopped = await self._store.stopped_rungs(inst.id) if event == "resolved" else step.params.get("stopped", [])
-        text = reply_text(inst, step.params, stopped, state.get("digest", False))
-        await self.pacer(state["channel"]).turn(priority(step))
-        await self.client.chat_postMessage(channel=state["channel"], thread_ts=state["ts"], text=text)
+        summary = "replied in thread"
+        if step.attempts > 1 and await self._looked_up(self._recall.reply(step, state)) is not None:
+            summary = "replied in thread by an earlier attempt"
+        else:
+            text = reply_text(inst, step.params, stopped, state.get("digest", False))
+            await self.pacer(state["channel"]).turn(priority(step))
+            await self.client.chat_postMessage(
+                channel=state["channel"], thread_ts=state["ts"], text=text, metadata=metadata([step])
+            )
         if event in ("acknowledged", "resolved") and not state.get("digest"):
-            await self._edit_parent(step, state)
-        return StepResult("succeeded", {"channel": CHANNEL, "summary": "replied in thread", "ts": state["ts"]})
+            await self._edit_parent(step, state)  # an edit repeated is the same edit
+        return StepResult("succeeded", {"channel": CHANNEL, "summary": summary, "ts": state["ts"]})
+
+    async def _looked_up(self, lookup: Awaitable[T]) -> T | None:
+        """An earlier attempt's post, or None; also None when Slack refuses the look-up for good
+        (a missing scope): the message is then posted, though it may repeat. A transient
+        failure is raised: the step is retried, look-up first."""
+        try:
+            return await lookup
+        except SlackApiError as exc:
+            if slack_error(exc).status == "retry":
+                raise
+            log.warning(
+                "could not look for the message an earlier attempt may have posted; posting it, which may repeat it",
+                extra={"error": slack_error(exc).detail["error"], "hint": RECALL_SCOPES},
+            )
+            return None
 
     async def _edit_parent(self, step: Step, state: dict[str, Any]) -> None:
         inst, params = step.instance, step.params
@@ -143,13 +176,18 @@ class SlackNotifier:
         if len(parents) == 1:
             step = parents[0].step
             blocks = parent_blocks(step.instance, step.params.get("reason"), None, self.interactive)
-            response = await self.client.chat_postMessage(channel=channel, text=headline(step.instance), blocks=blocks)
+            response = await self.client.chat_postMessage(
+                channel=channel, text=headline(step.instance), blocks=blocks, metadata=metadata([step])
+            )
+            self._recall.learn(channel, response["channel"])
             return [{"channel": response["channel"], "ts": response["ts"]}]
         items = [(p.step.instance, p.step.params.get("reason")) for p in parents]
         response = await self.client.chat_postMessage(
             channel=channel,
             text=f"Alert storm: {len(parents)} alerts",
             blocks=digest_blocks(channel, items, self.interactive),
+            metadata=metadata([p.step for p in parents]),
         )
+        self._recall.learn(channel, response["channel"])
         log.warning("slack storm digest", extra={"channel": channel, "alerts": len(parents)})
         return [{"channel": response["channel"], "ts": response["ts"], "digest": True} for _ in parents]
