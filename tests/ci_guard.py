@@ -13,6 +13,7 @@ REQUIRED_MODULES = (
     "tests.promtool.test_promtool",  # promtool check rules and promtool test rules
     "tests.deploy.test_alertmanager",  # amtool on deploy/alertmanager.yml
     "tests.process.test_crash",  # the responder as a real process, killed and restarted
+    "tests.process.test_interrupted",  # each side effect cut short by SIGKILL, then run again
     "tests.prometheus.test_queries",  # every panel, alert and recording rule query on a real Prometheus
     "tests.e2e.test_chain",  # exporter → Prometheus → Alertmanager → responder → fakes, per action
     "tests.e2e.test_crash",  # the responder SIGKILLed in a storm that Alertmanager is delivering

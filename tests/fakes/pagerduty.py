@@ -1,5 +1,6 @@
 """PagerDuty Events API v2 (POST /v2/enqueue) over TLS: 202 with the dedup key, 400 with
-`errors` for an invalid event or routing key, 429 when throttled; incidents kept by dedup key."""
+`errors` for an invalid event or routing key, 429 when throttled; incidents kept by dedup key.
+`stall_events`: events that are processed but whose answer never comes, as when the client dies mid-call."""
 
 import asyncio
 import json
@@ -19,6 +20,7 @@ class FakePagerDuty:
     script: list[Reply] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     incidents: dict[str, str] = field(default_factory=dict)  # dedup_key -> status
+    stall_events: int = 0
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -53,6 +55,9 @@ class FakePagerDuty:
         self.events.append(event)
         key = event.get("dedup_key") or f"generated-{len(self.events)}"
         self.incidents[key] = {"trigger": "triggered", "acknowledge": "acknowledged", "resolve": "resolved"}[action]
+        if self.stall_events > 0:
+            self.stall_events -= 1
+            await asyncio.sleep(3600)  # processed; the answer never comes
         return web.json_response({"status": "success", "message": "Event processed", "dedup_key": key}, status=202)
 
     @staticmethod

@@ -1,6 +1,7 @@
 """Twilio's Messages resource: create (form POST, 201), list with To/From filters, basic auth
 with the account sid, Twilio's error bodies (code, message, more_info, status), and a hang
-that keeps the message it was given, as a provider does when only the answer is lost."""
+that keeps the message it was given, as a provider does when only the answer is lost;
+`stall_before` hangs the next requests before anything is created, as a request lost on its way."""
 
 import asyncio
 import itertools
@@ -31,6 +32,8 @@ def _error(status: int, code: int, message: str) -> web.Response:
 class FakeTwilio:
     script: list[Reply] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    stall_before: int = 0
+    stalled: int = 0  # requests held by stall_before so far
     _sid: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -50,6 +53,10 @@ class FakeTwilio:
     async def _create(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             return _error(401, 20003, "Authenticate")
+        if self.stall_before > 0:
+            self.stall_before -= 1
+            self.stalled += 1
+            await asyncio.sleep(3600)
         form = await request.post()
         to, sender, body = str(form.get("To", "")), str(form.get("From", "")), str(form.get("Body", ""))
         if not to.startswith("+") or not to[1:].isdigit():
