@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 import msgspec.structs
 
+from responder.duplicate_keys import TooDeep, first_duplicate_key
+
 SUPPORTED_VERSION = "4"
 MAX_ALERTS = 10_000
 
@@ -24,6 +26,7 @@ _TOO_DEEP = "it is nested too deeply to read"
 
 Status = Literal["firing", "resolved"]
 Strings = dict[str, str]
+_ESCAPED_COLON = re.compile(rb"\\u003[aA]")
 
 
 class PayloadError(ValueError):
@@ -43,14 +46,18 @@ class Alert(msgspec.Struct, frozen=True):
     """One alert of a notification, identified as an instance by (fingerprint, starts_at).
 
     Decoded straight from the body, as Alertmanager names its fields. What the responder does not
-    read (endsAt, generatorURL, and what newer Alertmanagers add) is skipped unchecked: refusing a
-    notification, stop and all, over a field nobody reads would lose an alert for nothing."""
+    read is not checked: endsAt and generatorURL are kept as whatever JSON they hold (only to tell
+    a duplicated key, see `_names_a_key_twice`), and what newer Alertmanagers add is skipped.
+    Refusing a notification, stop and all, over a field nobody reads would lose an alert for
+    nothing."""
 
     fingerprint: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     starts_at: str = msgspec.field(name="startsAt")  # parsed, canonical UTC: "2026-11-23T13:00:00.123456Z"
     status: Status
     labels: Strings
     annotations: Strings = {}
+    ends_at: Any = msgspec.field(default=msgspec.UNSET, name="endsAt")
+    generator_url: Any = msgspec.field(default=msgspec.UNSET, name="generatorURL")
 
     @property
     def name(self) -> str:
@@ -72,13 +79,19 @@ class Notification(msgspec.Struct, frozen=True):
     status: Status
     alerts: Annotated[tuple[Alert, ...], msgspec.Meta(max_length=MAX_ALERTS)]
     group_key: str = msgspec.field(default="", name="groupKey")
-    receiver: str = ""
-    truncated_alerts: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = msgspec.field(  # SQLite's range
-        default=0, name="truncatedAlerts"
+    receiver: Any = msgspec.UNSET
+    # None when absent, so that a 0 Alertmanager sent is told from no field (see `_names_a_key_twice`).
+    truncated_alerts: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = msgspec.field(  # SQLite's range
+        default=None, name="truncatedAlerts"
     )
+    group_labels: Any = msgspec.field(default=msgspec.UNSET, name="groupLabels")
+    common_labels: Any = msgspec.field(default=msgspec.UNSET, name="commonLabels")
+    common_annotations: Any = msgspec.field(default=msgspec.UNSET, name="commonAnnotations")
+    external_url: Any = msgspec.field(default=msgspec.UNSET, name="externalURL")
 
 
 _DECODER = msgspec.json.Decoder(Notification)
+_ENCODER = msgspec.json.Encoder()
 
 
 @lru_cache(maxsize=65536)
@@ -119,6 +132,12 @@ def parse_notification(body: bytes) -> Notification:
         raise NotJson(_TOO_DEEP) from None
     if notification.version != SUPPORTED_VERSION:
         raise _unsupported(notification.version)
+    if duplicated := _names_a_key_twice(body, notification):
+        raise PayloadError(
+            "$",
+            f"an object names the key {duplicated!r} more than once; Alertmanager never sends that, and "
+            "readers disagree on which value counts. Send each key once",
+        )
     for index, a in enumerate(notification.alerts):
         if not (a.fingerprint.isascii() and a.fingerprint.isalnum()):
             raise PayloadError(f"$.alerts[{index}].fingerprint", f"{a.fingerprint!r} is not letters and digits")
@@ -127,6 +146,30 @@ def parse_notification(body: bytes) -> Notification:
         except ValueError as exc:
             raise PayloadError(f"$.alerts[{index}].startsAt", str(exc)) from None
     return notification
+
+
+def _names_a_key_twice(body: bytes, notification: Notification) -> str | None:
+    """A key some object of `body` names twice, or None.
+
+    msgspec keeps the last of a duplicated key, and a proxy or another reader may keep the first.
+    Cheaply first: the notification encoded again has one colon per key and one per colon inside
+    a string, like the body, less one per duplicated key. That holds when the decoded notification
+    is all of the body: no field that has a default is absent (encoding would add it; the unread
+    fields are UNSET when absent and so left out), no field the structs do not name (it would be
+    dropped), no colon written as an escape. Anything else, a sender other than Alertmanager, goes
+    the exact way: a full parse that sees every key."""
+    whole = (
+        notification.group_key
+        and notification.truncated_alerts is not None
+        and all(a.annotations for a in notification.alerts)
+        and not _ESCAPED_COLON.search(body)
+    )
+    if whole and _ENCODER.encode(notification).count(b":") == body.count(b":"):
+        return None
+    try:
+        return first_duplicate_key(body)
+    except TooDeep:
+        raise NotJson(_TOO_DEEP) from None
 
 
 def _unsupported(version: Any) -> PayloadError:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from aiohttp import StreamReader, web
 
+from responder.duplicate_keys import TooDeep, first_duplicate_key
 from responder.web.errors import Problem, Refusal
 
 KIB = 1024
@@ -86,11 +87,16 @@ def _too_large(limit: BodyLimit, size: int) -> Refusal:
 
 def decode_json(body: bytes | str, send: str) -> Any:
     """The JSON document in `body`, or a 400 Refusal saying why not and that the client should
-    send `send` (for example 'a JSON object like {"actor": "alice"}')."""
+    send `send` (for example 'a JSON object like {"actor": "alice"}'). A key named twice in one
+    object is refused too (see `duplicate_keys`)."""
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        document = orjson.loads(body)
+        twice = first_duplicate_key(body)
+    except (orjson.JSONDecodeError, TooDeep) as exc:
         raise Refusal(400, Problem.INVALID, f"the body is not JSON we can read ({exc}); send {send}") from None
+    if twice is not None:
+        raise Refusal(400, Problem.INVALID, f"the body names the key {twice!r} more than once; send {send}")
+    return document
 
 
 async def read_json(request: web.Request, limit: BodyLimit, send: str) -> Any:

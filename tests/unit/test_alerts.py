@@ -103,3 +103,54 @@ def test_invalid_payloads_name_the_path_and_the_problem(payload: object, path: s
 def test_a_body_that_is_not_json_says_so(body: bytes, problem: str | None) -> None:
     with pytest.raises(NotJson, match=problem):
         parse_notification(body)
+
+
+def _compact(payload: object) -> bytes:
+    """As Alertmanager writes JSON: no spaces."""
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+AS_ALERTMANAGER_SENDS = _compact(alert_payload(cost_alert(), truncatedAlerts=0))
+
+
+@pytest.mark.parametrize(
+    ("original", "twice", "key"),
+    [
+        ('"version":"4"', '"version":"3","version":"4"', "version"),
+        ('"severity":"critical"', '"severity":"info","severity":"critical"', "severity"),
+        ('"action":"EMERGENCY_STOP"', '"action":"INVESTIGATE","action":"EMERGENCY_STOP"', "action"),
+        ('"groupLabels":{', '"groupLabels":{"x":"1","x":"2",', "x"),
+        ('"endsAt":"', '"endsAt":"a","endsAt":"', "endsAt"),
+    ],
+    ids=["top-level", "label", "annotation", "unread-object", "unread-field"],
+)
+@pytest.mark.parametrize("shape", ["as-alertmanager-sends", "another-sender"])
+def test_a_key_named_twice_in_one_object_is_refused_with_its_name(
+    original: str, twice: str, key: str, shape: str
+) -> None:
+    body = AS_ALERTMANAGER_SENDS
+    if shape == "another-sender":  # no truncatedAlerts: the exact check, not the quick one
+        body = body.replace(b',"truncatedAlerts":0', b"")
+    assert original.encode() in body
+    with pytest.raises(PayloadError, match=f"names the key '{key}' more than once"):
+        parse_notification(body.replace(original.encode(), twice.encode(), 1))
+
+
+def test_a_colon_written_as_an_escape_cannot_hide_a_key_named_twice() -> None:
+    """The escape decodes to a colon that the quick count sees twice as often as the body has it:
+    exactly what a duplicated key takes away."""
+    body = AS_ALERTMANAGER_SENDS.replace(b'"summary":"Daily', b'"summary":"\\u003aDaily').replace(
+        b'"severity":"critical"', b'"severity":"info","severity":"critical"'
+    )
+    with pytest.raises(PayloadError, match="names the key 'severity' more than once"):
+        parse_notification(body)
+
+
+def test_escapes_and_every_field_in_place_are_still_accepted() -> None:
+    alert = cost_alert(summary="a < b & c: \u2028 \\u003a")
+    for body in (
+        AS_ALERTMANAGER_SENDS,
+        _compact(alert_payload(alert, truncatedAlerts=0)),
+        _compact(alert_payload(alert)),
+    ):
+        assert len(parse_notification(body).alerts) == 1

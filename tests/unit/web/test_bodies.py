@@ -1,5 +1,6 @@
 """Every JSON body of the authenticated API goes through one decoder with one error path:
-nesting as deep as anyone likes, text that is not UTF-8 and shapes we do not read are each a 400
+nesting as deep as anyone likes, text that is not UTF-8, a key named twice in one object and
+shapes we do not read are each a 400
 that says what is wrong and what to send, never a 500. The provider callbacks' bodies are tested
 with their signatures in tests/unit/escalation/test_callbacks.py."""
 
@@ -30,6 +31,14 @@ async def test_every_json_body_that_cannot_be_read_is_a_400_that_says_what_to_se
     answer = await response.json()
     assert answer["error"] == "invalid"
     assert "send" in answer["detail"] or "JSON" in answer["detail"]
+
+
+@pytest.mark.parametrize("path", ROUTES[:3])
+async def test_a_key_named_twice_is_a_400_naming_it(client: Any, path: str) -> None:
+    body = b'{"namespace": "shop", "deployment": "web", "actor": "alice", "namespace": "prod"}'
+    response = await client.post(path, data=body, headers=JSON)
+    assert response.status == 400
+    assert "names the key 'namespace' more than once" in (await response.json())["detail"]
 
 
 @pytest.mark.parametrize("body", [b'["alice"]', b'{"actor": ["alice"]}', b'"alice"'])

@@ -105,6 +105,7 @@ async def test_basic_auth_as_alertmanager_sends_it(
             "$.alerts[0].startsAt",
             "month",
         ),
+        (BODY.replace(b'"version": "4"', b'"version": "3", "version": "4"'), "$", "names the key 'version' more"),
     ],
 )
 async def test_bad_input_is_400_saying_what_is_wrong(client: Any, body: bytes, path: str | None, fragment: str) -> None:
