@@ -72,6 +72,13 @@ class SqliteEscalationStore:
         outcome: AckOutcome = await self._run(ack)
         return outcome
 
+    async def first_receipt(self, channel: str, event_id: str, now: float) -> bool:
+        def record(conn: sqlite3.Connection) -> bool:
+            return bool(_record_receipt(conn, channel, event_id, now))
+
+        first: bool = await self._run(record, durable=True)
+        return first
+
     async def acknowledge_reference(
         self, channel: str, ref: str, event_id: str, actor: str, now: float, plan: AckPlanner
     ) -> CallbackOutcome:
@@ -79,11 +86,7 @@ class SqliteEscalationStore:
         acknowledgement in one of the writer's transactions."""
 
         def ack(conn: sqlite3.Connection) -> CallbackOutcome:
-            recorded = conn.execute(
-                "INSERT INTO webhook_events (channel, event_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (channel, event_id, now),
-            ).rowcount
-            if not recorded:
+            if not _record_receipt(conn, channel, event_id, now):
                 return CallbackOutcome(Callback.REPLAY)
             row = conn.execute(
                 f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = (SELECT instance_id FROM channel_state"
@@ -203,3 +206,11 @@ def _event(conn: sqlite3.Connection, instance_id: int, kind: str, detail: dict[s
         "INSERT INTO events (instance_id, notification_id, at, kind, detail) VALUES (?, NULL, ?, ?, ?)",
         (instance_id, now, kind, dumps(detail)),
     )
+
+
+def _record_receipt(conn: sqlite3.Connection, channel: str, event_id: str, now: float) -> int:
+    """1 when the event id is new and now recorded, 0 when it was recorded before."""
+    return conn.execute(
+        "INSERT INTO webhook_events (channel, event_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (channel, event_id, now),
+    ).rowcount

@@ -48,6 +48,7 @@ def create_app(responder: Responder, *, lifecycle: bool = True) -> web.Applicati
             policy.channels.pagerduty.webhook_secret,
             responder.acknowledge,
             responder.undo,
+            journal.escalation,
         ),
     ]
     app.add_routes(

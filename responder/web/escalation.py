@@ -22,7 +22,7 @@ from aiohttp import web
 
 from responder.acknowledgement import Acknowledge, Acknowledger
 from responder.escalation.slack import SLACK_FAILURES, SlackNotifier
-from responder.journal.escalation import Callback
+from responder.journal.escalation import Callback, EscalationStore
 from responder.remediation.undo import UNDOES, AlertUndo
 from responder.secrets import Secret
 from responder.vocabulary import Channel, Undo
@@ -75,7 +75,14 @@ def ack_handler(acknowledge: Acknowledge) -> Handler:
     return ack
 
 
-def slack_actions_handler(slack: SlackNotifier | None, acknowledge: Acknowledge, undo: AlertUndo) -> Handler:
+def slack_actions_handler(
+    slack: SlackNotifier | None, acknowledge: Acknowledge, undo: AlertUndo, receipts: EscalationStore
+) -> Handler:
+    """A button acts once per click: Slack's signature is good for five minutes, so a captured
+    request could be sent again within them, and a Restore replayed after a new stop would undo
+    that stop. Each click's `trigger_id` is recorded; a request that repeats one is answered 200
+    and does nothing."""
+
     async def actions(request: web.Request) -> web.Response:
         if slack is None or slack.policy.signing_secret is None:
             return error(404, Problem.NOT_CONFIGURED, "Slack interactivity needs escalation.slack.signing_secret")
@@ -93,6 +100,11 @@ def slack_actions_handler(slack: SlackNotifier | None, acknowledge: Acknowledge,
             action_id, value = str(action["action_id"]), str(action["value"])
         except (KeyError, IndexError, TypeError):
             return error(400, Problem.INVALID, f"expected {_SEND_SLACK}")
+        trigger = payload.get("trigger_id")
+        if not isinstance(trigger, str) or not trigger:
+            return error(400, Problem.INVALID, f"expected {_SEND_SLACK} and its trigger_id")
+        if not await receipts.first_receipt(Channel.SLACK, trigger, time.time()):
+            return web.json_response({"text": "Already handled: this request was delivered before."})
         # The button names its instance as fingerprint@startsAt; a bare fingerprint (a message
         # posted before buttons named the instance) means the fingerprint's latest.
         fingerprint, _, starts_at = value.partition("@")
@@ -182,9 +194,10 @@ def escalation_routes(
     pagerduty_secret: Secret | None,
     acknowledge: Acknowledger,
     undo: AlertUndo,
+    receipts: EscalationStore,
 ) -> list[web.RouteDef]:
     return [
         web.post("/api/v1/alerts/{fingerprint}/ack", ack_handler(acknowledge)),
-        web.post("/slack/actions", slack_actions_handler(slack, acknowledge, undo)),
+        web.post("/slack/actions", slack_actions_handler(slack, acknowledge, undo, receipts)),
         web.post("/pagerduty/webhook", pagerduty_webhook_handler(pagerduty_secret, acknowledge)),
     ]

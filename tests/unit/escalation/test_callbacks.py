@@ -2,6 +2,7 @@
 and every callback refused, with a reason, when its signature is missing, wrong or stale."""
 
 import asyncio
+import itertools
 import json
 import socket
 import time
@@ -27,9 +28,14 @@ async def _serve(harness: Harness, aiohttp_client: Callable[..., Awaitable[Clien
     return await aiohttp_client(create_app(harness.responder, lifecycle=False))  # the harness drives the engine
 
 
+_TRIGGERS = itertools.count(1)
+
+
 def _button(action_id: str, user: str = "UALLOWED", value: str = FP) -> bytes:
+    """One click: Slack gives each its own trigger_id."""
     payload = {
         "type": "block_actions",
+        "trigger_id": f"{next(_TRIGGERS)}.1234.abcdef",
         "user": {"id": user},
         "channel": {"id": "CINCIDENTS"},
         "actions": [{"action_id": action_id, "value": value, "block_id": "alert_actions"}],
@@ -136,6 +142,25 @@ async def test_restore_from_slack_runs_the_operator_for_an_allowed_user_and_reco
     await harness.later(10)
     [parent] = fakes.slack.parents()
     assert any("<@UALLOWED> pressed Restore" in m.text for m in fakes.slack.thread(parent.ts))
+
+
+async def test_a_signed_slack_request_sent_again_does_nothing_the_second_time(
+    fakes: Fakes, start: Callable[..., Awaitable[Harness]], aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    """Within the signature's five minutes a captured Restore could be replayed after a new stop."""
+    harness = await start(fakes.policy())
+    await harness.deliver(cost_alert())
+    client = await _serve(harness, aiohttp_client)
+    click = _button("restore")
+    assert "would scale" in (await (await _press(client, click)).json())["text"]
+    again = await _press(client, click)
+    assert again.status == 200 and "Already handled" in (await again.json())["text"]
+    assert len([e for e in await harness.events() if e["kind"] == "operator_action"]) == 1
+    missing = urllib.parse.urlencode(
+        {"payload": json.dumps({**json.loads(urllib.parse.parse_qs(click.decode())["payload"][0]), "trigger_id": ""})}
+    ).encode()
+    refused = await _press(client, missing)
+    assert refused.status == 400 and "trigger_id" in (await refused.json())["detail"]
 
 
 async def test_restore_from_slack_is_allowed_to_members_of_an_allowed_group(
@@ -299,7 +324,12 @@ async def test_a_slack_payload_whose_channel_is_not_an_object_still_acknowledges
     firing: Harness, aiohttp_client: Callable[..., Awaitable[Client]]
 ) -> None:
     client = await _serve(firing, aiohttp_client)
-    payload = {"user": {"id": "UALLOWED"}, "channel": "CINCIDENTS", "actions": [{"action_id": "ack", "value": FP}]}
+    payload = {
+        "user": {"id": "UALLOWED"},
+        "channel": "CINCIDENTS",
+        "trigger_id": "1.2.3",
+        "actions": [{"action_id": "ack", "value": FP}],
+    }
     response = await _press(client, urllib.parse.urlencode({"payload": json.dumps(payload)}).encode())
     assert response.status == 200
     assert [e for e in await firing.events() if e["kind"] == "acknowledged"]
