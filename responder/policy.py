@@ -252,22 +252,24 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
 def load_policy(path: Path | None, env: Mapping[str, str] | None = None) -> Policy:
     """The policy at `path`, or the embedded default; PolicyError lists every problem."""
     env = os.environ if env is None else env
+    text: str | None = None  # the file's text, for the line numbers of schema problems
     if path is None:
         raw, source = _DEFAULT, DEFAULT_SOURCE
     else:
         try:
             raw, source = load_yaml(path), str(path)
+            text = path.read_text("utf-8")
         except YamlError as exc:
-            raise PolicyError([str(exc)]) from exc
+            raise PolicyError([str(exc)], f"{path} has errors:") from exc
     problems: list[str] = []
     soft: list[str] = []
     document = expand_env(raw, env, CHANNEL_SECTIONS, problems, soft)
-    problems += schemas.problems(document, Path(__file__).with_name("policy.schema.json"), Path(source))
+    problems += schemas.problems(document, Path(__file__).with_name("policy.schema.json"), Path(source), text)
     if problems:
-        raise PolicyError(problems)
+        raise PolicyError(problems, f"{source} has errors:")
     policy = _build(document, source, problems, soft)
     if problems:
-        raise PolicyError(problems)
+        raise PolicyError(problems, f"{source} has errors:")
     return policy
 
 

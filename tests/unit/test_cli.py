@@ -59,7 +59,7 @@ def test_policy_errors_exit_1_with_every_problem(tmp_path: Path, capsys: pytest.
     policy = write_policy(tmp_path, {"actions.EMERGENCY_STOP.mode": "yolo"})
     assert main(["check-config", "--config", str(policy)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("responder.yaml has errors:\n  ")
+    assert err.startswith(f"{policy} has errors:\n  ")
     assert "actions.EMERGENCY_STOP.mode: 'yolo' is not one of" in err
 
 
