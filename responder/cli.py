@@ -10,7 +10,7 @@ import shutil
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from responder.catalogue.lint import run_lint
 from responder.catalogue.load import load_catalogue
 from responder.dashboards import command as dashboards_command
 from responder.escalation.content import one_line
+from responder.journal.sqlite import JournalLockedError
+from responder.journal.sqlite_schema import JournalSchemaError
 from responder.policy import ActionPolicy, Policy, describe, load_policy
 from responder.schemas import ProblemsError
 from responder.service import build_responder
@@ -89,6 +91,20 @@ def _policy(args: argparse.Namespace) -> Policy:
     return load_policy(args.config)
 
 
+def _listening(policy: Policy) -> Callable[[], None]:
+    def announce() -> None:
+        address = f"http://{policy.host}:{policy.port}"
+        print(
+            f"alert-responder listening on {address}\n"
+            f"  Alertmanager: webhook_configs: [{{url: {address}/webhook, send_resolved: true}}] with "
+            "http_config.authorization.credentials_file (see deploy/alertmanager.yml)\n"
+            f"  Audit API:    {address}/api/v1/alerts",
+            flush=True,
+        )
+
+    return announce
+
+
 def _serve(args: argparse.Namespace) -> int:
     logs.configure()
     policy = _policy(args)
@@ -104,20 +120,16 @@ def _serve(args: argparse.Namespace) -> int:
             )
         log.warning("INSECURE: webhook, audit API and actions accept unauthenticated requests")
     responder = build_responder(policy)
-    print(
-        f"alert-responder listening on http://{policy.host}:{policy.port}\n"
-        f"  Alertmanager: webhook_configs: [{{url: http://{policy.host}:{policy.port}/webhook, "
-        f"send_resolved: true}}] with http_config.authorization.credentials_file (see deploy/alertmanager.yml)\n"
-        f"  Audit API:    http://{policy.host}:{policy.port}/api/v1/alerts",
-        flush=True,
-    )
     # What start-up built lives as long as the process: frozen, full collections stop scanning it.
     gc.freeze()
     # A young generation of 10,000: a request's objects are freed by reference counting, and with
     # many requests in flight the default 700 made the collector run often for nothing.
     gc.set_threshold(10_000, 10, 10)
     server.raise_open_files_limit()
-    server.run(create_app(responder), policy.host, policy.port)
+    try:
+        server.run(create_app(responder), policy.host, policy.port, _listening(policy))
+    except (server.StartupError, JournalLockedError, JournalSchemaError) as exc:
+        return _report([], f"cannot start: {exc}")
     return EXIT_OK
 
 
