@@ -16,14 +16,16 @@ from responder.schemas import ProblemsError
 EXIT_OK = 0
 
 
-def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    parser = commands.add_parser("dashboards", help="Grafana dashboards: build, check, lint, push")
-    parser.add_argument("--root", type=Path, default=Path(), help="repository root holding rules/ and dashboards/")
+def add_parser(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]", shared: list[argparse.ArgumentParser]
+) -> None:
+    """Register `dashboards`; the `shared` options (--root) are accepted at every level."""
+    parser = commands.add_parser("dashboards", help="Grafana dashboards: build, check, lint, push", parents=shared)
     sub = parser.add_subparsers(dest="dashboards_command", required=True)
-    sub.add_parser("build", help="generate dashboards/*.json from dashboards/src/ and rules/src/")
-    sub.add_parser("check", help="fail when dashboards/*.json differ from their sources")
-    sub.add_parser("lint", help="offline checks over the generated dashboards")
-    push_parser = sub.add_parser("push", help="import the dashboards through Grafana's HTTP API")
+    sub.add_parser("build", help="generate dashboards/*.json from dashboards/src/ and rules/src/", parents=shared)
+    sub.add_parser("check", help="fail when dashboards/*.json differ from their sources", parents=shared)
+    sub.add_parser("lint", help="offline checks over the generated dashboards", parents=shared)
+    push_parser = sub.add_parser("push", help="import the dashboards through Grafana's HTTP API", parents=shared)
     push_parser.add_argument("--url", required=True, help="Grafana base URL, e.g. https://grafana.example.com")
     push_parser.add_argument("--folder", required=True, help="folder title; created when missing")
     push_parser.add_argument("--folder-uid", help="folder uid (default: derived from the title)")

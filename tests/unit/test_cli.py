@@ -86,3 +86,25 @@ def test_serve_raises_the_soft_open_files_limit_to_the_hard_one() -> None:
         assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["rules", "build", "--root", "{root}"],
+        ["rules", "--root", "{root}", "build"],
+        ["--root", "{root}", "rules", "build"],
+    ],
+)
+def test_root_is_accepted_before_or_after_the_subcommand(
+    catalogue_root: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([a.format(root=catalogue_root) for a in argv]) == 0
+    assert "wrote rules/shop.rules.yml" in capsys.readouterr().out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("responder ")

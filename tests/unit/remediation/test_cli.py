@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from responder.cli import call_api, main
+from responder.cli import main
+from responder.cli.client_commands import call_api
 from responder.policy import Policy
 from responder.service import build_responder
 from responder.web.app import create_app

@@ -1,0 +1,44 @@
+"""What every subcommand shares: exit codes, how problems are reported, and the options a
+command accepts at any level of its parser (`responder --root X rules build` and
+`responder rules build --root X` mean the same).
+
+A shared option is added to every parser on the way to a command with `argparse.SUPPRESS` as
+its default, so a level where it is not given leaves the value another level set; `fill_defaults`
+then supplies the default once, after parsing.
+"""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeAlias
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def report(problems: Sequence[str], headline: str) -> int:
+    """The headline and each problem on a line of its own, on standard error; the exit code."""
+    print(headline, file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    return EXIT_PROBLEMS
+
+
+def _parent(*options: tuple[tuple[str, ...], dict[str, Any]]) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    for flags, settings in options:
+        parent.add_argument(*flags, default=argparse.SUPPRESS, **settings)
+    return parent
+
+
+ROOT = _parent((("--root",), {"type": Path, "help": "repository root holding rules/, dashboards/ and deploy/"}))
+DEFAULTS: dict[str, Any] = {"root": Path(), "config": None}
+
+
+def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """The shared options' defaults, for each one that no level of the parser was given."""
+    for name, value in DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, value)
+    return args
