@@ -2,16 +2,18 @@
 
 Offline commands build and check generated files (rules, dashboards, manifests), run the
 responder (serve) or look at a policy without serving it (check-config, replay); client
-commands (status, ack, restore, unfreeze) ask a running responder over HTTP. Every failure a
-command knows of is printed in words on standard error, exit code 1.
+commands (status, alerts, holds, operations, ack, restore, unfreeze) ask a running responder
+over HTTP. Every failure a command knows of is printed in words on standard error, exit code 1.
 """
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from responder.cli import build_commands, client_commands, replay, server_commands
-from responder.cli.common import ROOT, fill_defaults, report
+from responder.cli.common import CLIENT, EXIT_PROBLEMS, OUTPUT, ROOT, fill_defaults, report
+from responder.client.http import ClientError
 from responder.dashboards import command as dashboards_command
 from responder.schemas import ProblemsError
 
@@ -30,7 +32,7 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     top = argparse.ArgumentParser(
         prog="responder",
         description=__doc__,
-        parents=[ROOT],
+        parents=[ROOT, CLIENT, OUTPUT],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"responder {_version()}")
@@ -52,3 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run[args.command](args)
     except ProblemsError as exc:
         return report(exc.problems, exc.headline)
+    except ClientError as exc:
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS

@@ -33,7 +33,22 @@ def _parent(*options: tuple[tuple[str, ...], dict[str, Any]]) -> argparse.Argume
 
 
 ROOT = _parent((("--root",), {"type": Path, "help": "repository root holding rules/, dashboards/ and deploy/"}))
-DEFAULTS: dict[str, Any] = {"root": Path(), "config": None}
+CLIENT = _parent(
+    (("--context",), {"help": "a context of the client config (default: its current-context)"}),
+    (("--url",), {"help": "base URL of the responder (overrides the context's)"}),
+    (("--token-file",), {"type": Path, "help": "file holding the bearer token (overrides $RESPONDER_TOKEN)"}),
+)
+OUTPUT = _parent(
+    (("-o", "--output"), {"choices": ("table", "json", "yaml"), "help": "output format (default: table)"}),
+)
+DEFAULTS: dict[str, Any] = {
+    "root": Path(),
+    "config": None,
+    "context": None,
+    "url": None,
+    "token_file": None,
+    "output": "table",
+}
 
 
 def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
