@@ -33,7 +33,7 @@ def _replay_command(args: argparse.Namespace) -> int:
         return report([f"{args.file}: {exc}"], "not an Alertmanager notification:")
     except NotJson as exc:
         return report([f"{args.file}: {exc}"], "not JSON:")
-    policy = load_policy(args.config)
+    policy = load_policy(args.config, offline=True)
     if args.journal:
         policy = Policy(**{**policy.__dict__, "journal_path": args.journal})
     if args.dry_run:

@@ -61,10 +61,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    policy = load_policy(args.config)
+    policy = load_policy(args.config, offline=True)
     build_responder(policy)  # the same wiring checks serve would make
     print("\n".join(describe(policy)))
-    if not policy.authenticated:
+    if policy.unread_secrets:
+        print("\nWARNING: serve will refuse to start until these credentials can be read:")
+        print("\n".join(f"  {problem}" for problem in policy.unread_secrets))
+    elif not policy.authenticated:
         print("\nWARNING: no authentication configured; serve will refuse to start without --insecure-no-auth")
     return EXIT_OK
 
