@@ -3,7 +3,8 @@
 import argparse
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from responder import logs
@@ -60,9 +61,23 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextmanager
+def _channel_warnings_unlogged() -> Iterator[None]:
+    """Wiring logs each channel's warning for `serve`'s log; check-config prints them in its
+    report instead, so they are shown once."""
+    logger = logging.getLogger("responder.escalation")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _check_config(args: argparse.Namespace) -> int:
     policy = load_policy(args.config, offline=True)
-    build_responder(policy)  # the same wiring checks serve would make
+    with _channel_warnings_unlogged():
+        build_responder(policy)  # the same wiring checks serve would make
     print("\n".join(describe(policy)))
     if policy.unread_secrets:
         print("\nWARNING: serve will refuse to start until these credentials can be read:")
