@@ -40,14 +40,17 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _manifests(args: argparse.Namespace) -> int:
-    source = args.config if args.config is not None else manifests.POLICY
+    """The in-cluster policy is found under --root unless --config names it; the generated files
+    name it relative to the root, so the same policy given by another path writes the same bytes."""
+    source = args.config if args.config is not None else args.root / manifests.POLICY
+    shown = source.relative_to(args.root) if source.is_relative_to(args.root) else source
     policy = load_policy(source, env=manifests.PLACEHOLDERS)
-    files = manifests.generate(policy, source, source.read_text("utf-8"))
+    files = manifests.generate(policy, shown, source.read_text("utf-8"))
     if args.manifests_command == "check":
-        generated.check(args.root, manifests.output(source), files)
+        generated.check(args.root, manifests.output(shown), files)
         print(f"deploy manifests match {source}")
         return EXIT_OK
-    print(generated.build(args.root, manifests.output(source), files))
+    print(generated.build(args.root, manifests.output(shown), files))
     return EXIT_OK
 
 
@@ -67,7 +70,7 @@ def add_parsers(commands: Commands) -> dict[str, Callable[[argparse.Namespace], 
         "--config",
         type=Path,
         default=argparse.SUPPRESS,
-        help=f"the in-cluster policy (default: {manifests.POLICY})",
+        help=f"the in-cluster policy (default: ROOT/{manifests.POLICY})",
     )
     levels = [ROOT, config]
     manifests_parser = commands.add_parser(

@@ -42,7 +42,7 @@ def test_manifests_build_then_check_then_drift(tmp_path: Path, capsys: pytest.Ca
     policy.write_text(policy.read_text() + "# edited\n")
     assert main([*command, "check"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"deploy manifests are out of date with {policy}:\n")
+    assert err.startswith("deploy manifests are out of date with responder.yaml:\n")
     assert "deploy/kubernetes/responder.yaml: differs from what its sources" in err
 
 
@@ -86,6 +86,23 @@ def test_serve_raises_the_soft_open_files_limit_to_the_hard_one() -> None:
         assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_manifests_build_of_the_same_policy_by_another_path_is_up_to_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generated files name the policy relative to the root: given as an absolute path, as a
+    relative one, or found by default under --root, the same policy writes the same bytes."""
+    policy = write_policy(tmp_path, {"kubernetes": {"in_cluster": True}})
+    (tmp_path / "deploy" / "kubernetes").mkdir(parents=True)
+    policy = policy.rename(tmp_path / "deploy" / "kubernetes" / "policy.yaml")
+    assert main(["manifests", "--root", str(tmp_path), "build"]) == 0
+    assert capsys.readouterr().out.startswith("wrote ")
+    assert main(["manifests", "build", "--root", str(tmp_path), "--config", str(policy)]) == 0
+    assert capsys.readouterr().out == "deploy manifests are up to date\n"
+    monkeypatch.chdir(tmp_path)
+    assert main(["manifests", "build", "--config", "./deploy/kubernetes/policy.yaml"]) == 0
+    assert capsys.readouterr().out == "deploy manifests are up to date\n"
 
 
 @pytest.mark.parametrize(
