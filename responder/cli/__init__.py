@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from responder.cli import build_commands, client_commands, replay, server_commands
-from responder.cli.common import CLIENT, EXIT_PROBLEMS, OUTPUT, ROOT, fill_defaults, report
+from responder.cli.common import CLIENT, EXIT_OK, EXIT_PROBLEMS, OUTPUT, ROOT, fill_defaults, report
+from responder.cli.completion import Shell, script
 from responder.client.http import ClientError
 from responder.dashboards import command as dashboards_command
 from responder.schemas import ProblemsError
@@ -44,7 +45,15 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     run.update(server_commands.add_parsers(commands))
     run.update(replay.add_parsers(commands))
     run.update(client_commands.add_parsers(commands))
+    completion = commands.add_parser("completion", help="print a shell completion script (bash or zsh)")
+    completion.add_argument("shell", choices=[str(s) for s in Shell], help="the shell to complete for")
+    run["completion"] = lambda args: _completion(top, Shell(args.shell))
     return top, run
+
+
+def _completion(top: argparse.ArgumentParser, shell: Shell) -> int:
+    print(script(top, shell), end="")
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,5 @@
 import resource
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,25 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.startswith("responder ")
+
+
+def test_bash_completion_is_valid_and_lists_the_subcommands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["completion", "bash"]) == 0
+    script = tmp_path / "responder.bash"
+    script.write_text(capsys.readouterr().out)
+    subprocess.run(["bash", "-n", str(script)], check=True, timeout=30)
+    listed = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'source {script}; echo "${{_responder_words[responder]}}"; echo "${{_responder_words[responder rules]}}"',
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.splitlines()
+    assert {"rules", "status", "alerts", "holds", "operations", "replay", "completion", "--output"} <= set(
+        listed[0].split()
+    )
+    assert {"build", "check", "lint", "preview", "--root"} <= set(listed[1].split())
