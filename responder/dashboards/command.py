@@ -2,6 +2,8 @@
 
 import argparse
 import asyncio
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from responder import generated
@@ -54,10 +56,20 @@ def _run(args: argparse.Namespace) -> int:
         print(f"lint clean: {count} panels in {len(built)} dashboards")
         return EXIT_OK
     token = Token.from_environment(args.token_file)
-    results = asyncio.run(push(args.url, token, args.folder, args.folder_uid, built, args.message))
-    for line in results:
-        print(line)
+    asyncio.run(push(args.url, token, args.folder, args.folder_uid, built, args.message, _progress(len(built) + 1)))
     return EXIT_OK
+
+
+def _progress(steps: int) -> Callable[[str], None]:
+    """Each step's line as soon as it is done; on a terminal, numbered out of `steps`."""
+    count = 0
+
+    def show(line: str) -> None:
+        nonlocal count
+        count += 1
+        print(f"[{count}/{steps}] {line}" if sys.stdout.isatty() else line, flush=True)
+
+    return show
 
 
 def run(args: argparse.Namespace) -> int:
