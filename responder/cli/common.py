@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS = 0, 1  # argparse itself exits 2 for a command line it cannot read
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 

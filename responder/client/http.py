@@ -70,12 +70,11 @@ class Client:
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                return json.load(response)
+                status, body = response.status, response.read()
         except urllib.error.HTTPError as exc:
-            body = exc.read()
-            if exc.code in accept:
-                return json.loads(body)
-            raise ClientError(self._refused(method, url, exc.code, body)) from None
+            status, body = exc.code, exc.read()
+            if status not in accept:
+                raise ClientError(self._refused(method, url, status, body)) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             reason = reason.strerror or reason if isinstance(reason, OSError) else reason
@@ -83,8 +82,10 @@ class Client:
                 f"{method} {url}: cannot reach the responder ({reason}); is `responder serve` running there?"
                 f"{self._where()}"
             ) from None
+        try:
+            return json.loads(body)
         except ValueError:
-            raise ClientError(f"{method} {url}: the answer is not JSON; is this URL a responder?") from None
+            raise ClientError(f"{method} {url}: the {status} answer is not JSON; is this URL a responder?") from None
 
     def _refused(self, method: str, url: str, status: int, body: bytes) -> str:
         hint = _HINTS.get(status)

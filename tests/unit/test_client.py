@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web
 
 from responder.cli import main
 from responder.cli.output import Tone, colour_on, table
@@ -211,3 +212,20 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
 
 def test_table_cells_cannot_carry_escape_sequences() -> None:
     assert table(["alert"], [["Evil\x1b[2J\nforged"]]).splitlines() == ["ALERT", "Evil\\x1b[2J\\nforged"]
+
+
+def test_an_answer_that_is_not_json_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """Another server at the URL (a web page, a proxy's error page)."""
+    with AppThread(_not_a_responder()) as other:
+        assert main(["status", "--url", other.url]) == 1
+    err = capsys.readouterr().err
+    assert err == f"status: GET {other.url}/readyz: the 503 answer is not JSON; is this URL a responder?\n"
+
+
+def _not_a_responder() -> web.Application:
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(status=503, text="<html>maintenance</html>")
+
+    app = web.Application()
+    app.router.add_get("/readyz", page)
+    return app
