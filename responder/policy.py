@@ -105,6 +105,8 @@ class Policy:
     step_timeout_seconds: float
     channels: Channels
     kubernetes: KubeSettings | None = None
+    # Loaded offline: why the webhook's own credentials (auth) could not be read; serve needs them.
+    unread_secrets: tuple[str, ...] = ()
 
     @property
     def authenticated(self) -> bool:
@@ -190,7 +192,9 @@ def parse_size(text: str) -> int:
     return int(text[:-3]) * _SIZE_UNITS[text[-3:]]
 
 
-def _build(document: dict[str, Any], source: str, problems: list[str], soft: list[str]) -> Policy:
+def _build(document: dict[str, Any], source: str, problems: list[str], soft: list[str], unread: list[str]) -> Policy:
+    """The policy; `unread` collects what is wrong with the auth section's credentials (which
+    the caller may take as problems, or as notes for a command that does not serve)."""
     # No auth section means no credentials, as an empty one does: `serve` then refuses to start
     # unless told --insecure-no-auth.
     server, auth, journal = document["server"], document.get("auth", {}), document["journal"]
@@ -228,9 +232,9 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         namespace=server["namespace"],
         max_body_bytes=server["max_body_bytes"],
         max_backlog=server["max_backlog"],
-        bearer_token=read_secret(auth, "bearer_token", "auth", problems),
+        bearer_token=read_secret(auth, "bearer_token", "auth", unread),
         basic_username=basic["username"] if basic else None,
-        basic_password=read_secret(basic, "password", "auth.basic", problems) if basic else None,
+        basic_password=read_secret(basic, "password", "auth.basic", unread) if basic else None,
         journal_path=Path(journal["sqlite"]),
         retention_seconds=parse_duration(journal["retention"]),
         journal_wal_max=wal_max,
@@ -246,28 +250,42 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         step_timeout_seconds=parse_duration(workers["step_timeout"]),
         channels=channels_from(document["escalation"], soft),
         kubernetes=_kubernetes(document.get("kubernetes"), problems),
+        unread_secrets=tuple(unread),
     )
 
 
-def load_policy(path: Path | None, env: Mapping[str, str] | None = None) -> Policy:
-    """The policy at `path`, or the embedded default; PolicyError lists every problem."""
+def load_policy(path: Path | None, env: Mapping[str, str] | None = None, offline: bool = False) -> Policy:
+    """The policy at `path`, or the embedded default; PolicyError lists every problem.
+
+    `offline` is for commands that never serve (check-config, replay): the credentials callers
+    must present (the auth section) are then not needed, and what keeps them from being read is
+    kept in `unread_secrets` instead of failing the load. A fresh clone has no token yet.
+    """
     env = os.environ if env is None else env
+    text: str | None = None  # the file's text, for the line numbers of schema problems
     if path is None:
         raw, source = _DEFAULT, DEFAULT_SOURCE
     else:
         try:
             raw, source = load_yaml(path), str(path)
+            text = path.read_text("utf-8")
         except YamlError as exc:
-            raise PolicyError([str(exc)]) from exc
+            raise PolicyError([str(exc)], f"{path} has errors:") from exc
     problems: list[str] = []
     soft: list[str] = []
+    unread: list[str] = []
     document = expand_env(raw, env, CHANNEL_SECTIONS, problems, soft)
-    problems += schemas.problems(document, Path(__file__).with_name("policy.schema.json"), Path(source))
+    if offline:  # an unset ${VAR} in auth is one more credential serve needs, not a problem here
+        unread += [p for p in problems if p.startswith("auth")]
+        problems = [p for p in problems if not p.startswith("auth")]
+    problems += schemas.problems(document, Path(__file__).with_name("policy.schema.json"), Path(source), text)
     if problems:
-        raise PolicyError(problems)
-    policy = _build(document, source, problems, soft)
+        raise PolicyError(problems, f"{source} has errors:")
+    policy = _build(document, source, problems, soft, unread)
+    if not offline:
+        problems += policy.unread_secrets
     if problems:
-        raise PolicyError(problems)
+        raise PolicyError(problems, f"{source} has errors:")
     return policy
 
 

@@ -3,13 +3,19 @@
 The ruleset version goes into the file header and the manifest's labels, never into alert
 labels: alert labels make an alert's fingerprint, and the responder keys "act at most once" on
 that fingerprint, so a version bump must not turn every firing alert into a new one.
+
+Nothing is generated from a catalogue with an expression that does not parse: Prometheus
+refuses a whole rule file for one such expression, so writing it (or calling the committed
+files in step with it) would only move the failure to the next reload.
 """
 
 from pathlib import Path
 from typing import Any
 
+from responder.catalogue import promql
 from responder.catalogue.model import Alert, Catalogue, RecordingRule, System
 from responder.generated import GeneratedFile, Output
+from responder.schemas import ProblemsError
 from responder.yamlio import dump_yaml
 
 RULES_DIR = Path("rules")
@@ -20,6 +26,24 @@ OUTPUT = Output(
     sources="rules/src/",
     globs=(f"{RULES_DIR}/*.y*ml", f"{OPERATOR_DIR}/*.y*ml"),
 )
+
+
+class UnparsableRulesError(ProblemsError):
+    headline = "refusing to generate rules: Prometheus would not load these expressions:"
+
+
+def unparsable(catalogue: Catalogue) -> list[str]:
+    """Each rule whose expression does not parse as PromQL, with the parser's reason."""
+    problems = []
+    for system in catalogue.systems:
+        named = [("alert", a.name, a.expr) for a in system.alerts]
+        named += [("record", r.record, r.expr) for r in system.recording_rules]
+        for kind, name, expr in named:
+            try:
+                promql.parse(expr)
+            except ValueError as exc:
+                problems.append(f"{system.source}: {kind} {name}: {expr!r} does not parse ({exc}); fix the PromQL")
+    return problems
 
 
 def standard_labels(system: System, severity: str) -> dict[str, str]:
@@ -97,7 +121,10 @@ def _operator_manifest(catalogue: Catalogue, system: System) -> GeneratedFile:
 
 
 def generate(catalogue: Catalogue) -> list[GeneratedFile]:
-    """Every generated file, in a stable order."""
+    """Every generated file, in a stable order; UnparsableRulesError when an expression does not parse."""
+    problems = unparsable(catalogue)
+    if problems:
+        raise UnparsableRulesError(problems)
     files = []
     for system in catalogue.systems:
         files.append(_rule_file(catalogue, system))

@@ -2,6 +2,8 @@
 
 import argparse
 import asyncio
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from responder import generated
@@ -16,14 +18,16 @@ from responder.schemas import ProblemsError
 EXIT_OK = 0
 
 
-def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    parser = commands.add_parser("dashboards", help="Grafana dashboards: build, check, lint, push")
-    parser.add_argument("--root", type=Path, default=Path(), help="repository root holding rules/ and dashboards/")
+def add_parser(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]", shared: list[argparse.ArgumentParser]
+) -> None:
+    """Register `dashboards`; the `shared` options (--root) are accepted at every level."""
+    parser = commands.add_parser("dashboards", help="Grafana dashboards: build, check, lint, push", parents=shared)
     sub = parser.add_subparsers(dest="dashboards_command", required=True)
-    sub.add_parser("build", help="generate dashboards/*.json from dashboards/src/ and rules/src/")
-    sub.add_parser("check", help="fail when dashboards/*.json differ from their sources")
-    sub.add_parser("lint", help="offline checks over the generated dashboards")
-    push_parser = sub.add_parser("push", help="import the dashboards through Grafana's HTTP API")
+    sub.add_parser("build", help="generate dashboards/*.json from dashboards/src/ and rules/src/", parents=shared)
+    sub.add_parser("check", help="fail when dashboards/*.json differ from their sources", parents=shared)
+    sub.add_parser("lint", help="offline checks over the generated dashboards", parents=shared)
+    push_parser = sub.add_parser("push", help="import the dashboards through Grafana's HTTP API", parents=shared)
     push_parser.add_argument("--url", required=True, help="Grafana base URL, e.g. https://grafana.example.com")
     push_parser.add_argument("--folder", required=True, help="folder title; created when missing")
     push_parser.add_argument("--folder-uid", help="folder uid (default: derived from the title)")
@@ -52,10 +56,20 @@ def _run(args: argparse.Namespace) -> int:
         print(f"lint clean: {count} panels in {len(built)} dashboards")
         return EXIT_OK
     token = Token.from_environment(args.token_file)
-    results = asyncio.run(push(args.url, token, args.folder, args.folder_uid, built, args.message))
-    for line in results:
-        print(line)
+    asyncio.run(push(args.url, token, args.folder, args.folder_uid, built, args.message, _progress(len(built) + 1)))
     return EXIT_OK
+
+
+def _progress(steps: int) -> Callable[[str], None]:
+    """Each step's line as soon as it is done; on a terminal, numbered out of `steps`."""
+    count = 0
+
+    def show(line: str) -> None:
+        nonlocal count
+        count += 1
+        print(f"[{count}/{steps}] {line}" if sys.stdout.isatty() else line, flush=True)
+
+    return show
 
 
 def run(args: argparse.Namespace) -> int:

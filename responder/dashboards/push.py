@@ -9,6 +9,7 @@ errors, not in logs, not in the repr of anything that holds it.
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,13 +106,26 @@ class _Grafana:
 
 
 async def push(
-    url: str, token: Token, folder: str, uid: str | None, dashboards: list[BuiltDashboard], message: str = ""
+    url: str,
+    token: Token,
+    folder: str,
+    uid: str | None,
+    dashboards: list[BuiltDashboard],
+    message: str = "",
+    progress: Callable[[str], None] = lambda line: None,
 ) -> list[str]:
-    """Create the folder when missing, then save every dashboard into it; one line per step."""
+    """Create the folder when missing, then save every dashboard into it; one line per step,
+    each also given to `progress` as soon as it is done (a slow Grafana shows how far it got)."""
+    lines: list[str] = []
+
+    def done(line: str) -> None:
+        lines.append(line)
+        progress(line)
+
     async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
         grafana = _Grafana(session, url, token)
         folder_id = uid or folder_uid(folder)
-        lines = [await grafana.ensure_folder(folder, folder_id)]
+        done(await grafana.ensure_folder(folder, folder_id))
         for built in dashboards:
-            lines.append(await grafana.save(built, folder_id, message or "responder dashboards push"))
+            done(await grafana.save(built, folder_id, message or "responder dashboards push"))
     return lines

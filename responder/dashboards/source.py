@@ -7,9 +7,11 @@ construction and a source cannot get them wrong.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from responder import schemas
 from responder.catalogue.model import Catalogue
+from responder.dashboards import units
 from responder.yamlio import YamlError, load_yaml
 
 SOURCE_DIR = Path("dashboards/src")
@@ -85,12 +87,24 @@ def _panel(raw: dict[str, object], filters: str) -> Panel:
     )
 
 
+def _unit_problems(raw: dict[str, Any], relative: Path) -> list[str]:
+    """Every unit, of a panel or of an alert, that Grafana does not know."""
+    given = [
+        (f"rows[{i}] ({row['title']}).panels[{j}] ({panel['title']}).unit", panel["unit"])
+        for i, row in enumerate(raw["rows"])
+        for j, panel in enumerate(row["panels"])
+    ]
+    given += [(f"alert_units.{name}", unit) for name, unit in raw["alert_units"].items()]
+    return [f"{relative}: {where}: {problem}" for where, unit in given if (problem := units.problem(unit))]
+
+
 def _source(root: Path, relative: Path) -> DashboardSource:
     try:
         raw = load_yaml(root / relative, shown_as=relative)
     except YamlError as exc:
         raise DashboardSourceError([str(exc)]) from exc
     problems = schemas.problems(raw, Path(__file__).with_name("source.schema.json"), relative)
+    problems += [] if problems else _unit_problems(raw, relative)
     if problems:
         raise DashboardSourceError(problems)
     variables = tuple(Variable(v["label"], v["values_from"].strip()) for v in raw["variables"])

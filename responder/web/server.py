@@ -10,12 +10,20 @@ Every byte before authentication is hostile, so a connection is cheap to keep an
 - a request aiohttp cannot parse (a malformed request line, a NUL in a header) is answered in
   fixed words: aiohttp's own answer quotes the request head, Authorization header included.
 `listen` starts the app this way; `serve` and the tests that run the app as a server use it.
+
+`run` binds the port before it starts the app (opening the journal), and announces the address
+only once both succeeded: a taken port never touches the journal, and "listening" is true when
+printed. Either failure leaves as a StartupError, one line saying what and what to do.
 """
 
 import asyncio
+import errno
 import logging
+import os
 import resource
 import signal
+import socket
+from collections.abc import Callable
 from typing import Final, cast
 
 from aiohttp import web
@@ -46,6 +54,19 @@ _NO_ACCESS_LOG: Final = cast(logging.Logger, None)
 _UNREADABLE: Final = (
     "the request is not HTTP/1.1 this server can read (a malformed request line or header); send a well-formed request"
 )
+
+
+_BIND_ADVICE: Final = {
+    errno.EADDRINUSE: "another process (another responder?) listens there; stop it, or set server.listen "
+    "in the policy to a free port",
+    errno.EACCES: "ports below 1024 need privileges; set server.listen to a port above 1024",
+    errno.EADDRNOTAVAIL: "that host is not an address of this machine; set server.listen to one of its "
+    "addresses, or 0.0.0.0 for all",
+}
+
+
+class StartupError(Exception):
+    """The server could not start; the message says what and what to do, on one line."""
 
 
 class _Handler(web.RequestHandler):
@@ -82,11 +103,29 @@ def raise_open_files_limit() -> int:
     return hard
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port and listening (connections queue until the app serves them);
+    StartupError when the address cannot be had."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=BACKLOG)
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}; set server.listen to an address") from None
+    except OSError as exc:
+        advice = _BIND_ADVICE.get(exc.errno or 0, "set server.listen in the policy to an address this host may use")
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)  # create_server appends the address to its own
+        raise StartupError(f"cannot listen on {host}:{port}: {reason}; {advice}") from None
+
+
 async def listen(
-    app: web.Application, host: str, port: int, max_connections: int = MAX_CONNECTIONS
+    app: web.Application,
+    host: str,
+    port: int,
+    max_connections: int = MAX_CONNECTIONS,
+    sock: socket.socket | None = None,
 ) -> tuple[web.AppRunner, asyncio.Server]:
-    """The app started (its cleanup context entered) and listening; stop with `listener.close()`
-    then `runner.cleanup()`."""
+    """The app started (its cleanup context entered) and listening, on `sock` when given (see
+    `bind`); stop with `listener.close()` then `runner.cleanup()`."""
     runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     server = runner.server
@@ -107,16 +146,25 @@ async def listen(
             access_log=_NO_ACCESS_LOG,
         )
 
-    listener = await loop.create_server(connection, host, port, backlog=BACKLOG, reuse_address=True)
+    try:
+        if sock is not None:
+            listener = await loop.create_server(connection, sock=sock, backlog=BACKLOG)
+        else:
+            listener = await loop.create_server(connection, host, port, backlog=BACKLOG, reuse_address=True)
+    except BaseException:
+        await runner.cleanup()
+        raise
     return runner, listener
 
 
-def run(app: web.Application, host: str, port: int) -> None:
+def run(app: web.Application, host: str, port: int, listening: Callable[[], None] = lambda: None) -> None:
     """Serve `app` until SIGINT or SIGTERM, then close: the app's cleanup stops the engine and
-    the journal."""
+    the journal. `listening` is called once the port is bound and the app started."""
+    sock = bind(host, port)
 
     async def until_stopped() -> None:
-        runner, listener = await listen(app, host, port)
+        runner, listener = await listen(app, host, port, sock=sock)
+        listening()
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -127,4 +175,7 @@ def run(app: web.Application, host: str, port: int) -> None:
             listener.close()
             await runner.cleanup()
 
-    asyncio.run(until_stopped())
+    try:
+        asyncio.run(until_stopped())
+    finally:
+        sock.close()

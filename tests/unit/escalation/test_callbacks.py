@@ -15,7 +15,7 @@ import pytest
 
 from responder import cli
 from responder.web.app import create_app
-from tests.conftest import TOKEN, cost_alert, write_policy
+from tests.conftest import TOKEN, cost_alert
 from tests.unit.escalation.conftest import Fakes, Harness, critical, pagerduty_signed, slack_signed
 
 FP = "4f1c2a9e8d7b6c5a"
@@ -86,9 +86,10 @@ async def test_the_cli_acknowledges_on_a_running_responder(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     client = await _serve(firing, aiohttp_client)
-    config = write_policy(tmp_path)  # the token the CLI sends
+    token = tmp_path / "token"  # the token the CLI sends
+    token.write_text(TOKEN)
     url = str(client.make_url("")).rstrip("/")
-    argv = ["ack", FP, "--url", url, "--actor", "bob", "--config", str(config)]
+    argv = ["ack", FP, "--url", url, "--actor", "bob", "--token-file", str(token)]
     assert await asyncio.to_thread(cli.main, argv) == 0
     assert "acknowledged 4f1c2a9e8d7b6c5a as bob; ladder stopped: sms (rung 1)" in capsys.readouterr().out
 

@@ -1,0 +1,84 @@
+"""`responder rules …` and `responder manifests …`: files generated from sources, offline."""
+
+import argparse
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from responder import generated, manifests
+from responder.catalogue import preview, rules
+from responder.catalogue.lint import run_lint
+from responder.catalogue.load import load_catalogue
+from responder.cli.common import EXIT_OK, ROOT, Commands, report
+from responder.policy import load_policy
+
+
+def _rules(args: argparse.Namespace) -> int:
+    catalogue = load_catalogue(args.root)
+    if args.rules_command == "build":
+        print(generated.build(catalogue.root, rules.OUTPUT, rules.generate(catalogue)))
+        return EXIT_OK
+    if args.rules_command == "check":
+        generated.check(catalogue.root, rules.OUTPUT, rules.generate(catalogue))
+        print(f"generated rules match their sources (ruleset {catalogue.settings.version})")
+        return EXIT_OK
+    if args.rules_command == "lint":
+        findings = run_lint(catalogue)
+        if findings:
+            return report([str(f) for f in findings], f"{len(findings)} lint finding(s):")
+        alerts = sum(len(s.alerts) for s in catalogue.systems)
+        print(f"lint clean: {alerts} alerts in {len(catalogue.systems)} systems")
+        return EXIT_OK
+    binary = shutil.which("prometheus")
+    if binary is None:
+        return report(["install it with: apt-get install prometheus"], "prometheus is not installed:")
+    argv = preview.prometheus_argv(catalogue.root, args.data, args.listen, binary)
+    print(f"Prometheus with {len(catalogue.systems)} rule files: http://{args.listen}/alerts", flush=True)
+    os.execv(binary, argv)  # replaces this process; returns only by raising OSError
+    return EXIT_OK
+
+
+def _manifests(args: argparse.Namespace) -> int:
+    """The in-cluster policy is found under --root unless --config names it; the generated files
+    name it relative to the root, so the same policy given by another path writes the same bytes."""
+    source = args.config if args.config is not None else args.root / manifests.POLICY
+    shown = source.relative_to(args.root) if source.is_relative_to(args.root) else source
+    policy = load_policy(source, env=manifests.PLACEHOLDERS)
+    files = manifests.generate(policy, shown, source.read_text("utf-8"))
+    if args.manifests_command == "check":
+        generated.check(args.root, manifests.output(shown), files)
+        print(f"deploy manifests match {source}")
+        return EXIT_OK
+    print(generated.build(args.root, manifests.output(shown), files))
+    return EXIT_OK
+
+
+def add_parsers(commands: Commands) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Register `rules` and `manifests`; --root (and manifests' --config) are accepted at every level."""
+    rules_parser = commands.add_parser("rules", help="alert catalogue: build, check, lint, preview", parents=[ROOT])
+    rules_commands = rules_parser.add_subparsers(dest="rules_command", required=True)
+    rules_commands.add_parser("build", help="generate rules/*.rules.yml and PrometheusRules", parents=[ROOT])
+    rules_commands.add_parser("check", help="fail when generated files differ from the sources", parents=[ROOT])
+    rules_commands.add_parser("lint", help="offline checks over the catalogue's rules", parents=[ROOT])
+    preview_parser = rules_commands.add_parser("preview", help="serve the rules in a local Prometheus", parents=[ROOT])
+    preview_parser.add_argument("--listen", default="127.0.0.1:9090", help="host:port to serve on")
+    preview_parser.add_argument("--data", type=Path, default=Path("var/preview"), help="data directory")
+
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help=f"the in-cluster policy (default: ROOT/{manifests.POLICY})",
+    )
+    levels = [ROOT, config]
+    manifests_parser = commands.add_parser(
+        "manifests", help="Kubernetes manifests and least-privilege RBAC", parents=levels
+    )
+    manifests_commands = manifests_parser.add_subparsers(dest="manifests_command", required=True)
+    manifests_commands.add_parser("build", help="generate deploy/kubernetes/ from the policy", parents=levels)
+    manifests_commands.add_parser(
+        "check", help="fail when the committed manifests differ from the policy", parents=levels
+    )
+    return {"rules": _rules, "manifests": _manifests}
