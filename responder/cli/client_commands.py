@@ -26,8 +26,9 @@ def _client(args: argparse.Namespace) -> Client:
 
 
 def _holds(client: Client) -> list[dict[str, Any]]:
-    """Every hold, each with the name of the alert that holds it (a stop's record names only the
-    instance, fingerprint@startsAt, so the name is looked up among the recent alerts)."""
+    """Every hold, each with the name of the alert that holds it (a stop recorded by an older
+    version names only the instance, fingerprint@startsAt: its name is looked up among the
+    recent alerts)."""
     holds = [*client.get("/api/v1/stops")["stops"], *client.get("/api/v1/freezes")["freezes"]]
     if any(not h.get("alert") for h in holds):
         recent = client.get(f"/api/v1/alerts?limit={MAX_ALERTS}")["alerts"]

@@ -3,8 +3,7 @@
 import argparse
 import gc
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from responder import logs
@@ -48,6 +47,8 @@ def _serve(args: argparse.Namespace) -> int:
             )
         log.warning("INSECURE: webhook, audit API and actions accept unauthenticated requests")
     responder = build_responder(policy)
+    for warning in policy.channels.warnings:
+        log.warning("escalation: %s", warning)
     # What start-up built lives as long as the process: frozen, full collections stop scanning it.
     gc.freeze()
     # A young generation of 10,000: a request's objects are freed by reference counting, and with
@@ -61,23 +62,9 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@contextmanager
-def _channel_warnings_unlogged() -> Iterator[None]:
-    """Wiring logs each channel's warning for `serve`'s log; check-config prints them in its
-    report instead, so they are shown once."""
-    logger = logging.getLogger("responder.escalation")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def _check_config(args: argparse.Namespace) -> int:
     policy = load_policy(args.config, offline=True)
-    with _channel_warnings_unlogged():
-        build_responder(policy)  # the same wiring checks serve would make
+    build_responder(policy)  # the same wiring checks serve would make
     print("\n".join(describe(policy)))
     if policy.unread_secrets:
         print("\nWARNING: serve will refuse to start until these credentials can be read:")

@@ -1,7 +1,6 @@
 """The escalation Notifier the engine runs: each step to its channel, and every channel without
 credentials to the console, with the reason logged once at start."""
 
-import logging
 import ssl
 import sys
 import time
@@ -16,8 +15,6 @@ from responder.escalation.sms import SmsNotifier
 from responder.journal import Step, StepResult
 from responder.journal.escalation import EscalationStore
 from responder.policy import Policy
-
-log = logging.getLogger("responder.escalation")
 
 
 class Router:
@@ -53,9 +50,9 @@ class Router:
 def build_router(
     policy: Policy, store: EscalationStore, console: TextIO = sys.stdout, clock: Callable[[], float] = time.time
 ) -> Router:
+    """The notifiers the policy's credentials allow; a channel without them goes to the console
+    (`policy.channels.warnings` says which: `serve` logs them, `check-config` prints them)."""
     channels = policy.channels
-    for warning in channels.warnings:
-        log.warning("escalation: %s", warning)
     notifiers: dict[str, Notifier] = {}
     slack = sms = pagerduty = None
     if channels.slack.enabled:

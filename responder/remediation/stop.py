@@ -38,7 +38,8 @@ async def stop(kube: Kube, ref: Ref, cause: Cause, dry_run: bool) -> tuple[dict[
 
 
 def _held(ref: Ref, cause: Cause, record: dict[str, Any]) -> Effect:
-    return Effect("stopped", ref.namespace, ref.name, True, cause.holder, {"replicas": record["replicas"]})
+    detail = {"replicas": record["replicas"], "alert": cause.alert, "reason": cause.reason}
+    return Effect("stopped", ref.namespace, ref.name, True, cause.holder, detail)
 
 
 async def restore(kube: Kube, ref: Ref, dry_run: bool) -> tuple[dict[str, Any], list[Effect]]:
