@@ -68,3 +68,21 @@ def test_the_real_catalogue_loads() -> None:
         "meta_builder_v4",
         "responder",
     }
+
+
+@pytest.mark.parametrize(
+    ("original", "wrong", "words"),
+    [
+        ("deployment: checkout", "deployment: Checkout_1", "a Kubernetes deployment name such as o3-audit-proxy"),
+        ("alert: ShopCostHigh", "alert: shop_cost_high", "a CamelCase name such as CostBudgetExceeded"),
+    ],
+)
+def test_a_value_of_the_wrong_form_is_explained_in_words_not_a_pattern(
+    catalogue_root: Path, original: str, wrong: str, words: str
+) -> None:
+    assert original in MINIMAL_SOURCE
+    _source(catalogue_root).write_text(MINIMAL_SOURCE.replace(original, wrong))
+    with pytest.raises(CatalogueError) as raised:
+        load_catalogue(catalogue_root)
+    text = "\n".join(raised.value.problems)
+    assert words in text and "^" not in text, text
