@@ -5,8 +5,9 @@ Every byte before authentication is hostile, so a connection is cheap to keep an
 - an idle one (before its first request or between two) is closed after KEEPALIVE_SECONDS;
 - the unread body of a request answered early (a refusal) is drained for at most
   LINGER_SECONDS, then the connection is closed;
-- past MAX_CONNECTIONS open connections a new one is answered 503 and closed before anything of
-  it is read, so descriptors run out for connections, never for the journal;
+- at MAX_CONNECTIONS open connections a new one takes the place of the one idle the longest;
+  when none is idle (every one is in the middle of a request) it is answered 503 and closed
+  before anything of it is read, so descriptors run out for connections, never for the journal;
 - a request aiohttp cannot parse (a malformed request line, a NUL in a header) is answered in
   fixed words: aiohttp's own answer quotes the request head, Authorization header included.
 `listen` starts the app this way; `serve` and the tests that run the app as a server use it.
@@ -23,8 +24,9 @@ import os
 import resource
 import signal
 import socket
+import time
 from collections.abc import Callable
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
@@ -70,6 +72,30 @@ class StartupError(Exception):
 
 
 class _Handler(web.RequestHandler):
+    """A connection, and since when it has been idle: opened or answered, with nothing of a
+    next request received since. Closing an idle one loses no request; the client's next request
+    opens a new connection (Alertmanager's client retries on one closed while idle)."""
+
+    def __init__(self, listed: set["_Handler"], *args: Any, **kwargs: Any) -> None:
+        """`listed`: the listener's open connections, this one among them from now until it is lost."""
+        super().__init__(*args, **kwargs)
+        self.idle_since: float | None = _now()
+        self._listed = listed
+        listed.add(self)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._listed.discard(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.idle_since = None
+        super().data_received(data)
+
+    def log_access(self, request: BaseRequest, response: web.StreamResponse, time: float | None) -> None:
+        """Called as each answer is written: from here the connection is idle again."""
+        super().log_access(request, response, time)
+        self.idle_since = _now()
+
     def handle_error(
         self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
     ) -> web.StreamResponse:
@@ -117,6 +143,23 @@ def bind(host: str, port: int) -> socket.socket:
         raise StartupError(f"cannot listen on {host}:{port}: {reason}; {advice}") from None
 
 
+def _now() -> float:
+    return time.monotonic()
+
+
+def _close_longest_idle(connections: set[_Handler]) -> bool:
+    """Make room at the bound: close the connection idle the longest, if one is. Idle connections
+    cannot hold the bound against a new one (a probe, Alertmanager), however many are opened."""
+    # Only a connection already made: closing one the loop has yet to make would leave its socket open.
+    idle = [c for c in connections if c.idle_since is not None and c.transport is not None]
+    if not idle:
+        return False
+    longest = min(idle, key=lambda c: c.idle_since or 0.0)
+    longest.idle_since = None  # closing: it stays listed until the loop has closed it
+    longest.force_close()
+    return True
+
+
 async def listen(
     app: web.Application,
     host: str,
@@ -132,10 +175,15 @@ async def listen(
     assert server is not None  # set by setup()
     loop = asyncio.get_running_loop()
 
+    # Counted as each is accepted: the server's own list learns of a connection a loop turn
+    # later, and a burst of them would all pass a bound checked against it.
+    listed: set[_Handler] = set()
+
     def connection() -> asyncio.Protocol:
-        if len(server.connections) >= max_connections:
+        if len(listed) >= max_connections and not _close_longest_idle(listed):
             return _Full()
         return _Handler(
+            listed,
             server,
             loop=loop,
             keepalive_timeout=KEEPALIVE_SECONDS,

@@ -4,6 +4,7 @@ and within a deadline; connections are bounded; a request that cannot be parsed 
 Raw sockets against the app served as `serve` serves it."""
 
 import asyncio
+import contextlib
 import io
 import socket
 import time
@@ -160,13 +161,37 @@ async def test_headers_past_their_bound_are_refused_before_authentication(port: 
     assert closed is not None
 
 
-async def test_connections_over_the_bound_are_503_and_closed_and_the_bound_frees_up(
+async def test_idle_connections_cannot_hold_the_bound_against_a_probe(start: Callable[..., Awaitable[int]]) -> None:
+    """Connections that send nothing (or nothing more after an answer) make room for new ones:
+    a flood of them cannot make the liveness probe fail."""
+    port = await start(max_connections=3)
+    held = []
+    try:
+        for _ in range(20):
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            await asyncio.sleep(0.02)  # accepted, in the place of the connection idle the longest
+        answer, _, _ = await _send(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"", 5.0)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        closed = 0
+        for conn in held:
+            conn.settimeout(0.5)
+            with contextlib.suppress(TimeoutError):
+                closed += conn.recv(1) == b""
+        assert closed == 18, "the idle connections were closed to make room, all but the last two"
+    finally:
+        for conn in held:
+            conn.close()
+
+
+async def test_connections_over_the_bound_in_the_middle_of_requests_are_503_and_the_bound_frees_up(
     start: Callable[..., Awaitable[int]],
 ) -> None:
     port = await start(max_connections=3)
     held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
     try:
-        await asyncio.sleep(0.2)  # the server has accepted all three
+        for conn in held:
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # a request begun, never finished
+        await asyncio.sleep(0.2)  # the server has read all three
         answer, first, closed = await _send(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", b"", wait=5.0)
         assert answer.startswith(b"HTTP/1.1 503") and b"Retry-After: 5" in answer
         assert first < 1.0 and closed is not None
