@@ -1,12 +1,14 @@
 """Bad input at scale, over HTTP, against the responder running as a process: hypothesis sends
 malformed and hostile notifications and API requests. No answer is a 5xx, the process stays
-up, nothing acts outside the policy's namespaces, and the journal is consistent afterwards."""
+up with its memory bounded after every request, no log record carries a credential, nothing
+acts outside the policy's namespaces, and the journal is consistent afterwards."""
 
 import json
 import string
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import journal_rows
-from tests.conftest import alert_payload, cost_alert
+from tests.conftest import TOKEN, alert_payload, cost_alert
+from tests.e2e.configs import KUBE_TOKEN
 from tests.e2e.processes import answers
 from tests.e2e.stack import NAMESPACES, Stack
+from tests.fakes import pagerduty, slack, twilio
+from tests.fakes.channels import SIGNING_SECRET, WEBHOOK_SECRET
 
 EXAMPLES = 300
+RSS_GROWTH = 128 * 1024 * 1024  # what the fuzz may add to the process's memory, at most
+CREDENTIALS = (TOKEN, KUBE_TOKEN, slack.TOKEN, SIGNING_SECRET, WEBHOOK_SECRET, pagerduty.ROUTING_KEY, twilio.AUTH_TOKEN)
 text = st.text(alphabet=string.printable + "éß☃\u202e\x00", max_size=40)
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), text)
 json_values = st.recursive(
@@ -84,20 +91,32 @@ requests = st.one_of(
 )
 
 
+def rss(stack: Stack) -> int:
+    """The responder process's resident memory, in bytes."""
+    assert stack.responder is not None and stack.responder.popen is not None
+    status = Path(f"/proc/{stack.responder.popen.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) * 1024
+
+
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, int]]:
+    """The stack, and the responder's memory before the first hostile request."""
     with ExitStack() as exits:
         running = Stack(tmp_path_factory.mktemp("fuzz"), exits)
         running.start_responder()
-        yield running
+        yield running, rss(running)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(request=requests)
-def test_hostile_requests_never_get_a_5xx(live: Stack, request: tuple[str, bytes | None, str]) -> None:
+def test_hostile_requests_never_get_a_5xx_nor_grow_memory(
+    live: tuple[Stack, int], request: tuple[str, bytes | None, str]
+) -> None:
+    stack, before = live
     path, body, content_type = request
-    status, answer = live.post(path, body, {"Content-Type": content_type})
+    status, answer = stack.post(path, body, {"Content-Type": content_type})
     assert status < 500, f"{path} answered {status}: {answer[:300]!r}"
+    assert rss(stack) < before + RSS_GROWTH, f"memory grew from {before} to {rss(stack)} bytes"
 
 
 def send_hostile_alerts(stack: Stack) -> None:
@@ -115,18 +134,28 @@ def send_hostile_alerts(stack: Stack) -> None:
 
 
 def test_after_hostile_alerts_the_responder_is_up_acted_only_in_its_namespaces_and_its_journal_is_consistent(
-    live: Stack,
+    live: tuple[Stack, int],
 ) -> None:
     """Sends its own alerts, so that what it counts does not depend on the tests before it."""
-    accepted, instances = journal_rows.notification_count(live.journal), journal_rows.instance_count(live.journal)
-    send_hostile_alerts(live)
-    assert answers(live.url + "/healthz") and answers(live.url + "/readyz")
-    live.settled()
-    assert {ns for _, ns, _, _ in live.fakes.kube.writes} <= set(NAMESPACES)
-    assert journal_rows.inconsistencies(live.journal) == []
-    assert journal_rows.notification_count(live.journal) > accepted, "no fuzzed notification was accepted"
-    assert journal_rows.instance_count(live.journal) > instances, (
+    stack, _ = live
+    accepted, instances = journal_rows.notification_count(stack.journal), journal_rows.instance_count(stack.journal)
+    send_hostile_alerts(stack)
+    assert answers(stack.url + "/healthz") and answers(stack.url + "/readyz")
+    stack.settled()
+    assert {ns for _, ns, _, _ in stack.fakes.kube.writes} <= set(NAMESPACES)
+    assert journal_rows.inconsistencies(stack.journal) == []
+    assert journal_rows.notification_count(stack.journal) > accepted, "no fuzzed notification was accepted"
+    assert journal_rows.instance_count(stack.journal) > instances, (
         "no fuzzed notification got past validation; the fuzz tested only the door"
     )
-    assert journal_rows.unapplied_count(live.journal) == 0
-    assert journal_rows.running_steps(live.journal) == 0
+    assert journal_rows.unapplied_count(stack.journal) == 0
+    assert journal_rows.running_steps(stack.journal) == 0
+
+
+def test_no_log_record_carries_a_credential(live: tuple[Stack, int]) -> None:
+    """Run last: every record the fuzz made the responder write."""
+    stack, _ = live
+    records = (stack.root / "responder.log").read_text("utf-8", "replace").splitlines()
+    assert len(records) > 10, "the responder logged almost nothing: this test proves little"
+    leaked = [(i, c[:6]) for i, record in enumerate(records) for c in CREDENTIALS if c in record]
+    assert leaked == [], f"log records carrying a credential (line, first characters): {leaked[:5]}"
