@@ -37,3 +37,15 @@ def writes(cluster: RealCluster, namespace: str, user: str = RESPONDER) -> list[
         for e in cluster.audit(namespace, user)
         if e["verb"] not in ("get", "list", "watch")
     ]
+
+
+def settled_writes(seen: list[tuple[str, str, int, bool]]) -> list[tuple[str, str, int, bool]]:
+    """The writes that took effect: the deployment controller reacts to each change within milliseconds (it
+    copies annotations to the ReplicaSet and rewrites the status, bumping resourceVersion), so a conditional
+    write that follows another may meet a 409 and be redone on a fresh read. Those 409s are dropped here; a
+    redone patch that changes nothing leaves one entry, not two."""
+    kept: list[tuple[str, str, int, bool]] = []
+    for write in seen:
+        if write[2] != 409 and write not in kept[-1:]:
+            kept.append(write)
+    return kept

@@ -40,8 +40,20 @@ def deployment_body(name: str, replicas: int = 3, labels: dict[str, str] | None 
 def create_deployment(
     api: client.ApiClient, namespace: str, name: str, replicas: int = 3, labels: dict[str, str] | None = None
 ) -> dict[str, Any]:
+    """A new deployment, once the deployment controller has caught up with it: its status writes bump the
+    resourceVersion, and a test's conditional writes should meet only the conflicts it arranges."""
     client.AppsV1Api(api).create_namespaced_deployment(namespace, deployment_body(name, replicas, labels))
-    return read_deployment(api, namespace, name)
+    return settled(api, namespace, name)
+
+
+def settled(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        found = read_deployment(api, namespace, name)
+        status, generation = found.get("status", {}), found["metadata"]["generation"]
+        caught_up = status.get("observedGeneration") == generation
+        return found if caught_up and status.get("replicas", 0) == found["spec"]["replicas"] else None
+
+    return wait_for(f"the deployment controller to catch up with {namespace}/{name}", probe)
 
 
 def read_deployment(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:

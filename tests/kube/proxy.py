@@ -19,6 +19,7 @@ from tests.fakes.thread import AppThread
 from tests.kube.cluster import RealCluster
 
 FORWARDED = ("Authorization", "Content-Type", "Accept")
+SESSION = web.AppKey("session", aiohttp.ClientSession)
 
 
 class Proxy:
@@ -40,14 +41,13 @@ class Proxy:
     async def _session(self, app: web.Application) -> AsyncIterator[None]:
         connector = aiohttp.TCPConnector(ssl=self._cluster.ssl_context())
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as session:
-            app["session"] = session
+            app[SESSION] = session
             yield
 
     async def _forward(self, request: web.Request) -> web.Response:
         upstream = self._logs_url if request.path.endswith("/log") else self._cluster.url
         headers = {k: v for k, v in request.headers.items() if k in FORWARDED}
-        session: aiohttp.ClientSession = request.app["session"]
-        async with session.request(
+        async with request.app[SESSION].request(
             request.method, upstream + request.path_qs, headers=headers, data=await request.read()
         ) as answer:
             body = await answer.read()
