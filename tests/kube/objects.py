@@ -20,6 +20,15 @@ def admin_client(cluster: RealCluster, token: str) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
+def ensure_namespace(api: client.ApiClient, name: str) -> None:
+    """Create `name` unless another test already did."""
+    try:
+        client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+
+
 def deployment_body(name: str, replicas: int = 3, labels: dict[str, str] | None = None) -> dict[str, Any]:
     labels = labels or {"app": name}
     return {

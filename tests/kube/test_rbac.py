@@ -21,7 +21,7 @@ from tests.conftest import REPO
 from tests.kube.alerts import alert
 from tests.kube.conftest import MakeRig
 from tests.unit.remediation.conftest import Rig
-from tests.kube.objects import create_deployment, crash_looping, wait_for
+from tests.kube.objects import create_deployment, crash_looping, ensure_namespace, wait_for
 
 pytestmark = pytest.mark.kube
 NS = "autogen-council"  # the Role there grants all three actions
@@ -38,7 +38,7 @@ def responder_token(admin: client.ApiClient) -> str:
     """The generated RBAC applied; a token for its ServiceAccount from the TokenRequest API."""
     core = client.CoreV1Api(admin)
     for namespace in sorted({d["metadata"]["namespace"] for d in documents()}):
-        core.create_namespace({"metadata": {"name": namespace}})
+        ensure_namespace(admin, namespace)
     for document in documents():
         utils.create_from_dict(admin, document)
     request = core.create_namespaced_service_account_token(ACCOUNT[1], ACCOUNT[0], {"spec": {"expirationSeconds": 3600}})
