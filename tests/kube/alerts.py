@@ -30,7 +30,8 @@ def writes(cluster: RealCluster, namespace: str, user: str = RESPONDER) -> list[
     return [
         (
             e["verb"],
-            e["objectRef"]["resource"] + (f"/{e['objectRef']['subresource']}" if e["objectRef"].get("subresource") else ""),
+            e["objectRef"]["resource"]
+            + (f"/{e['objectRef']['subresource']}" if e["objectRef"].get("subresource") else ""),
             e["responseStatus"]["code"],
             "dryRun=All" in e["requestURI"],
         )

@@ -59,7 +59,12 @@ def _archive_entries(text: str) -> Iterator[tuple[str, list[str], list[str], str
                 if sep and not line.startswith(("#", " ")):
                     fields[key.strip().lower()] = value.strip()
             for uri in fields.get("uris", "").split():
-                yield uri, fields.get("suites", "").split(), fields.get("types", "").split(), fields.get("signed-by", "")
+                yield (
+                    uri,
+                    fields.get("suites", "").split(),
+                    fields.get("types", "").split(),
+                    fields.get("signed-by", ""),
+                )
         return
     for line in text.splitlines():
         words = line.split("#", 1)[0].split()
@@ -164,7 +169,9 @@ def _generate_openapi(cache: Path, goroot: Path, source: Path, log: Path) -> Non
     # GOPATH mode resolves vendor/ from the logical path under GOPATH, so PWD must name the link, not its target.
     env = _go_env(cache, goroot) | {"GOPATH": str(gopath), "GO111MODULE": "off", "GOFLAGS": "", "PWD": str(link)}
     tool = cache / "tools/openapi-gen"
-    _run(["go", "build", "-o", str(tool), "k8s.io/kubernetes/vendor/k8s.io/kube-openapi/cmd/openapi-gen"], log, link, env)
+    _run(
+        ["go", "build", "-o", str(tool), "k8s.io/kubernetes/vendor/k8s.io/kube-openapi/cmd/openapi-gen"], log, link, env
+    )
     report = cache / "tools/violations.report"
     command = [str(tool), "--logtostderr", "-i", ",".join(_openapi_packages(source))]
     command += ["-p", "k8s.io/kubernetes/pkg/generated/openapi", "-O", "zz_generated.openapi"]
@@ -208,7 +215,10 @@ def build() -> Path:
         log = cache / "build.log"
         print(f"building {', '.join(missing())} {KUBERNETES_VERSION} into {cache} (log: {log})", flush=True)
         goroot, source = cache / "go/usr/lib/go-1.15", cache / "src"
-        if not (goroot / "bin/go").is_file() or not (source / "pkg/generated/openapi/zz_generated.openapi.go").is_file():
+        if (
+            not (goroot / "bin/go").is_file()
+            or not (source / "pkg/generated/openapi/zz_generated.openapi.go").is_file()
+        ):
             goroot, source = _fetch(cache, log)
             _generate_openapi(cache, goroot, source, log)
         _compile(cache, goroot, source, log)

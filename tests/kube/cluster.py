@@ -97,7 +97,9 @@ class Processes:
         self.running.clear()
 
 
-def _wait_ready(processes: Processes, name: str, process: subprocess.Popen[bytes], url: str, cluster: RealCluster) -> None:
+def _wait_ready(
+    processes: Processes, name: str, process: subprocess.Popen[bytes], url: str, cluster: RealCluster
+) -> None:
     deadline = time.monotonic() + READY_SECONDS
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {cluster.admin_token}"})
     last = "no answer yet"
@@ -131,7 +133,9 @@ def _write_files(directory: Path, cluster: RealCluster) -> dict[str, Path]:
     kubeconfig = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "test", "cluster": {"server": cluster.url, "certificate-authority": str(cluster.ca_file)}}],
+        "clusters": [
+            {"name": "test", "cluster": {"server": cluster.url, "certificate-authority": str(cluster.ca_file)}}
+        ],
         "users": [{"name": MANAGER, "user": {"token": manager}}],
         "contexts": [{"name": "test", "context": {"cluster": "test", "user": MANAGER}}],
         "current-context": "test",

@@ -12,15 +12,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NoReturn
 
 import pytest
-from kubernetes import client
+import yaml
 
 from responder.policy import Policy
 from responder.service import Responder, build_responder
+from tests.conftest import REPO
 from tests.kube import build
 from tests.kube.cluster import RealCluster, running
-from tests.kube.objects import admin_client
+from tests.kube.objects import Admin, ensure_namespace
 from tests.unit.remediation.conftest import Clock, Rig
 
+ACCOUNT = ("alert-responder", "alert-responder")  # the generated ServiceAccount: (namespace, name)
+USER = f"system:serviceaccount:{ACCOUNT[0]}:{ACCOUNT[1]}"
 MUTATING = ("EMERGENCY_STOP", "FREEZE_DEPLOYMENTS")
 ACTIONS = (*MUTATING, "INVESTIGATE")
 
@@ -46,28 +49,41 @@ def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealClust
 
 
 @pytest.fixture(scope="session")
-def admin(real_cluster: RealCluster) -> Iterator[client.ApiClient]:
+def admin(real_cluster: RealCluster) -> Admin:
     """The cluster's administrator (system:masters), for setting objects up and reading them back."""
-    api = admin_client(real_cluster, real_cluster.admin_token)
-    yield api
-    api.close()
+    return Admin(real_cluster, real_cluster.admin_token)
 
 
 @pytest.fixture
-def namespace(admin: client.ApiClient) -> str:
+def namespace(admin: Admin) -> str:
     """A namespace of the test's own: tests share the cluster, never their objects."""
     name = f"t-{secrets.token_hex(4)}"
-    client.CoreV1Api(admin).create_namespace({"metadata": {"name": name}})
+    ensure_namespace(admin, name)
     return name
+
+
+def documents() -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all((REPO / "deploy/kubernetes/rbac.yaml").read_text()) if d]
+
+
+@pytest.fixture(scope="session")
+def responder_token(admin: Admin) -> str:
+    """The generated RBAC applied; a token for its ServiceAccount from the TokenRequest API."""
+    for namespace in sorted({d["metadata"]["namespace"] for d in documents()}):
+        ensure_namespace(admin, namespace)
+    for document in documents():
+        admin.create(document)
+    account = admin.path("v1", "ServiceAccount", ACCOUNT[0], ACCOUNT[1])
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}}
+    token: str = admin.request("POST", f"{account}/token", request)["status"]["token"]
+    return token
 
 
 MakeRig = Callable[..., Awaitable[Rig]]
 
 
 @pytest.fixture
-async def real_rig(
-    real_cluster: RealCluster, make_policy: Callable[..., Policy]
-) -> AsyncIterator[MakeRig]:
+async def real_rig(real_cluster: RealCluster, make_policy: Callable[..., Policy]) -> AsyncIterator[MakeRig]:
     """`await real_rig(namespaces, mode=..., token=..., changes=...)`: a responder whose actions act on the real
     server in those namespaces, as the admin unless given another identity's token."""
     started: list[Responder] = []

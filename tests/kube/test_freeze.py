@@ -5,14 +5,13 @@ import time
 from typing import Any
 
 import pytest
-from kubernetes import client
 
 from responder.remediation.objects import FROZEN
 from responder.targets import Target
 from tests.kube.alerts import alert, writes
 from tests.kube.cluster import RealCluster
 from tests.kube.conftest import MakeRig
-from tests.kube.objects import create_deployment, patch_deployment, read_deployment, replicasets, wait_for
+from tests.kube.objects import Admin, create_deployment, patch_deployment, read_deployment, replicasets, wait_for
 
 pytestmark = pytest.mark.kube
 UNFREEZE_ON_RESOLVE = {"actions.FREEZE_DEPLOYMENTS.unfreeze_on_resolve": True}
@@ -30,7 +29,7 @@ def paused(deployment: dict[str, Any]) -> bool:
 
 
 async def test_a_rollout_started_while_frozen_does_not_progress_until_a_person_unfreezes(
-    real_rig: MakeRig, admin: client.ApiClient, namespace: str
+    real_rig: MakeRig, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, namespace, "web", replicas=2)
     r = await real_rig([namespace])
@@ -49,9 +48,7 @@ async def test_a_rollout_started_while_frozen_does_not_progress_until_a_person_u
     wait_for("the rollout to resume with a new ReplicaSet", lambda: len(replicasets(admin, namespace, "web")) == 2)
 
 
-async def test_a_resolve_lifts_only_its_own_alerts_hold(
-    real_rig: MakeRig, admin: client.ApiClient, namespace: str
-) -> None:
+async def test_a_resolve_lifts_only_its_own_alerts_hold(real_rig: MakeRig, admin: Admin, namespace: str) -> None:
     create_deployment(admin, namespace, "web")
     r = await real_rig([namespace], changes=UNFREEZE_ON_RESOLVE | NO_COOLDOWN)
     first = {"fingerprint": "aa11bb22cc33dd44", "alertname": "Canary"}
@@ -70,7 +67,7 @@ async def test_a_resolve_lifts_only_its_own_alerts_hold(
 
 
 async def test_a_deployment_a_person_paused_stays_paused_when_the_freeze_lifts(
-    real_rig: MakeRig, admin: client.ApiClient, namespace: str
+    real_rig: MakeRig, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, namespace, "web")
     patch_deployment(admin, namespace, "web", {"spec": {"paused": True}})
@@ -83,7 +80,7 @@ async def test_a_deployment_a_person_paused_stays_paused_when_the_freeze_lifts(
 
 
 async def test_server_mode_freeze_is_admitted_as_a_dry_run_and_changes_nothing(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: client.ApiClient, namespace: str
+    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     before = create_deployment(admin, namespace, "web")
     r = await real_rig([namespace], mode="server")

@@ -6,37 +6,25 @@ limits, redaction) are covered against the fake in tests/unit/remediation/test_i
 """
 
 import pytest
-from kubernetes import client
 
 from tests.fakes.kube import FakeKube
 from tests.kube.alerts import alert
 from tests.kube.cluster import RESPONDER, RealCluster
 from tests.kube.conftest import MakeRig
-from tests.kube.objects import create_deployment, crash_looping, wait_for, warning_event
+from tests.kube.objects import Admin, crash_looping, create_deployment, event, pod_names
 from tests.kube.proxy import proxied
 
 pytestmark = pytest.mark.kube
 
 
 async def test_investigate_reads_the_rollout_replicasets_pods_and_warning_events_from_the_real_server(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: client.ApiClient, namespace: str
+    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, namespace, "web", replicas=2)
-    core = client.CoreV1Api(admin)
-    pods = wait_for("the ReplicaSet's pods", lambda: core.list_namespaced_pod(namespace, label_selector="app=web").items)
-    crashing = sorted(p.metadata.name for p in pods)[0]
+    crashing = pod_names(admin, namespace, "web")[0]
     crash_looping(admin, namespace, crashing)
-    warning_event(admin, namespace, crashing, "BackOff", "Back-off restarting failed container, token=abc123xyz")
-    client.CoreV1Api(admin).create_namespaced_event(
-        namespace,
-        {
-            "metadata": {"name": f"{crashing}.pulled"},
-            "involvedObject": {"kind": "Pod", "name": crashing, "namespace": namespace},
-            "type": "Normal",
-            "reason": "Pulled",
-            "message": "image pulled",
-        },
-    )
+    event(admin, namespace, crashing, "Warning", "BackOff", "Back-off restarting failed container, token=abc123xyz")
+    event(admin, namespace, crashing, "Normal", "Pulled", "image pulled")
     logs = FakeKube()
     logs.add("pods", {"metadata": {"name": crashing, "namespace": namespace}})
     logs.logs[(namespace, crashing, "main", True)] = "starting\nDB_PASSWORD=hunter2\nout of memory\n"
@@ -48,7 +36,11 @@ async def test_investigate_reads_the_rollout_replicasets_pods_and_warning_events
     assert step["status"] == "succeeded", step
     [found] = step["attempts"][-1]["detail"]["findings"]
 
-    assert (found["rollout"]["replicas"], found["rollout"]["paused"], found["rollout"]["up_to_date"]) == (2, False, True)
+    assert (found["rollout"]["replicas"], found["rollout"]["paused"], found["rollout"]["up_to_date"]) == (
+        2,
+        False,
+        True,
+    )
     [replicaset] = found["replicasets"]
     assert (replicaset["revision"], replicaset["images"]) == ("1", ["registry.invalid/web:1"])
     assert found["pods"]["total"] == 2

@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client, dynamic
 
 from tests.conftest import REPO
-from tests.kube.objects import ensure_namespace
+from tests.kube.objects import Admin, ensure_namespace
 
 pytestmark = pytest.mark.kube
 NO_CRD = "PrometheusRule needs the prometheus-operator CRD, not available here; promtool checks its rules"
@@ -61,14 +60,11 @@ def test_the_manifests_directory_has_manifests() -> None:
 
 @pytest.mark.parametrize(("path", "document"), manifests())
 def test_the_server_admits_the_manifest_with_every_field_it_sets(
-    admin: client.ApiClient, path: Path, document: dict[str, Any]
+    admin: Admin, path: Path, document: dict[str, Any]
 ) -> None:
     if document["kind"] == "PrometheusRule":
         pytest.skip(NO_CRD)
     ensure_namespace(admin, document["metadata"]["namespace"])
-    api = dynamic.DynamicClient(admin)
-    resource = api.resources.get(api_version=document["apiVersion"], kind=document["kind"])
-    answer = api.server_side_apply(resource, body=document, field_manager="alert-responder-tests", dry_run="All")
-    kept = set(paths(answer.to_dict()))
+    kept = set(paths(admin.apply_dry_run(document)))
     dropped = [p for p in paths(document) if p not in kept]
     assert not dropped, f"{path.name}: the server dropped fields it does not know: {dropped}"

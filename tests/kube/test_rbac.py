@@ -9,68 +9,40 @@ that verb, resource, API group and namespace.
 
 import copy
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
-import yaml
-from kubernetes import client, utils
 
 from responder.targets import Target
-from tests.conftest import REPO
 from tests.kube.alerts import alert
-from tests.kube.conftest import MakeRig
+from tests.kube.conftest import USER, MakeRig
+from tests.kube.objects import Admin, crash_looping, create_deployment, pod_names, wait_for
 from tests.unit.remediation.conftest import Rig
-from tests.kube.objects import create_deployment, crash_looping, ensure_namespace, wait_for
 
 pytestmark = pytest.mark.kube
 NS = "autogen-council"  # the Role there grants all three actions
-ACCOUNT = ("alert-responder", "alert-responder")
-USER = f"system:serviceaccount:{ACCOUNT[0]}:{ACCOUNT[1]}"
 
 
-def documents() -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all((REPO / "deploy/kubernetes/rbac.yaml").read_text()) if d]
-
-
-@pytest.fixture(scope="session")
-def responder_token(admin: client.ApiClient) -> str:
-    """The generated RBAC applied; a token for its ServiceAccount from the TokenRequest API."""
-    core = client.CoreV1Api(admin)
-    for namespace in sorted({d["metadata"]["namespace"] for d in documents()}):
-        ensure_namespace(admin, namespace)
-    for document in documents():
-        utils.create_from_dict(admin, document)
-    request = core.create_namespaced_service_account_token(ACCOUNT[1], ACCOUNT[0], {"spec": {"expirationSeconds": 3600}})
-    token: str = request.status.token
-    return token
-
-
-def allowed(admin: client.ApiClient, verb: str, group: str, resource: str) -> bool:
+def allowed(admin: Admin, verb: str, group: str, resource: str) -> bool:
+    """The authorizer's answer for the ServiceAccount, as a SubjectAccessReview gives it."""
     kind, _, sub = resource.partition("/")
-    review = client.AuthorizationV1Api(admin).create_subject_access_review(
-        {
-            "spec": {
-                "user": USER,
-                "resourceAttributes": {
-                    "namespace": NS,
-                    "verb": verb,
-                    "group": group,
-                    "resource": kind,
-                    "subresource": sub,
-                },
-            }
-        }
-    )
-    return bool(review.status.allowed)
+    attributes = {"namespace": NS, "verb": verb, "group": group, "resource": kind, "subresource": sub}
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {"user": USER, "resourceAttributes": attributes},
+    }
+    return bool(admin.create(review)["status"].get("allowed"))
 
 
 @pytest.fixture
-def without(admin: client.ApiClient, responder_token: str) -> Iterator[Any]:
+def without(admin: Admin, responder_token: str) -> Iterator[Callable[[str, str, str], None]]:
     """`without(group, resource, verb)` takes that verb out of the Role in NS until the test ends."""
-    rbac = client.RbacAuthorizationV1Api(admin)
-    original = rbac.read_namespaced_role("alert-responder", NS, _preload_content=False)
-    saved = yaml.safe_load(original.data)
+    path = admin.path("rbac.authorization.k8s.io/v1", "Role", NS, "alert-responder")
+    saved = admin.request("GET", path)
+    saved["metadata"].pop("resourceVersion")  # Roles take unconditional updates
     taken: list[tuple[str, str, str]] = []
 
     def take(group: str, resource: str, verb: str) -> None:
@@ -79,16 +51,14 @@ def without(admin: client.ApiClient, responder_token: str) -> Iterator[Any]:
             if rule["apiGroups"] == [group] and rule["resources"] == [resource]:
                 rule["verbs"].remove(verb)
         role["rules"] = [rule for rule in role["rules"] if rule["verbs"]]
-        rbac.replace_namespaced_role("alert-responder", NS, role)
+        admin.request("PUT", path, role)
         taken.append((group, resource, verb))
         wait_for(f"RBAC to deny {verb} {resource}", lambda: not allowed(admin, verb, group, resource))
 
     yield take
-    current = rbac.read_namespaced_role("alert-responder", NS)
-    saved["metadata"]["resourceVersion"] = current.metadata.resource_version
-    rbac.replace_namespaced_role("alert-responder", NS, saved)
+    admin.request("PUT", path, saved)
     for group, resource, verb in taken:
-        wait_for(f"RBAC to allow {verb} {resource} again", lambda: allowed(admin, verb, group, resource))
+        wait_for(f"RBAC to allow {verb} {resource} again", partial(allowed, admin, verb, group, resource))
 
 
 def texts(node: Any) -> Iterator[str]:
@@ -103,12 +73,11 @@ def texts(node: Any) -> Iterator[str]:
             yield from texts(value)
 
 
-def crashing_deployment(admin: client.ApiClient, name: str) -> None:
+def crashing_deployment(admin: Admin, name: str) -> None:
     """A deployment with one crash-looping pod, so that INVESTIGATE reads a log too."""
     create_deployment(admin, NS, name, replicas=1)
-    core = client.CoreV1Api(admin)
-    [pod] = wait_for("the pod", lambda: core.list_namespaced_pod(NS, label_selector=f"app={name}").items)
-    crash_looping(admin, NS, pod.metadata.name)
+    [pod] = pod_names(admin, NS, name)
+    crash_looping(admin, NS, pod)
 
 
 async def run(r: Rig, action: str, name: str, by_selector: bool) -> list[str]:
@@ -122,7 +91,7 @@ async def run(r: Rig, action: str, name: str, by_selector: bool) -> list[str]:
 
 @pytest.mark.parametrize("mode", ["live", "server"])
 async def test_every_action_succeeds_as_the_service_account_with_the_generated_role(
-    real_rig: MakeRig, admin: client.ApiClient, responder_token: str, mode: str
+    real_rig: MakeRig, admin: Admin, responder_token: str, mode: str
 ) -> None:
     name = f"app-{secrets.token_hex(3)}"
     crashing_deployment(admin, name)
@@ -153,9 +122,9 @@ CASES = [  # (API group, resource, verb) taken away; the action that needs it; b
 @pytest.mark.parametrize(("group", "resource", "verb", "action", "by_selector", "status"), CASES)
 async def test_without_one_verb_the_action_names_exactly_that_verb_resource_group_and_namespace(
     real_rig: MakeRig,
-    admin: client.ApiClient,
+    admin: Admin,
     responder_token: str,
-    without: Any,
+    without: Callable[[str, str, str], None],
     group: str,
     resource: str,
     verb: str,

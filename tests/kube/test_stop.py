@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from kubernetes import client
 
 from responder.remediation.objects import STOPPED
 from responder.targets import Target
@@ -11,7 +10,7 @@ from tests.fakes.kube import FakeKube
 from tests.kube.alerts import alert, settled_writes, writes
 from tests.kube.cluster import RealCluster
 from tests.kube.conftest import MakeRig
-from tests.kube.objects import create_deployment, patch_deployment, read_deployment, settled
+from tests.kube.objects import Admin, create_deployment, patch_deployment, read_deployment, settled
 from tests.kube.proxy import proxied
 
 pytestmark = pytest.mark.kube
@@ -23,7 +22,7 @@ def record(deployment: dict[str, object]) -> dict[str, object] | None:
 
 
 async def test_a_stop_records_the_count_then_scales_to_zero_through_the_scale_subresource_and_restore_undoes_it(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: client.ApiClient, namespace: str
+    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, namespace, "web", replicas=3)
     r = await real_rig([namespace])
@@ -34,7 +33,10 @@ async def test_a_stop_records_the_count_then_scales_to_zero_through_the_scale_su
     [step] = await r.steps(kind="remediation")
     assert (step["status"], len(step["attempts"])) == ("succeeded", 1), step
     stop_writes = writes(real_cluster, namespace)
-    assert settled_writes(stop_writes) == [("patch", "deployments", 200, False), ("patch", "deployments/scale", 200, False)]
+    assert settled_writes(stop_writes) == [
+        ("patch", "deployments", 200, False),
+        ("patch", "deployments/scale", 200, False),
+    ]
 
     settled(admin, namespace, "web")  # a person restores later, not while the controller scales down
     restored = await r.responder.operator.restore(Target(namespace, "web"), "cli:alice")
@@ -46,7 +48,7 @@ async def test_a_stop_records_the_count_then_scales_to_zero_through_the_scale_su
 
 
 async def test_a_change_between_read_and_write_meets_a_real_409_and_the_retry_records_the_new_count(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: client.ApiClient, namespace: str
+    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, namespace, "web", replicas=3)
     with proxied(real_cluster, FakeKube()) as proxy:
@@ -65,7 +67,7 @@ async def test_a_change_between_read_and_write_meets_a_real_409_and_the_retry_re
 
 
 async def test_a_deployment_already_at_zero_is_left_alone(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: client.ApiClient, namespace: str
+    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     before = create_deployment(admin, namespace, "idle", replicas=0)
     r = await real_rig([namespace])
@@ -78,7 +80,7 @@ async def test_a_deployment_already_at_zero_is_left_alone(
 
 
 async def test_server_mode_sends_both_writes_as_dry_runs_the_server_admits_and_changes_nothing(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: client.ApiClient, namespace: str
+    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     before = create_deployment(admin, namespace, "web", replicas=3)
     r = await real_rig([namespace], mode="server")

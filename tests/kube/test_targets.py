@@ -1,18 +1,17 @@
 """Which deployments an action touches on the real server: selectors it resolves, guards that refuse."""
 
 import pytest
-from kubernetes import client
 
 from responder.targets import Target
 from tests.kube.alerts import alert, writes
 from tests.kube.cluster import RESPONDER, RealCluster
 from tests.kube.conftest import MakeRig
-from tests.kube.objects import create_deployment, read_deployment
+from tests.kube.objects import Admin, create_deployment, read_deployment
 
 pytestmark = pytest.mark.kube
 
 
-def fleet(admin: client.ApiClient, namespace: str) -> None:
+def fleet(admin: Admin, namespace: str) -> None:
     create_deployment(admin, namespace, "web-a", labels={"app": "web-a", "tier": "web"})
     create_deployment(admin, namespace, "web-b", labels={"app": "web-b", "tier": "web"})
     create_deployment(admin, namespace, "worker", labels={"app": "worker", "tier": "batch"})
@@ -23,7 +22,7 @@ def fleet(admin: client.ApiClient, namespace: str) -> None:
     [("tier=web", ["web-a", "web-b"]), ("tier in (web,batch),app!=web-b", ["web-a", "worker"]), ("!tier", [])],
 )
 async def test_a_selector_is_resolved_by_the_real_server_and_only_what_it_matches_is_frozen(
-    real_rig: MakeRig, admin: client.ApiClient, namespace: str, selector: str, matched: list[str]
+    real_rig: MakeRig, admin: Admin, namespace: str, selector: str, matched: list[str]
 ) -> None:
     fleet(admin, namespace)
     r = await real_rig([namespace])
@@ -34,12 +33,14 @@ async def test_a_selector_is_resolved_by_the_real_server_and_only_what_it_matche
         assert (step["status"], detail["resolved"]) == ("succeeded", [f"{namespace}/{name}" for name in matched])
     else:
         assert (step["status"], detail["refused"]["guard"]) == ("failed", "no_target")
-    paused = [name for name in ("web-a", "web-b", "worker") if read_deployment(admin, namespace, name)["spec"].get("paused")]
+    paused = [
+        name for name in ("web-a", "web-b", "worker") if read_deployment(admin, namespace, name)["spec"].get("paused")
+    ]
     assert paused == matched
 
 
 async def test_a_selector_matching_more_than_max_targets_is_refused_and_nothing_is_written(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: client.ApiClient, namespace: str
+    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     fleet(admin, namespace)
     r = await real_rig([namespace], changes={"actions.EMERGENCY_STOP.max_targets": 1})
@@ -53,7 +54,7 @@ async def test_a_selector_matching_more_than_max_targets_is_refused_and_nothing_
 
 
 async def test_a_protected_namespace_is_never_asked_anything_by_an_alert_or_a_person(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: client.ApiClient, namespace: str
+    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, "kube-system", "coredns-like", replicas=2)
     r = await real_rig([namespace, "kube-system"])
