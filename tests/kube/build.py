@@ -49,8 +49,8 @@ def missing() -> list[str]:
     return [name for name in BINARIES if not binary(name).is_file()]
 
 
-def _archive_entries(text: str) -> Iterator[tuple[str, list[str], list[str], str]]:
-    """(uri, suites, types, signed-by) of every entry in one sources file, one-line or deb822."""
+def _archive_entries(text: str) -> Iterator[tuple[str, list[str], str]]:
+    """(uri, suites, signed-by keyring file) of every entry in one sources file, one-line or deb822."""
     if "URIs:" in text:
         for stanza in re.split(r"\n\s*\n", text):
             fields: dict[str, str] = {}
@@ -59,21 +59,14 @@ def _archive_entries(text: str) -> Iterator[tuple[str, list[str], list[str], str
                 if sep and not line.startswith(("#", " ")):
                     fields[key.strip().lower()] = value.strip()
             for uri in fields.get("uris", "").split():
-                yield (
-                    uri,
-                    fields.get("suites", "").split(),
-                    fields.get("types", "").split(),
-                    fields.get("signed-by", ""),
-                )
+                keyring = fields.get("signed-by", "")  # a key embedded in the stanza is not a file: not passed on
+                yield uri, fields.get("suites", "").split(), keyring if keyring.startswith("/") else ""
         return
     for line in text.splitlines():
-        words = line.split("#", 1)[0].split()
-        if len(words) < 3 or words[0] not in ("deb", "deb-src"):
-            continue
-        options = words[1][1:-1] if words[1].startswith("[") else ""
-        rest = words[2:] if options else words[1:]
-        signed = re.search(r"signed-by=(\S+)", options)
-        yield rest[0], [rest[1]], [words[0]], signed.group(1) if signed else ""
+        entry = re.match(r"\s*(deb|deb-src)\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)", line)
+        if entry:
+            signed = re.search(r"signed-by=(\S+)", entry[2] or "")
+            yield entry[3], [entry[4]], signed[1] if signed else ""
 
 
 def debian_archive(sources: Path = APT_SOURCES) -> tuple[str, str]:
@@ -84,7 +77,7 @@ def debian_archive(sources: Path = APT_SOURCES) -> tuple[str, str]:
     for path in files:
         if not path.is_file():
             continue
-        for uri, suites, _types, signed_by in _archive_entries(path.read_text(encoding="utf-8")):
+        for uri, suites, signed_by in _archive_entries(path.read_text(encoding="utf-8")):
             if any(release.match(suite) for suite in suites):
                 return uri.rstrip("/"), signed_by
     raise BuildError(
