@@ -32,7 +32,10 @@ def test_the_archive_comes_from_a_deb822_release_suite_with_its_keyring(tmp_path
 
 
 def test_the_archive_comes_from_a_one_line_entry(tmp_path: Path) -> None:
-    text = "# deb http://old.invalid/debian bullseye main\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.invalid/debian/ bookworm main\n"
+    text = (
+        "# deb http://old.invalid/debian bullseye main\n"
+        "deb [arch=amd64 signed-by=/k.gpg] http://mirror.invalid/debian/ bookworm main\n"
+    )
     assert debian_archive(sources(tmp_path, "debian.list", text)) == ("http://mirror.invalid/debian", "/k.gpg")
 
 
