@@ -4,23 +4,22 @@ Locally a missing cache (or etcd) skips these tests with the command that provid
 (REQUIRE_REAL_TOOLS=1, set by scripts/test) it fails them, so a green run means the real server ran.
 """
 
-import io
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, NoReturn
 
 import pytest
 import yaml
 
 from responder.policy import Policy
-from responder.service import Responder, build_responder
 from tests.conftest import REPO
 from tests.kube import build
 from tests.kube.cluster import RealCluster, running
 from tests.kube.objects import Admin, ensure_namespace
-from tests.unit.remediation.conftest import Clock, Rig
+from tests.unit.remediation.conftest import Rig
+from tests.unit.remediation.conftest import rig as rig  # built on live_policy below
 
 ACCOUNT = ("alert-responder", "alert-responder")  # the generated ServiceAccount: (namespace, name)
 USER = f"system:serviceaccount:{ACCOUNT[0]}:{ACCOUNT[1]}"
@@ -82,33 +81,25 @@ def responder_token(admin: Admin) -> str:
 MakeRig = Callable[..., Awaitable[Rig]]
 
 
+def allowed_in(*namespaces: str) -> dict[str, Any]:
+    """Policy changes: every action may act in `namespaces` (by default only in the test's own)."""
+    return {f"actions.{action}.allowed_namespaces": list(namespaces) for action in ACTIONS}
+
+
+def identity(token: str) -> dict[str, Any]:
+    """Policy changes: the responder calls the server with `token` instead of its administrator's."""
+    return {"kubernetes.token": token}
+
+
 @pytest.fixture
-async def real_rig(real_cluster: RealCluster, make_policy: Callable[..., Policy]) -> AsyncIterator[MakeRig]:
-    """`await real_rig(namespaces, mode=..., token=..., changes=...)`: a responder whose actions act on the real
-    server in those namespaces, as the admin unless given another identity's token."""
-    started: list[Responder] = []
+def live_policy(real_cluster: RealCluster, namespace: str, make_policy: Callable[..., Policy]) -> Callable[..., Policy]:
+    """The default policy with every action live (or `mode`) against the real server, in the test's namespace;
+    the `rig` fixture (tests/unit/remediation) builds a responder from it."""
 
-    async def make(
-        namespaces: list[str], mode: str = "live", token: str | None = None, changes: dict[str, Any] | None = None
-    ) -> Rig:
-        settings: dict[str, Any] = {
-            "kubernetes": {
-                "host": real_cluster.url,
-                "token": token or real_cluster.responder_token,
-                "ca_file": str(real_cluster.ca_file),
-                "timeout": "5s",
-            }
-        }
-        for action in ACTIONS:
-            settings[f"actions.{action}.mode"] = mode
-            settings[f"actions.{action}.allowed_namespaces"] = namespaces
-        clock = Clock()
-        responder = build_responder(make_policy({**settings, **(changes or {})}), clock, console=io.StringIO())
-        await responder.journal.start()
-        started.append(responder)
-        return Rig(responder, clock)
+    def make(changes: dict[str, Any] | None = None, mode: str = "live") -> Policy:
+        server = {"host": real_cluster.url, "token": real_cluster.responder_token, "timeout": "5s"}
+        base: dict[str, Any] = {"kubernetes": {**server, "ca_file": str(real_cluster.ca_file)}}
+        base |= {f"actions.{action}.mode": mode for action in ACTIONS} | allowed_in(namespace)
+        return make_policy({**base, **(changes or {})})
 
-    yield make
-    for responder in started:
-        responder.operator.close()
-        await responder.journal.close()
+    return make

@@ -29,10 +29,10 @@ def paused(deployment: dict[str, Any]) -> bool:
 
 
 async def test_a_rollout_started_while_frozen_does_not_progress_until_a_person_unfreezes(
-    real_rig: MakeRig, admin: Admin, namespace: str
+    rig: MakeRig, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, namespace, "web", replicas=2)
-    r = await real_rig([namespace])
+    r = await rig()
     await r.deliver(alert("FREEZE_DEPLOYMENTS", namespace, "web", alertname="Canary"))
     frozen = read_deployment(admin, namespace, "web")
     assert (paused(frozen), holders(frozen)) == (True, ["Canary"])
@@ -48,9 +48,9 @@ async def test_a_rollout_started_while_frozen_does_not_progress_until_a_person_u
     wait_for("the rollout to resume with a new ReplicaSet", lambda: len(replicasets(admin, namespace, "web")) == 2)
 
 
-async def test_a_resolve_lifts_only_its_own_alerts_hold(real_rig: MakeRig, admin: Admin, namespace: str) -> None:
+async def test_a_resolve_lifts_only_its_own_alerts_hold(rig: MakeRig, admin: Admin, namespace: str) -> None:
     create_deployment(admin, namespace, "web")
-    r = await real_rig([namespace], changes=UNFREEZE_ON_RESOLVE | NO_COOLDOWN)
+    r = await rig(UNFREEZE_ON_RESOLVE | NO_COOLDOWN)
     first = {"fingerprint": "aa11bb22cc33dd44", "alertname": "Canary"}
     second = {"fingerprint": "ee55ff66aa77bb88", "alertname": "ErrorBudget"}
     await r.deliver(alert("FREEZE_DEPLOYMENTS", namespace, "web", **first))
@@ -67,11 +67,11 @@ async def test_a_resolve_lifts_only_its_own_alerts_hold(real_rig: MakeRig, admin
 
 
 async def test_a_deployment_a_person_paused_stays_paused_when_the_freeze_lifts(
-    real_rig: MakeRig, admin: Admin, namespace: str
+    rig: MakeRig, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, namespace, "web")
     patch_deployment(admin, namespace, "web", {"spec": {"paused": True}})
-    r = await real_rig([namespace], changes=UNFREEZE_ON_RESOLVE)
+    r = await rig(UNFREEZE_ON_RESOLVE)
     await r.deliver(alert("FREEZE_DEPLOYMENTS", namespace, "web"))
     assert holders(read_deployment(admin, namespace, "web")) == ["CostBudgetExceeded"]
     await r.deliver(alert("FREEZE_DEPLOYMENTS", namespace, "web", status="resolved"))
@@ -80,10 +80,10 @@ async def test_a_deployment_a_person_paused_stays_paused_when_the_freeze_lifts(
 
 
 async def test_server_mode_freeze_is_admitted_as_a_dry_run_and_changes_nothing(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
+    rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     before = create_deployment(admin, namespace, "web")
-    r = await real_rig([namespace], mode="server")
+    r = await rig(mode="server")
     await r.deliver(alert("FREEZE_DEPLOYMENTS", namespace, "web"))
     [step] = await r.steps(kind="remediation")
     assert step["status"] == "succeeded", step

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.kube
 
 
 async def test_investigate_reads_the_rollout_replicasets_pods_and_warning_events_from_the_real_server(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
+    rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, namespace, "web", replicas=2)
     crashing = pod_names(admin, namespace, "web")[0]
@@ -30,7 +30,7 @@ async def test_investigate_reads_the_rollout_replicasets_pods_and_warning_events
     logs.logs[(namespace, crashing, "main", True)] = "starting\nDB_PASSWORD=hunter2\nout of memory\n"
 
     with proxied(real_cluster, logs) as proxy:
-        r = await real_rig([namespace], changes={"kubernetes.host": proxy.url})
+        r = await rig({"kubernetes.host": proxy.url})
         await r.deliver(alert("INVESTIGATE", namespace, "web"))
     [step] = await r.steps(kind="remediation")
     assert step["status"] == "succeeded", step

@@ -17,7 +17,7 @@ import pytest
 
 from responder.targets import Target
 from tests.kube.alerts import alert
-from tests.kube.conftest import USER, MakeRig
+from tests.kube.conftest import USER, MakeRig, allowed_in, identity
 from tests.kube.objects import Admin, crash_looping, create_deployment, pod_names, wait_for
 from tests.unit.remediation.conftest import Rig
 
@@ -91,12 +91,12 @@ async def run(r: Rig, action: str, name: str, by_selector: bool) -> list[str]:
 
 @pytest.mark.parametrize("mode", ["live", "server"])
 async def test_every_action_succeeds_as_the_service_account_with_the_generated_role(
-    real_rig: MakeRig, admin: Admin, responder_token: str, mode: str
+    rig: MakeRig, admin: Admin, responder_token: str, mode: str
 ) -> None:
     name = f"app-{secrets.token_hex(3)}"
     crashing_deployment(admin, name)
     no_cooldown = {"actions.EMERGENCY_STOP.cooldown": "0s"}  # the freeze just before counts as a change
-    r = await real_rig([NS], mode=mode, token=responder_token, changes=no_cooldown)
+    r = await rig(allowed_in(NS) | identity(responder_token) | no_cooldown, mode=mode)
     for action in ("INVESTIGATE", "FREEZE_DEPLOYMENTS", "EMERGENCY_STOP"):
         found = await run(r, action, name, by_selector=True)
         assert found[0] == "succeeded", found
@@ -121,7 +121,7 @@ CASES = [  # (API group, resource, verb) taken away; the action that needs it; b
 
 @pytest.mark.parametrize(("group", "resource", "verb", "action", "by_selector", "status"), CASES)
 async def test_without_one_verb_the_action_names_exactly_that_verb_resource_group_and_namespace(
-    real_rig: MakeRig,
+    rig: MakeRig,
     admin: Admin,
     responder_token: str,
     without: Callable[[str, str, str], None],
@@ -135,7 +135,7 @@ async def test_without_one_verb_the_action_names_exactly_that_verb_resource_grou
     name = f"app-{secrets.token_hex(3)}"
     crashing_deployment(admin, name)
     without(group, resource, verb)
-    found = await run(await real_rig([NS], token=responder_token), action, name, by_selector)
+    found = await run(await rig(allowed_in(NS) | identity(responder_token)), action, name, by_selector)
     assert found[0] == status, found
     words = f"Grant the responder's service account '{verb}' on '{resource}' (API group '{group}') in namespace {NS}"
     server = f'cannot {verb} resource "{resource}" in API group "{group}" in the namespace "{NS}"'

@@ -22,10 +22,10 @@ def record(deployment: dict[str, object]) -> dict[str, object] | None:
 
 
 async def test_a_stop_records_the_count_then_scales_to_zero_through_the_scale_subresource_and_restore_undoes_it(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
+    rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, namespace, "web", replicas=3)
-    r = await real_rig([namespace])
+    r = await rig()
     await r.deliver(alert("EMERGENCY_STOP", namespace, "web"))
     stopped = read_deployment(admin, namespace, "web")
     assert stopped["spec"]["replicas"] == 0
@@ -48,13 +48,13 @@ async def test_a_stop_records_the_count_then_scales_to_zero_through_the_scale_su
 
 
 async def test_a_change_between_read_and_write_meets_a_real_409_and_the_retry_records_the_new_count(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
+    rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, namespace, "web", replicas=3)
     with proxied(real_cluster, FakeKube()) as proxy:
         path = f"/apis/apps/v1/namespaces/{namespace}/deployments/web"
         proxy.race(path, lambda: patch_deployment(admin, namespace, "web", {"spec": {"replicas": 5}}))
-        r = await real_rig([namespace], changes={"kubernetes.host": proxy.url})
+        r = await rig({"kubernetes.host": proxy.url})
         await r.deliver(alert("EMERGENCY_STOP", namespace, "web"))
     stopped = read_deployment(admin, namespace, "web")
     assert stopped["spec"]["replicas"] == 0
@@ -67,10 +67,10 @@ async def test_a_change_between_read_and_write_meets_a_real_409_and_the_retry_re
 
 
 async def test_a_deployment_already_at_zero_is_left_alone(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
+    rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     before = create_deployment(admin, namespace, "idle", replicas=0)
-    r = await real_rig([namespace])
+    r = await rig()
     await r.deliver(alert("EMERGENCY_STOP", namespace, "idle"))
     after = read_deployment(admin, namespace, "idle")
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
@@ -80,10 +80,10 @@ async def test_a_deployment_already_at_zero_is_left_alone(
 
 
 async def test_server_mode_sends_both_writes_as_dry_runs_the_server_admits_and_changes_nothing(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
+    rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     before = create_deployment(admin, namespace, "web", replicas=3)
-    r = await real_rig([namespace], mode="server")
+    r = await rig(mode="server")
     await r.deliver(alert("EMERGENCY_STOP", namespace, "web"))
     [step] = await r.steps(kind="remediation")
     assert step["status"] == "succeeded", step

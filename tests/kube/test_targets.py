@@ -5,7 +5,7 @@ import pytest
 from responder.targets import Target
 from tests.kube.alerts import alert, writes
 from tests.kube.cluster import RESPONDER, RealCluster
-from tests.kube.conftest import MakeRig
+from tests.kube.conftest import MakeRig, allowed_in
 from tests.kube.objects import Admin, create_deployment, read_deployment
 
 pytestmark = pytest.mark.kube
@@ -22,10 +22,10 @@ def fleet(admin: Admin, namespace: str) -> None:
     [("tier=web", ["web-a", "web-b"]), ("tier in (web,batch),app!=web-b", ["web-a", "worker"]), ("!tier", [])],
 )
 async def test_a_selector_is_resolved_by_the_real_server_and_only_what_it_matches_is_frozen(
-    real_rig: MakeRig, admin: Admin, namespace: str, selector: str, matched: list[str]
+    rig: MakeRig, admin: Admin, namespace: str, selector: str, matched: list[str]
 ) -> None:
     fleet(admin, namespace)
-    r = await real_rig([namespace])
+    r = await rig()
     await r.deliver(alert("FREEZE_DEPLOYMENTS", namespace, selector=selector))
     [step] = await r.steps(kind="remediation")
     detail = step["attempts"][-1]["detail"]
@@ -40,10 +40,10 @@ async def test_a_selector_is_resolved_by_the_real_server_and_only_what_it_matche
 
 
 async def test_a_selector_matching_more_than_max_targets_is_refused_and_nothing_is_written(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
+    rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     fleet(admin, namespace)
-    r = await real_rig([namespace], changes={"actions.EMERGENCY_STOP.max_targets": 1})
+    r = await rig({"actions.EMERGENCY_STOP.max_targets": 1})
     await r.deliver(alert("EMERGENCY_STOP", namespace, selector="tier=web"))
     [step] = await r.steps(kind="remediation")
     refused = step["attempts"][-1]["detail"]["refused"]
@@ -54,10 +54,10 @@ async def test_a_selector_matching_more_than_max_targets_is_refused_and_nothing_
 
 
 async def test_a_protected_namespace_is_never_asked_anything_by_an_alert_or_a_person(
-    real_rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
+    rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
     create_deployment(admin, "kube-system", "coredns-like", replicas=2)
-    r = await real_rig([namespace, "kube-system"])
+    r = await rig(allowed_in(namespace, "kube-system"))
     await r.deliver(alert("EMERGENCY_STOP", "kube-system", "coredns-like"))
     undo = await r.responder.operator.restore(Target("kube-system", "coredns-like"), "cli:mallory")
     assert read_deployment(admin, "kube-system", "coredns-like")["spec"]["replicas"] == 2
