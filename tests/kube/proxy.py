@@ -2,9 +2,9 @@
 
 - Pod logs: with no kubelet, the real server cannot serve `pods/log`, so those requests go to a `FakeKube`
   holding the logs; everything else (the pods themselves included) comes from the real server.
-- A race: `race(path, write)` runs `write` (someone else's change, made as the administrator) right after the
-  real server answered the next GET of `path` and before the responder hears the answer, so the responder's
-  conditional write that follows meets a real 409 from the real server.
+- A race: `race(path, write, after=n)` runs `write` (someone else's change, made as the administrator) right
+  after the real server answered a GET of `path` (the next one, or the one after `n` more) and before the
+  responder hears the answer, so the responder's conditional write that follows meets the real server's 409.
 """
 
 import asyncio
@@ -26,11 +26,11 @@ class Proxy:
     def __init__(self, cluster: RealCluster, logs_url: str) -> None:
         self._cluster = cluster
         self._logs_url = logs_url
-        self._races: dict[str, Callable[[], None]] = {}
+        self._races: dict[str, tuple[int, Callable[[], None]]] = {}
         self.url = ""
 
-    def race(self, path: str, write: Callable[[], None]) -> None:
-        self._races[path] = write
+    def race(self, path: str, write: Callable[[], None], after: int = 0) -> None:
+        self._races[path] = (after, write)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -52,8 +52,12 @@ class Proxy:
         ) as answer:
             body = await answer.read()
             status, content_type = answer.status, answer.headers.get("Content-Type", "application/json")
-        if request.method == "GET" and (write := self._races.pop(request.path, None)):
-            await asyncio.get_running_loop().run_in_executor(None, write)
+        if request.method == "GET" and request.path in self._races:
+            after, write = self._races.pop(request.path)
+            if after:
+                self._races[request.path] = (after - 1, write)
+            else:
+                await asyncio.get_running_loop().run_in_executor(None, write)
         return web.Response(body=body, status=status, headers={"Content-Type": content_type})
 
 

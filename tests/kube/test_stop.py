@@ -94,3 +94,27 @@ async def test_server_mode_sends_both_writes_as_dry_runs_the_server_admits_and_c
     after = read_deployment(admin, namespace, "web")
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
     assert (after["spec"]["replicas"], record(after)) == (3, None)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: restore() in responder/remediation/stop.py reports replicas 'from' the count it reads on a "
+    "conflict retry, which its own scale already set: a restore whose last write meets a 409 says 3 -> 3",
+)
+async def test_a_restore_whose_last_write_meets_a_conflict_still_reports_the_count_it_scaled_from(
+    rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
+) -> None:
+    create_deployment(admin, namespace, "web", replicas=3)
+    with proxied(real_cluster, FakeKube()) as proxy:
+        r = await rig({"kubernetes.host": proxy.url})
+        await r.deliver(alert("EMERGENCY_STOP", namespace, "web"))
+        settled(admin, namespace, "web")
+        # The deployment controller's status write after restore's scale, made certain: after restore's
+        # read and scale, its re-read is followed by a write, and its clearing patch meets a 409.
+        touch = {"metadata": {"labels": {"touched": "yes"}}}
+        path = f"/apis/apps/v1/namespaces/{namespace}/deployments/web"
+        proxy.race(path, lambda: patch_deployment(admin, namespace, "web", touch), after=1)
+        restored = await r.responder.operator.restore(Target(namespace, "web"), "cli:alice")
+    assert restored.ok, restored.message
+    assert ("patch", "deployments", 409, False) in writes(real_cluster, namespace)
+    assert restored.detail["targets"][0]["replicas"] == {"from": 0, "to": 3}
