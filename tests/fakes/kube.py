@@ -253,16 +253,15 @@ class FakeKube:
         for ns, v, r in self.forbidden:
             if ns in (namespace, "*") and v in (verb, "*") and r in (resource, "*"):
                 name = rest[1] if len(rest) > 1 else ""
-                kind, _, sub = resource.partition("/")
+                kind = resource.partition("/")[0]
                 group = _GROUPS[kind]
-                api_group = f'in API group "{group}"' if group else 'in API group ""'
                 quoted = f'{kind}.{group} "{name}"' if group else f'{kind} "{name}"'
                 subject = quoted if name else f"{kind}.{group}" if group else kind
                 raise ApiError(
                     403,
                     "Forbidden",
-                    f'{subject} is forbidden: User "{SERVICE_ACCOUNT}" cannot {verb} resource "{kind}"'
-                    f'{f" subresource {sub!r}" if sub else ""} {api_group} in the namespace "{namespace}"',
+                    f'{subject} is forbidden: User "{SERVICE_ACCOUNT}" cannot {verb} resource "{resource}" '
+                    f'in API group "{group}" in the namespace "{namespace}"',
                     name,
                     kind,
                 )

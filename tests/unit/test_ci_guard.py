@@ -21,6 +21,11 @@ def test_fails_when_promtool_tests_were_skipped(tmp_path: Path) -> None:
     assert main([_report(tmp_path, ("tests.promtool.test_promtool", ""), skipped)]) == 1
 
 
+def test_an_expected_failure_is_not_a_skip(tmp_path: Path) -> None:
+    xfailed = ("tests.kube.test_manifests", '<skipped type="pytest.xfail" message="defect: a known one"/>')
+    assert main([_report(tmp_path, *((module, "") for module in REQUIRED_MODULES), xfailed)]) == 0
+
+
 def test_fails_when_promtool_tests_were_never_collected(tmp_path: Path) -> None:
     assert main([_report(tmp_path, ("tests.unit.test_cli", ""))]) == 1
 
