@@ -43,7 +43,12 @@ def _held(ref: Ref, cause: Cause, record: dict[str, Any]) -> Effect:
 
 
 async def restore(kube: Kube, ref: Ref, dry_run: bool) -> tuple[dict[str, Any], list[Effect]]:
-    """Scale back to the recorded count, then clear the record; refuses when there is none."""
+    """Scale back to the recorded count, then clear the record; refuses when there is none.
+
+    The count it scaled from is kept across a retry: when clearing the record meets a conflict
+    (the deployment controller writes the object as soon as it is scaled), the fresh read finds
+    the count this restore just set."""
+    scaled_from: list[int] = []
 
     async def change(deployment: dict[str, Any]) -> dict[str, Any]:
         record = annotation(deployment, STOPPED)
@@ -57,13 +62,14 @@ async def restore(kube: Kube, ref: Ref, dry_run: bool) -> tuple[dict[str, Any], 
         current = int(deployment["spec"].get("replicas", 0))
         if current != record["replicas"]:
             await kube.scale(ref.namespace, ref.name, record["replicas"], version(deployment), dry_run)
+            scaled_from.append(current)
             deployment = await kube.get_deployment(ref.namespace, ref.name) if not dry_run else deployment
         patch = {"metadata": {"resourceVersion": version(deployment), "annotations": {STOPPED: None}}}
         await kube.patch_deployment(ref.namespace, ref.name, patch, dry_run)
         return {
             "deployment": str(ref),
             "changed": not dry_run,
-            "replicas": {"from": current, "to": record["replicas"]},
+            "replicas": {"from": scaled_from[0] if scaled_from else current, "to": record["replicas"]},
             "stopped_by": record.get("alert"),
         }
 

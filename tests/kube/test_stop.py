@@ -96,11 +96,6 @@ async def test_server_mode_sends_both_writes_as_dry_runs_the_server_admits_and_c
     assert (after["spec"]["replicas"], record(after)) == (3, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: restore() in responder/remediation/stop.py reports replicas 'from' the count it reads on a "
-    "conflict retry, which its own scale already set: a restore whose last write meets a 409 says 3 -> 3",
-)
 async def test_a_restore_whose_last_write_meets_a_conflict_still_reports_the_count_it_scaled_from(
     rig: MakeRig, real_cluster: RealCluster, admin: Admin, namespace: str
 ) -> None:
