@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from responder.secrets import Secret, read_secret
+from responder.secrets import Secret, read_secret, shown_url
 
 T = TypeVar("T")
 
@@ -162,16 +162,17 @@ def describe_channels(channels: Channels) -> list[str]:
     if slack.enabled:
         who = sorted(slack.allowed_users) + list(slack.allowed_groups)
         lines.append(
-            f"  slack: {slack.base_url}, default channel {slack.channel.default}, "
+            f"  slack: {shown_url(slack.base_url)}, default channel {slack.channel.default}, "
             f"{len(slack.channel.severity)} per severity, {len(slack.channel.team)} per team; "
             f"Restore/Unfreeze allowed for {', '.join(who) or 'nobody'}"
         )
     if pd.enabled and pd.routing_key is not None:
+        keys = 1 + len(pd.routing_key.severity) + len(pd.routing_key.team)
         lines.append(
-            f"  pagerduty: {pd.base_url}, {1 + len(pd.routing_key.severity) + len(pd.routing_key.team)} routing key(s)"
-            f", at most {pd.events_per_minute:g} events/min per key"
+            f"  pagerduty: {shown_url(pd.base_url)}, {keys} routing key(s), "
+            f"at most {pd.events_per_minute:g} events/min per key"
         )
     if sms.enabled:
-        lines.append(f"  sms: {sms.base_url} from {sms.sender}, default recipients {len(sms.to.default)}")
+        lines.append(f"  sms: {shown_url(sms.base_url)} from {sms.sender}, default recipients {len(sms.to.default)}")
     lines += [f"  WARNING {w}" for w in channels.warnings]
     return lines

@@ -16,7 +16,7 @@ import yaml
 from responder import schemas
 from responder.channel_policy import CHANNEL_SECTIONS, Channels, channels_from, describe_channels
 from responder.durations import parse_duration
-from responder.secrets import Secret, expand_env, read_secret, secret_values
+from responder.secrets import Secret, expand_env, read_secret, secret_values, shown_url
 from responder.vocabulary import ACTIONS, SEVERITIES
 from responder.yamlio import YamlError, load_yaml
 
@@ -345,7 +345,7 @@ def describe(policy: Policy) -> list[str]:
             )
         if name == "EMERGENCY_STOP":
             if action.hook is not None:
-                lines.append(f"  also calls the emergency hook {action.hook.url}")
+                lines.append(f"  also calls the emergency hook {shown_url(action.hook.url)}")
             lines.append(f"  every severity: {_rungs_in_words(policy.ladder_for('critical', name))}")
             lines.append("  on resolve: nothing automatic; a human runs `responder restore`")
             continue

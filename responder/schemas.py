@@ -153,6 +153,9 @@ def _messages(root: dict[str, Any], error: jsonschema.ValidationError) -> list[t
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(schema.get("properties", {}))
         unknown = [k for k in error.instance if k not in known and isinstance(k, str)]
+        if _secrecy(root, list(error.path)) == "is":  # a secret typed as a key (`routing_key: {R0…}`)
+            keys = f"the keys here are {', '.join(sorted(known))}" if known else "nothing else is allowed here"
+            return [(f"an unknown key (not shown: it may be a secret); {keys}", None)]
         return [(f"unknown key {key!r}{_nearest(key, known)}", key) for key in unknown]
     return [(_message(root, error, schema.get(EXPECT_MARK)), None)]
 

@@ -9,6 +9,7 @@ policy and its channel sections read credentials through this module.
 import logging
 import re
 import stat
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
@@ -16,6 +17,17 @@ from typing import Any
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 log = logging.getLogger(__name__)
+
+
+def shown_url(url: str) -> str:
+    """`url` as it may be printed, logged or recorded: a user and password in it, its query and its
+    fragment may carry a credential (`https://hooks.example/stop?token=…`), so they are left out
+    and the answer says so."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    hidden = netloc != parts.netloc or parts.query or parts.fragment
+    shown = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return f"{shown} (credentials and query not shown)" if hidden else shown
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import aiohttp
 
 from responder.journal import Step, StepResult
 from responder.policy import Hook
+from responder.secrets import shown_url
 
 MAX_ERROR_TEXT = 300
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -36,7 +37,7 @@ async def call_hook(hook: Hook, step: Step, dry_run: bool) -> StepResult:
         "targets": step.params.get("targets", []),
     }
     if dry_run:
-        return StepResult("succeeded", {"would": f"POST {hook.url}", "body": body, "changed": False})
+        return StepResult("succeeded", {"would": f"POST {shown_url(hook.url)}", "body": body, "changed": False})
     headers = {IDEMPOTENCY_HEADER: idempotency_key(step)}
     if hook.bearer_token:
         headers["Authorization"] = f"Bearer {hook.bearer_token.value}"
@@ -47,7 +48,7 @@ async def call_hook(hook: Hook, step: Step, dry_run: bool) -> StepResult:
             session.post(hook.url, json=body, headers=headers) as response,
         ):
             text = (await response.text(errors="replace"))[:MAX_ERROR_TEXT]
-            detail = {"url": hook.url, "status": response.status, "response": text}
+            detail = {"url": shown_url(hook.url), "status": response.status, "response": text}
             if 200 <= response.status < 300:
                 return StepResult("succeeded", {**detail, "changed": True})
             if response.status == 429 or response.status >= 500:
@@ -57,4 +58,6 @@ async def call_hook(hook: Hook, step: Step, dry_run: bool) -> StepResult:
                 "failed", {**detail, "error": f"the emergency hook refused the call ({response.status}); check its url"}
             )
     except (aiohttp.ClientError, TimeoutError) as exc:
-        return StepResult("retry", {"url": hook.url, "error": f"no answer from the emergency hook: {exc!r}"})
+        said = str(exc).replace(hook.url, shown_url(hook.url))
+        error = f"no answer from the emergency hook: {type(exc).__name__}: {said}"
+        return StepResult("retry", {"url": shown_url(hook.url), "error": error})

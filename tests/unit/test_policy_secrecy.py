@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from responder.policy import PolicyError, load_policy
+from responder.policy import PolicyError, describe, load_policy
 from responder.yamlio import YamlError, load_yaml
 from tests.conftest import write_policy
 
@@ -43,6 +43,29 @@ def test_a_section_that_holds_a_secret_is_not_shown_when_its_shape_is_wrong(tmp_
     text = _problems(tmp_path, {"escalation.pagerduty": [{"routing_key": NEEDLE}]})
     assert "escalation.pagerduty" in text and "may hold a secret" in text
     assert NEEDLE not in text
+
+
+@pytest.mark.parametrize(
+    ("key", "wrong"),
+    [
+        ("escalation.pagerduty.routing_key", {NEEDLE: None}),  # `routing_key: {n33dle…}`: flow style, a key
+        ("escalation.pagerduty.routing_key", {"default": "x", NEEDLE: "y"}),
+        ("escalation.pagerduty.routing_key", {"default": "x", "team": {"shop": {NEEDLE: None}}}),
+    ],
+)
+def test_a_secret_typed_as_a_key_is_never_shown(tmp_path: Path, key: str, wrong: Any) -> None:
+    text = _problems(tmp_path, {key: wrong})
+    assert "not shown" in text
+    assert NEEDLE not in text
+
+
+def test_a_url_that_may_carry_a_credential_is_not_shown_in_errors_or_the_plan(tmp_path: Path) -> None:
+    hook = f"ftp://hooks.example/stop?token={NEEDLE}"
+    assert NEEDLE not in _problems(tmp_path, {"actions.EMERGENCY_STOP.hook": {"url": hook}})
+    assert NEEDLE not in _problems(tmp_path, {"escalation.slack": {"base_url": f"slack.example/{NEEDLE}"}})
+    good = {"url": f"https://hooks.example/stop?token={NEEDLE}"}
+    plan = "\n".join(describe(load_policy(write_policy(tmp_path, {"actions.EMERGENCY_STOP.hook": good}), env={})))
+    assert "https://hooks.example/stop (credentials and query not shown)" in plan and NEEDLE not in plan
 
 
 def test_keys_in_a_section_with_secrets_are_still_named(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from responder.secrets import Secret, expand_env, read_secret
+from responder.secrets import Secret, expand_env, read_secret, shown_url
 
 
 def test_a_secret_never_shows_its_value() -> None:
@@ -62,3 +62,16 @@ def test_a_private_credentials_file_is_read_without_a_warning(tmp_path: Path, ca
     path.chmod(0o600)
     assert read_secret({"token_file": str(path)}, "token", "auth", []) == Secret("from-the-file")
     assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.example/stop", "https://hooks.example/stop"),
+        ("https://hooks.example/stop?token=n33dle", "https://hooks.example/stop (credentials and query not shown)"),
+        ("https://am:n33dle@hooks.example:8443/s", "https://hooks.example:8443/s (credentials and query not shown)"),
+        ("http://127.0.0.1:9/x#n33dle", "http://127.0.0.1:9/x (credentials and query not shown)"),
+    ],
+)
+def test_a_url_is_shown_without_what_may_carry_a_credential(url: str, shown: str) -> None:
+    assert shown_url(url) == shown
