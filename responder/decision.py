@@ -106,6 +106,21 @@ def cooldown_refusal(key: str, name: str, action: ActionPolicy, guards: GuardSta
     return None
 
 
+def breaker_refusal(key: str, guards: GuardState, policy: Policy, changed: int) -> Refusal | None:
+    """The circuit breaker for one more deployment of a step that has changed `changed` so far:
+    what execution applies to each deployment a selector matches, as planning did to the step.
+    The window's count holds the running step itself as at least one change."""
+    after = guards.mutations_in_window + (1 if changed else 0)
+    if after <= policy.breaker_max_mutations:
+        return None
+    return Refusal(
+        Guard.CIRCUIT_BREAKER,
+        f"{guards.mutations_in_window} deployment change(s) in the last {policy.breaker_window_seconds:g}s leave "
+        f"no room for {key} under max_mutations {policy.breaker_max_mutations}; the circuit breaker is open",
+        key,
+    )
+
+
 def decide_firing(alert: Alert, targets: Sequence[Target], policy: Policy, guards: GuardState, now: float) -> Decision:
     """The plan for an instance seen firing for the first time; `targets` are `targets_of(alert)`,
     worked out by the caller, which also reads the guard state for them."""

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from responder.decision import Refusal, cooldown_refusal, namespace_refusal
+from responder.decision import Refusal, breaker_refusal, cooldown_refusal, namespace_refusal
 from responder.journal import Effect, Journal, Operation, Step, StepResult
 from responder.policy import ActionPolicy, Policy
 from responder.remediation import OperatorResult
@@ -104,11 +104,15 @@ class ClusterRemediator:
         outcomes: list[dict[str, Any]] = []
         effects: list[Effect] = []
         errors: list[KubeError] = []
+        refused: list[Refusal] = []
+        changed = len(earlier)
         for ref in refs:
             if str(ref) in earlier:
                 outcomes.append({"deployment": str(ref), "changed": False, "note": "done in an earlier attempt"})
                 continue
-            if refusal := cooling.get(str(ref)):
+            refusal = cooling.get(str(ref)) or await self._breaker(step, target, str(ref), changed)
+            if refusal is not None:
+                refused.append(refusal)
                 outcomes.append({"deployment": str(ref), "changed": False, "refused": refusal.reason})
                 continue
             try:
@@ -125,19 +129,31 @@ class ClusterRemediator:
                 errors.append(exc)
                 outcome, done = {"deployment": str(ref), "error": exc.message}, []
             if done or outcome.get("changed"):  # recorded now: the step may yet be cut short
-                changed = [str(ref)] if outcome.get("changed") else []
-                await self._journal.record_effects(step, done, changed, self._clock())
+                changes = [str(ref)] if outcome.get("changed") else []
+                changed += len(changes)
+                await self._journal.record_effects(step, done, changes, self._clock())
             outcomes.append(outcome)
             effects += done
         detail: dict[str, Any] = {"mode": mode, "resolved": [str(r) for r in refs], "targets": outcomes}
-        if cooling:
-            reasons = "; ".join(r.reason for r in cooling.values())
-            detail["refused"] = {"guard": Guard.COOLDOWN, "reason": reasons}
+        if refused:  # the breaker's name first: it is the graver of the two
+            guard = min((r.guard for r in refused), key=lambda g: g != Guard.CIRCUIT_BREAKER)
+            detail["refused"] = {"guard": guard, "reason": "; ".join(r.reason for r in refused)}
         if step.name == "INVESTIGATE":  # the findings are the outcome; stored once, errors beside them
             detail["findings"] = [o for o in outcomes if "error" not in o]
             detail["targets"] = [o for o in outcomes if "error" in o]
         finished = tuple(o["deployment"] for o in outcomes if "error" not in o and "refused" not in o)
         return _combine(detail, errors, tuple(effects), finished)
+
+    async def _breaker(self, step: Step, target: Target, key: str, changed: int) -> Refusal | None:
+        """The circuit breaker, before a selector's next deployment is changed: planning counted
+        the step once, and what it matches is known only now. Read afresh each time, so that
+        other steps' changes (another replica's too) count."""
+        if target.deployment or step.name not in MUTATING:
+            return None
+        mutating, now = sorted(MUTATING), self._clock()
+        window, cap = self._policy.breaker_window_seconds, self._policy.breaker_max_mutations
+        guards = await self._journal.transact(lambda tx: tx.guard_state(mutating, [], window, now, cap))
+        return breaker_refusal(key, guards, self._policy, changed)
 
     async def _cooling(self, step: Step, target: Target, keys: list[str]) -> dict[str, Refusal]:
         """Of the deployments a selector matched (`keys`, those it has not done yet), the ones
