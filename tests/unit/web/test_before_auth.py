@@ -19,6 +19,7 @@ from responder.service import build_responder
 from responder.web.app import create_app
 from responder.web.bodies import CALLBACK_BODY
 from responder.web.server import LINGER_SECONDS, MAX_CONNECTIONS, MAX_HEADERS, MAX_LINE_BYTES, listen
+from responder.web.webhook import WEBHOOK_BODY_SECONDS
 from tests.conftest import TOKEN
 from tests.fakes.channels import channel_policy
 from tests.fakes.tls import make_ca
@@ -118,6 +119,16 @@ async def test_a_signed_callback_whose_body_trickles_is_408_within_its_deadline(
     assert answer.startswith(b"HTTP/1.1 408") and b"did not arrive within 5 s" in answer
     assert CALLBACK_BODY.seconds <= first < CALLBACK_BODY.seconds + 1.0
     assert closed is not None
+
+
+async def test_an_authenticated_webhook_whose_body_trickles_is_503_to_retry_and_counted(port: int) -> None:
+    head = _head("/webhook", 1000, **{**AUTH, "Content-Type": "application/json"})
+    answer, first, closed = await _send(port, head, wait=WEBHOOK_BODY_SECONDS + 5)
+    assert answer.startswith(b"HTTP/1.1 503") and b"Retry-After" in answer
+    assert WEBHOOK_BODY_SECONDS <= first < WEBHOOK_BODY_SECONDS + 1.0
+    assert closed is not None
+    metrics, _, _ = await _send(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"")
+    assert b'responder_notifications_total{outcome="timeout"} 1.0' in metrics
 
 
 async def test_an_authenticated_webhook_over_the_limit_is_413_before_its_body(port: int) -> None:
