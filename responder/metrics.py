@@ -21,6 +21,8 @@ from responder.vocabulary import (
     Guard,
     HoldState,
     NotificationOutcome,
+    Reading,
+    Reconciled,
     StepKind,
 )
 
@@ -41,6 +43,8 @@ class Metrics:
     backlog: Gauge
     held: Gauge
     ack_seconds: Histogram
+    reconciliations: Counter
+    reconciled: Counter
 
 
 def create_metrics() -> Metrics:
@@ -112,9 +116,25 @@ def create_metrics() -> Metrics:
             buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400),
             registry=registry,
         ),
+        reconciliations=Counter(
+            "responder_reconciliations",
+            "Rounds of reading Alertmanager back, by how the reading went.",
+            ["reading"],
+            registry=registry,
+        ),
+        reconciled=Counter(
+            "responder_reconciled_alerts",
+            "Alert instances only reconciliation caught (the push path missed them), by what it did.",
+            ["kind"],
+            registry=registry,
+        ),
     )
     for outcome in NotificationOutcome:
         metrics.notifications.labels(outcome)
+    for reading in Reading:
+        metrics.reconciliations.labels(reading)
+    for reconciled in Reconciled:
+        metrics.reconciled.labels(reconciled)
     for action in Action:
         for status in get_args(Status):
             metrics.alerts.labels(action, status)

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from responder import schemas
+from responder.alertmanager_policy import AlertmanagerPolicy, alertmanager_from, describe_alertmanager
 from responder.channel_policy import CHANNEL_SECTIONS, Channels, channels_from, describe_channels
 from responder.durations import parse_duration
 from responder.secrets import Secret, expand_env, read_secret, secret_values, shown_url
@@ -105,6 +106,7 @@ class Policy:
     step_timeout_seconds: float
     channels: Channels
     kubernetes: KubeSettings | None = None
+    alertmanager: AlertmanagerPolicy | None = None  # reconciliation; see responder.reconcile
     # Loaded offline: why the webhook's own credentials (auth) could not be read; serve needs them.
     unread_secrets: tuple[str, ...] = ()
 
@@ -250,6 +252,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         step_timeout_seconds=parse_duration(workers["step_timeout"]),
         channels=channels_from(document["escalation"], soft),
         kubernetes=_kubernetes(document.get("kubernetes"), problems),
+        alertmanager=alertmanager_from(document.get("alertmanager"), problems),
         unread_secrets=tuple(unread),
     )
 
@@ -328,6 +331,7 @@ def describe(policy: Policy) -> list[str]:
         f"Steps: {policy.remediation_workers} remediation and {policy.escalation_workers} escalation workers; "
         f"each step tried at most {policy.max_attempts} times, one with no answer after "
         f"{policy.step_timeout_seconds:g}s retried",
+        *describe_alertmanager(policy.alertmanager),
     ]
     for name in ACTIONS:
         action = policy.actions[name]

@@ -17,6 +17,7 @@ from responder.journal import Journal
 from responder.journal.sqlite import SqliteJournal
 from responder.metrics import Metrics, create_metrics
 from responder.policy import Policy
+from responder.reconcile import Reconciler
 from responder.remediation.cluster import ClusterRemediator
 from responder.remediation.kube import Kube
 from responder.remediation.undo import AlertUndo
@@ -33,6 +34,7 @@ class Responder:
     escalation: Router  # channels; the Slack and PagerDuty callbacks talk back through it
     acknowledge: Acknowledger
     undo: AlertUndo
+    reconciler: Reconciler | None  # with an alertmanager: section
 
 
 def build_responder(policy: Policy, clock: Callable[[], float] = time.time, console: TextIO = sys.stdout) -> Responder:
@@ -45,4 +47,5 @@ def build_responder(policy: Policy, clock: Callable[[], float] = time.time, cons
     engine = Engine(journal, policy, remediator, router, metrics, clock)
     acknowledge = Acknowledger(journal, engine.wake, metrics.ack_seconds, clock)
     undo = AlertUndo(journal, remediator, engine.wake, clock)
-    return Responder(policy, journal, engine, remediator, metrics, clock, router, acknowledge, undo)
+    reconciler = Reconciler(policy.alertmanager, journal, engine, metrics, clock) if policy.alertmanager else None
+    return Responder(policy, journal, engine, remediator, metrics, clock, router, acknowledge, undo, reconciler)

@@ -63,6 +63,23 @@ class TimelineEvent(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     OPERATOR_ACTION = "operator_action"
     OPERATOR_ACTION_REFUSED = "operator_action_refused"
+    FOUND_BY_RECONCILIATION = "found_by_reconciliation"  # Alertmanager reported it; no notification came
+    RESOLVED_BY_RECONCILIATION = "resolved_by_reconciliation"  # Alertmanager stopped reporting it
+
+
+class Reconciled(StrEnum):
+    """What reconciliation with Alertmanager did to an alert instance the push path missed."""
+
+    FIRING = "firing"  # ingested: Alertmanager reported it firing and no notification came
+    RESOLVED = "resolved"  # resolved: Alertmanager stopped reporting it and no resolve came
+
+
+class Reading(StrEnum):
+    """How one reconciliation round read Alertmanager."""
+
+    READ = "read"  # every Alertmanager answered
+    PARTIAL = "partial"  # some answered: missed firings are ingested, nothing is resolved
+    UNREACHABLE = "unreachable"  # none answered
 
 
 class MessageEvent(StrEnum):

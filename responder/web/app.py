@@ -1,5 +1,6 @@
 """The one app factory: the routes of a responder's parts, behind one authentication middleware."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -58,7 +59,13 @@ def create_app(responder: Responder, *, lifecycle: bool = True) -> web.Applicati
     async def run(_: web.Application) -> AsyncIterator[None]:
         await journal.start()
         await responder.engine.start()
+        reconciler = responder.reconciler
+        reconciling = asyncio.create_task(reconciler.run(), name="reconcile") if reconciler else None
         yield
+        if reconciler is not None and reconciling is not None:
+            reconciling.cancel()
+            await asyncio.gather(reconciling, return_exceptions=True)
+            await reconciler.close()
         await responder.engine.stop(SHUTDOWN_GRACE_SECONDS)
         await responder.escalation.close()
         responder.operator.close()

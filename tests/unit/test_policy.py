@@ -70,3 +70,26 @@ def test_a_secret_that_fails_validation_is_not_repeated_in_the_error(tmp_path: P
     text = "\n".join(raised.value.problems)
     assert "auth.bearer_token" in text and "minLength" in text
     assert "hunter2" not in text
+
+
+def test_the_alertmanager_section_turns_reconciliation_on_and_says_so_without_its_credentials(
+    make_policy: Callable[..., Policy],
+) -> None:
+    off = "\n".join(describe(make_policy()))
+    assert "Reconciliation: off" in off
+    policy = make_policy(
+        {
+            "alertmanager": {
+                "urls": ["http://am-0:9093", "https://am:s3cret-pass@am-1:9093/"],
+                "receiver": "alert-responder",
+                "interval": "30s",
+                "bearer_token": "am-bearer-token-123",
+            }
+        }
+    )
+    assert policy.alertmanager is not None
+    assert (policy.alertmanager.interval_seconds, policy.alertmanager.grace_seconds) == (30, 600)
+    words = "\n".join(describe(policy))
+    assert "every 30s, and at start" in words and "receiver 'alert-responder'" in words
+    assert "s3cret-pass" not in words and "am-bearer-token-123" not in words
+    assert "am-bearer-token-123" in policy.logged_secrets(), "the log scrubber knows it"

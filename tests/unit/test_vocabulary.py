@@ -40,6 +40,8 @@ def test_every_value_is_the_string_journals_and_dashboards_already_hold() -> Non
         "acknowledged",
         "operator_action",
         "operator_action_refused",
+        "found_by_reconciliation",
+        "resolved_by_reconciliation",
     ]
     assert list(MessageEvent) == ["firing", "resolved", "remediation_failed", "update", "acknowledged"]
     assert list(Guard) == [
