@@ -34,18 +34,20 @@ class Acknowledge(Protocol):
 
 @dataclass(frozen=True)
 class Acknowledger:
-    """Acknowledge; `ack_seconds` observes the time from each instance's start, by `via`."""
+    """Acknowledge; `ack_seconds` observes the time from each instance's start, by `via`;
+    `silence`: each acknowledgement also silences its alert in Alertmanager (silence_on_ack)."""
 
     journal: Journal
     wake: Callable[[str], None]  # Engine.wake
     ack_seconds: Histogram
     clock: Callable[[], float]
+    silence: bool = False
 
     async def __call__(self, fingerprint: str, actor: str, via: str, starts_at: str | None = None) -> AckOutcome:
         """Every firing instance of `fingerprint`, or only the one that started at `starts_at`
         (what a Slack button names: an old message's button never touches a newer instance)."""
         outcome = await self.journal.escalation.acknowledge(
-            fingerprint, actor, via, self.clock(), ack_steps(actor, via), starts_at
+            fingerprint, actor, via, self.clock(), ack_steps(actor, via, self.silence), starts_at
         )
         self._acted(outcome, fingerprint, actor, via)
         return outcome
@@ -54,7 +56,7 @@ class Acknowledger:
         """Acknowledge, via `channel`, the one instance whose `channel` reference is `ref`, as
         the provider's webhook event `event_id`: an event seen before changes nothing."""
         found = await self.journal.escalation.acknowledge_reference(
-            channel, ref, event_id, actor, self.clock(), ack_steps(actor, channel)
+            channel, ref, event_id, actor, self.clock(), ack_steps(actor, channel, self.silence)
         )
         if found.instance is not None:
             self._acted(found.outcome, found.instance.fingerprint, actor, channel)

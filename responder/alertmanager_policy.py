@@ -2,7 +2,9 @@
 
 Optional. With it, the responder compares what Alertmanager reports as firing with its journal
 at start and then every `interval` (see `reconcile`): an alert it never heard of is ingested, and
-an instance Alertmanager no longer reports for longer than `grace` is resolved.
+an instance Alertmanager no longer reports for longer than `grace` is resolved. With
+`silence_on_ack`, an acknowledged alert is silenced in Alertmanager for that long, and the
+silence expired when it resolves (see `escalation.silence`).
 """
 
 from collections.abc import Mapping
@@ -27,6 +29,7 @@ class AlertmanagerPolicy:
     bearer_token: Secret | None
     basic_username: str | None
     basic_password: Secret | None
+    silence_on_ack_seconds: float | None = None
 
 
 def alertmanager_from(raw: Mapping[str, Any] | None, problems: list[str]) -> AlertmanagerPolicy | None:
@@ -43,6 +46,7 @@ def alertmanager_from(raw: Mapping[str, Any] | None, problems: list[str]) -> Ale
         bearer_token=read_secret(raw, "bearer_token", "alertmanager", problems),
         basic_username=basic.get("username"),
         basic_password=read_secret(basic, "password", "alertmanager.basic", problems) if basic else None,
+        silence_on_ack_seconds=parse_duration(raw["silence_on_ack"]) if "silence_on_ack" in raw else None,
     )
 
 
@@ -54,5 +58,9 @@ def describe_alertmanager(am: AlertmanagerPolicy | None) -> list[str]:
     return [
         f"Reconciliation: every {am.interval_seconds:g}s, and at start, reads the alerts {where} routes to "
         f"receiver {am.receiver!r}: one never notified is handled as if it had been; one no longer reported "
-        f"for {am.grace_seconds:g}s is resolved"
+        f"for {am.grace_seconds:g}s is resolved",
+        f"Silences: an acknowledged alert is silenced in Alertmanager for {am.silence_on_ack_seconds:g}s, "
+        "expired when it resolves"
+        if am.silence_on_ack_seconds
+        else "Silences: none (alertmanager.silence_on_ack is not set)",
     ]

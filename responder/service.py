@@ -45,7 +45,8 @@ def build_responder(policy: Policy, clock: Callable[[], float] = time.time, cons
     remediator = ClusterRemediator(policy, journal, kube, clock)
     router = build_router(policy, journal.escalation, console, clock)
     engine = Engine(journal, policy, remediator, router, metrics, clock)
-    acknowledge = Acknowledger(journal, engine.wake, metrics.ack_seconds, clock)
+    silence = policy.alertmanager is not None and bool(policy.alertmanager.silence_on_ack_seconds)
+    acknowledge = Acknowledger(journal, engine.wake, metrics.ack_seconds, clock, silence)
     undo = AlertUndo(journal, remediator, engine.wake, clock)
     reconciler = Reconciler(policy.alertmanager, journal, engine, metrics, clock) if policy.alertmanager else None
     return Responder(policy, journal, engine, remediator, metrics, clock, router, acknowledge, undo, reconciler)

@@ -110,6 +110,7 @@ class Channel(StrEnum):
     PAGERDUTY = "pagerduty"
     SMS = "sms"
     CONSOLE = "console"
+    SILENCE = "silence"  # Alertmanager's silences: not a ladder channel; planned on ack, expired on resolve
 
 
 class DeliveryOutcome(StrEnum):

@@ -22,6 +22,7 @@ REQUIRED_MODULES = (
     "tests.e2e.test_fuzz",  # hypothesis over HTTP against the live responder
     "tests.e2e.test_demo",  # scripts/demo's story
     "tests.e2e.test_reconcile",  # a real Alertmanager read back: missed firings and resolves
+    "tests.e2e.test_silences",  # silences for acknowledged alerts in a real Alertmanager
     "tests.kube.test_stop",  # EMERGENCY_STOP and restore on a real kube-apiserver
     "tests.kube.test_freeze",  # FREEZE_DEPLOYMENTS with the real deployment controller
     "tests.kube.test_investigate",  # INVESTIGATE reading the real server

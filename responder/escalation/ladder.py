@@ -7,11 +7,14 @@ acknowledgement. The steps themselves are built by `responder.planner`.
 - A rung that went out on another channel is told in the thread too.
 - A channel that failed for good hands the message to the next channel of the ladder at once
   (the console when none is left), so a broken token never silences an alert.
+- What Alertmanager's silence for an acknowledged alert did, or why it could not, is said in
+  the thread.
 """
 
 from collections.abc import Callable, Sequence
 
 from responder.escalation.content import escalation_text, remediation_text
+from responder.escalation.silence import silence_text
 from responder.journal import Instance, Step, StepResult
 from responder.planner import (
     PlannedStep,
@@ -49,6 +52,8 @@ def follow_ups(kind: str, step: Step, result: StepResult, policy: Policy) -> lis
         if threaded:
             steps.append(thread_update(step.id, THREAD, remediation_text(step, result)))
         return steps
+    if step.name == Channel.SILENCE:  # said in the thread; never handed to another channel
+        return [thread_update(step.id, THREAD, silence_text(step, result))] if threaded else []
     if result.status == AttemptOutcome.FAILED and event in FALLBACK_EVENTS:
         return [fallback(step, result, channels)]
     told_elsewhere = step.name != THREAD and event == MessageEvent.FIRING and "fallback_from" not in step.params
@@ -75,12 +80,16 @@ def fallback(step: Step, result: StepResult, channels: Sequence[str]) -> Planned
     return fallback_step(step.id, params, following)
 
 
-def ack_steps(actor: str, via: str) -> Callable[[Instance, frozenset[str], Sequence[str]], list[PlannedStep]]:
+def ack_steps(
+    actor: str, via: str, silence: bool = False
+) -> Callable[[Instance, frozenset[str], Sequence[str]], list[PlannedStep]]:
     """The planner the journal calls when it records an acknowledgement: tell every channel
-    that was told about the alert, except SMS (an ack is no reason to wake anyone)."""
+    that was told about the alert, except SMS (an ack is no reason to wake anyone); and, when
+    `silence`, silence the alert in Alertmanager."""
 
     def plan(instance: Instance, notified: frozenset[str], stopped: Sequence[str]) -> list[PlannedStep]:
         params = {"event": MessageEvent.ACKNOWLEDGED, "actor": actor, "via": via, "stopped": list(stopped)}
-        return acknowledged_steps([c for c in sorted(notified) if c != Channel.SMS], params)
+        told = [c for c in sorted(notified) if c not in (Channel.SMS, Channel.SILENCE)]
+        return acknowledged_steps([*told, *([Channel.SILENCE] if silence else [])], params)
 
     return plan

@@ -10,11 +10,13 @@ from typing import TextIO
 from responder.escalation import Notifier
 from responder.escalation.console import ConsoleNotifier
 from responder.escalation.pagerduty import PagerDutyNotifier
+from responder.escalation.silence import SilenceNotifier
 from responder.escalation.slack import SlackNotifier, client_for
 from responder.escalation.sms import SmsNotifier
 from responder.journal import Step, StepResult
 from responder.journal.escalation import EscalationStore
 from responder.policy import Policy
+from responder.vocabulary import Channel
 
 
 class Router:
@@ -25,12 +27,14 @@ class Router:
         slack: SlackNotifier | None = None,
         sms: SmsNotifier | None = None,
         pagerduty: PagerDutyNotifier | None = None,
+        silence: SilenceNotifier | None = None,
     ) -> None:
         self._notifiers = dict(notifiers)
         self._console = console
         self.slack = slack  # the Slack interactivity endpoint talks back through it
         self._sms = sms
         self._pagerduty = pagerduty
+        self._silence = silence
 
     def channel(self, name: str) -> Notifier:
         return self._notifiers.get(name, self._console)
@@ -42,6 +46,8 @@ class Router:
         try:
             if self._sms is not None:
                 await self._sms.close()
+            if self._silence is not None:
+                await self._silence.close()
         finally:
             if self._pagerduty is not None:
                 self._pagerduty.close()
@@ -62,4 +68,7 @@ def build_router(
         pagerduty = notifiers["pagerduty"] = PagerDutyNotifier(channels.pagerduty, store, policy.escalation_workers, ca)
     if channels.sms.enabled:
         sms = notifiers["sms"] = SmsNotifier(channels.sms, store, clock)
-    return Router(notifiers, ConsoleNotifier(console), slack, sms, pagerduty)
+    silence = None
+    if policy.alertmanager is not None and policy.alertmanager.silence_on_ack_seconds:
+        silence = notifiers[Channel.SILENCE] = SilenceNotifier(policy.alertmanager, store, clock)
+    return Router(notifiers, ConsoleNotifier(console), slack, sms, pagerduty, silence)

@@ -311,10 +311,11 @@ class SqliteTransaction:
         )
 
     def notified_channels(self, instance: Instance) -> frozenset[str]:
-        """Channels that were, or are about to be, told this instance fired."""
+        """Channels that were, or are about to be, told this instance fired; and `silence` when
+        its acknowledgement silenced it in Alertmanager (what its resolve must expire)."""
         rows = self._conn.execute(
             "SELECT DISTINCT name FROM steps WHERE instance_id = ? AND kind = 'escalation'"
-            " AND status != ? AND json_extract(params, '$.event') = 'firing'",
+            " AND status != ? AND (json_extract(params, '$.event') = 'firing' OR name = 'silence')",
             (instance.id, CANCELLED),
         ).fetchall()
         return frozenset(r[0] for r in rows)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.e2e.alertmanager import Alertmanagers
 from tests.e2e.stack import Stack
 
 REPORT = REPO / "var" / "e2e-report.txt"
@@ -28,3 +29,14 @@ def report() -> Iterator[list[str]]:
         REPORT.parent.mkdir(exist_ok=True)
         REPORT.write_text("".join(line + "\n" for line in lines), "utf-8")
         print("\n" + REPORT.read_text("utf-8"))
+
+
+@pytest.fixture
+def alertmanagers(tmp_path: Path) -> Iterator[Alertmanagers]:
+    """A real Alertmanager whose push path to the responder is broken (see tests.e2e.alertmanager)."""
+    running = Alertmanagers(tmp_path)
+    running.process.start()
+    try:
+        yield running
+    finally:
+        running.process.stop()

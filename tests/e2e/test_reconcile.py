@@ -6,89 +6,25 @@ policy a user would write; its remediation is live against the Kubernetes fake."
 import io
 import json
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from responder.alerts import parse_notification
 from responder.policy import load_policy
 from responder.service import Responder, build_responder
-from tests.conftest import alert_payload, cost_alert, real_binary, started, write_policy
-from tests.e2e.processes import Process, alertmanager, wait_for
+from tests.conftest import alert_payload, cost_alert, started, write_policy
+from tests.e2e.alertmanager import RECEIVER, Alertmanagers
 from tests.e2e.processes import responder as responder_process
+from tests.e2e.processes import wait_for
 from tests.fakes.kube import Cluster, FakeKube, serve
 from tests.fakes.thread import free_port
 
 NAMESPACE, DEPLOYMENT = "autogen-council", "o3-audit-proxy"
 KUBE_TOKEN = "kube-token-for-reconciliation"
-RECEIVER = "alert-responder"
-
-
-class Alertmanagers:
-    """One real Alertmanager whose only receiver is the responder, at a port nobody listens on."""
-
-    def __init__(self, root: Path) -> None:
-        dead = free_port()
-        config = {
-            "route": {"receiver": RECEIVER, "group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
-            "receivers": [{"name": RECEIVER, "webhook_configs": [{"url": f"http://127.0.0.1:{dead}/webhook"}]}],
-        }
-        path = root / "alertmanager.yml"
-        path.write_text(yaml.safe_dump(config), "utf-8")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        home = root / "alertmanager"
-        home.mkdir()
-        self.process: Process = alertmanager(real_binary("prometheus-alertmanager"), path, home, self.port)
-
-    def post(self, path: str, body: Any) -> Any:
-        request = urllib.request.Request(
-            self.url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            text = response.read()
-        return json.loads(text) if text else None
-
-    def fire(self, ends: datetime | None = None, **labels: str) -> None:
-        """An alert as Prometheus sends it; ended when `ends` is in the past."""
-        alert = cost_alert()
-        sent = {
-            "labels": {**alert["labels"], **labels},
-            "annotations": alert["annotations"],
-            "startsAt": "2026-11-23T13:00:00Z",
-            "generatorURL": "http://127.0.0.1:9090/graph",
-        }
-        if ends is not None:
-            sent["endsAt"] = ends.isoformat().replace("+00:00", "Z")
-        self.post("/api/v2/alerts", [sent])
-
-    def silence(self, **labels: str) -> None:
-        now = datetime.now(UTC)
-        self.post(
-            "/api/v2/silences",
-            {
-                "matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in labels.items()],
-                "startsAt": now.isoformat(),
-                "endsAt": (now + timedelta(hours=1)).isoformat(),
-                "createdBy": "test",
-                "comment": "silenced while it is handled",
-            },
-        )
-
-
-@pytest.fixture
-def alertmanagers(tmp_path: Path) -> Iterator[Alertmanagers]:
-    running = Alertmanagers(tmp_path)
-    running.process.start()
-    try:
-        yield running
-    finally:
-        running.process.stop()
 
 
 @pytest.fixture

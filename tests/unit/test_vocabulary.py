@@ -54,7 +54,7 @@ def test_every_value_is_the_string_journals_and_dashboards_already_hold() -> Non
         "circuit_breaker",
         "rbac",
     ]
-    assert list(Channel) == ["slack", "pagerduty", "sms", "console"]
+    assert list(Channel) == ["slack", "pagerduty", "sms", "console", "silence"]
     assert list(DeliveryOutcome) == ["delivered", "failed"]
     assert list(NotificationOutcome) == [
         "accepted",
