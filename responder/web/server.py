@@ -5,9 +5,10 @@ Every byte before authentication is hostile, so a connection is cheap to keep an
 - an idle one (before its first request or between two) is closed after KEEPALIVE_SECONDS;
 - the unread body of a request answered early (a refusal) is drained for at most
   LINGER_SECONDS, then the connection is closed;
-- at MAX_CONNECTIONS open connections a new one takes the place of the one idle the longest;
-  when none is idle (every one is in the middle of a request) it is answered 503 and closed
-  before anything of it is read, so descriptors run out for connections, never for the journal;
+- at MAX_CONNECTIONS open connections a new one takes the place of the one idle the longest
+  (no whole request being answered on it; part of a head is no request); when none is idle
+  (every one has a request being answered) it is answered 503 and closed before anything of it
+  is read, so descriptors run out for connections, never for the journal;
 - a request aiohttp cannot parse (a malformed request line, a NUL in a header) is answered in
   fixed words: aiohttp's own answer quotes the request head, Authorization header included.
 `listen` starts the app this way; `serve` and the tests that run the app as a server use it.
@@ -72,9 +73,11 @@ class StartupError(Exception):
 
 
 class _Handler(web.RequestHandler):
-    """A connection, and since when it has been idle: opened or answered, with nothing of a
-    next request received since. Closing an idle one loses no request; the client's next request
-    opens a new connection (Alertmanager's client retries on one closed while idle)."""
+    """A connection, and since when it has been idle: opened or answered, and no whole request
+    being answered since. Closing an idle one loses no request being answered (a part of a head
+    is no request: sending a byte now and then must not make a connection unevictable); the
+    client's next request opens a new connection (Alertmanager's client retries on one closed
+    while idle)."""
 
     def __init__(self, listed: set["_Handler"], *args: Any, **kwargs: Any) -> None:
         """`listed`: the listener's open connections, this one among them from now until it is lost."""
@@ -86,10 +89,6 @@ class _Handler(web.RequestHandler):
     def connection_lost(self, exc: BaseException | None) -> None:
         self._listed.discard(self)
         super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        self.idle_since = None
-        super().data_received(data)
 
     def log_access(self, request: BaseRequest, response: web.StreamResponse, time: float | None) -> None:
         """Called as each answer is written: from here the connection is idle again."""
@@ -178,6 +177,15 @@ async def listen(
     # Counted as each is accepted: the server's own list learns of a connection a loop turn
     # later, and a burst of them would all pass a bound checked against it.
     listed: set[_Handler] = set()
+    answer = server.request_handler
+
+    async def answering(request: BaseRequest) -> web.StreamResponse:
+        """A whole request head arrived: its connection is busy until the answer is written."""
+        if isinstance(request.protocol, _Handler):
+            request.protocol.idle_since = None
+        return await answer(request)
+
+    server.request_handler = answering  # each connection takes it as it is made
 
     def connection() -> asyncio.Protocol:
         if len(listed) >= max_connections and not _close_longest_idle(listed):

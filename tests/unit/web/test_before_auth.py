@@ -194,14 +194,31 @@ async def test_idle_connections_cannot_hold_the_bound_against_a_probe(start: Cal
             conn.close()
 
 
+async def test_connections_that_send_part_of_a_head_now_and_then_cannot_hold_the_bound(
+    start: Callable[..., Awaitable[int]],
+) -> None:
+    """A byte now and then is no request: such connections make room like idle ones."""
+    port = await start(max_connections=3)
+    held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
+    try:
+        for conn in held:
+            conn.sendall(b"G")
+            await asyncio.sleep(0.02)
+        answer, _, _ = await _send(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"", 5.0)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+    finally:
+        for conn in held:
+            conn.close()
+
+
 async def test_connections_over_the_bound_in_the_middle_of_requests_are_503_and_the_bound_frees_up(
     start: Callable[..., Awaitable[int]],
 ) -> None:
     port = await start(max_connections=3)
     held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
     try:
-        for conn in held:
-            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # a request begun, never finished
+        for conn in held:  # requests being answered: the webhook waits for the rest of each body
+            conn.sendall(_head("/webhook", 1000, **{**AUTH, "Content-Type": "application/json"}) + b"{")
         await asyncio.sleep(0.2)  # the server has read all three
         answer, first, closed = await _send(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", b"", wait=5.0)
         assert answer.startswith(b"HTTP/1.1 503") and b"Retry-After: 5" in answer
