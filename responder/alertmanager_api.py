@@ -28,6 +28,11 @@ class ApiAlert(msgspec.Struct, frozen=True):
     ends_at: str = msgspec.field(default="", name="endsAt")
     generator_url: str = msgspec.field(default="", name="generatorURL")
     status: dict[str, Any] = {}
+    receivers: list[dict[str, Any]] = []
+
+    def routed_to(self, receiver: str) -> bool:
+        """Alertmanager routes it to `receiver` (checked here too: the query's filter is its word)."""
+        return any(r.get("name") == receiver for r in self.receivers if isinstance(r, dict))
 
     @property
     def notifiable(self) -> bool:
@@ -48,6 +53,7 @@ class ApiAlert(msgspec.Struct, frozen=True):
 
 
 _DECODER = msgspec.json.Decoder(list[ApiAlert])
+MAX_ANSWER_BYTES = 32 * 2**20  # about 30,000 alerts; more is no Alertmanager a responder serves
 Key = tuple[str, str]  # (fingerprint, canonical startsAt): an alert instance, as the journal keys it
 
 
@@ -78,11 +84,14 @@ class AlertmanagerClient:
         report = Report()
         answers = await asyncio.gather(*(self._alerts(url) for url in self._policy.urls), return_exceptions=True)
         for url, answer in zip(self._policy.urls, answers, strict=True):
-            if isinstance(answer, BaseException):
-                report.failed.append(f"{shown_url(url)}: {type(answer).__name__}: {answer}")
+            if isinstance(answer, BaseException):  # an error may quote the URL: shown without credentials
+                said = str(answer).replace(url.rstrip("/"), shown_url(url))
+                report.failed.append(f"{shown_url(url)}: {type(answer).__name__}: {said}")
                 continue
             report.answered.append(url)
             for alert in answer:
+                if not alert.routed_to(self._policy.receiver):
+                    continue
                 try:
                     key = (alert.fingerprint, canonical_time(alert.starts_at))
                 except ValueError:  # not a time: no notification of it could be accepted either
@@ -100,7 +109,12 @@ class AlertmanagerClient:
         ) as response:
             if response.status != 200:
                 raise AlertmanagerError(f"answered {response.status}")
-            return _DECODER.decode(await response.read())
+            answer = bytearray()
+            async for chunk in response.content.iter_chunked(65536):
+                answer += chunk
+                if len(answer) > MAX_ANSWER_BYTES:
+                    raise AlertmanagerError(f"answered more than {MAX_ANSWER_BYTES // 2**20} MiB of alerts")
+            return _DECODER.decode(answer)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -30,14 +30,16 @@ import orjson
 
 from responder.alertmanager_api import AlertmanagerClient, ApiAlert, Key, Report
 from responder.alertmanager_policy import AlertmanagerPolicy
-from responder.alerts import SUPPORTED_VERSION, parse_notification
+from responder.alerts import SUPPORTED_VERSION, PayloadError, parse_notification
 from responder.engine import Engine
 from responder.journal import Instance, Journal
 from responder.metrics import Metrics
+from responder.secrets import shown_url
 from responder.vocabulary import Reading, Reconciled, TimelineEvent
 
 log = logging.getLogger("responder.reconcile")
 MAX_FIRING = 10_000  # firing instances compared per round
+MAX_FOUND = 100  # missed alerts ingested per round: each starts its ladder at once
 _ROUNDS = itertools.count(1)
 
 
@@ -85,15 +87,26 @@ class Reconciler:
             )
         notifiable = {key: alert for key, alert in report.alerts.items() if alert.notifiable}
         known = await self._journal.transact(lambda tx: tx.instances(list(notifiable)))
-        for key in notifiable.keys() - known.keys():
-            await self._found(key, notifiable[key], report)
+        unseen = [key for key in notifiable if key not in known and not await self._seen_to_the_ms(key)]
+        if len(unseen) > MAX_FOUND:
+            log.warning("more missed alerts than one round takes; the rest next round", extra={"missed": len(unseen)})
+        for key in unseen[:MAX_FOUND]:
+            try:
+                await self._found(key, notifiable[key], report)
+            except PayloadError as exc:  # Alertmanager's, yet no notification could carry it
+                log.warning("a missed alert cannot be ingested", extra={"fingerprint": key[0], "error": str(exc)})
         if not report.failed:
             await self._resolve_unreported(report)
         return report
 
+    async def _seen_to_the_ms(self, key: Key) -> bool:
+        """Known by another start time in the same millisecond: Alertmanager's API gives start
+        times in milliseconds, its webhook in nanoseconds (kept to microseconds)."""
+        return any(_to_the_ms(i["starts_at"]) == _to_the_ms(key[1]) for i in await self._journal.timeline(key[0]))
+
     async def _found(self, key: Key, alert: ApiAlert, report: Report) -> None:
         """A firing the push path missed: ingested as the notification Alertmanager would have sent."""
-        body = _notification(self._policy.receiver, "firing", [alert.as_webhook_alert()], report.answered[0])
+        body = _notification(self._policy.receiver, "firing", [alert.as_webhook_alert()], shown_url(report.answered[0]))
         instance = await self._ingest(body, key)
         if instance is not None:
             detail = {"note": "Alertmanager reports it firing; no notification for it reached the responder"}
@@ -109,10 +122,11 @@ class Reconciler:
     async def _resolve_unreported(self, report: Report) -> None:
         now = self._clock()
         firing = await self._journal.instances({"status": "firing"}, MAX_FIRING)
+        reported = {(fingerprint, _to_the_ms(start)) for fingerprint, start in report.alerts}
         still = set()
         for row in firing:
             key = (row["fingerprint"], row["starts_at"])
-            if key in report.alerts or row["fingerprint"].startswith("truncated"):
+            if (key[0], _to_the_ms(key[1])) in reported or row["fingerprint"].startswith("truncated"):
                 continue
             still.add(key)
             since = self._missing_since.setdefault(key, now)
@@ -168,3 +182,8 @@ def _notification(receiver: str, status: str, alerts: list[dict[str, Any]], exte
             "alerts": alerts,
         }
     )
+
+
+def _to_the_ms(start: str) -> str:
+    """A canonical start time ("2026-11-23T13:00:00.123456Z") to the millisecond."""
+    return start[:23]

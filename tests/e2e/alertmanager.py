@@ -42,18 +42,24 @@ class Alertmanagers:
             text = response.read()
         return json.loads(text) if text else None
 
-    def fire(self, ends: datetime | None = None, **labels: str) -> None:
+    def fire(self, ends: datetime | None = None, starts_at: str = "2026-11-23T13:00:00Z", **labels: str) -> None:
         """An alert as Prometheus sends it; ended when `ends` is in the past."""
         alert = cost_alert()
         sent = {
             "labels": {**alert["labels"], **labels},
             "annotations": alert["annotations"],
-            "startsAt": "2026-11-23T13:00:00Z",
+            "startsAt": starts_at,
             "generatorURL": "http://127.0.0.1:9090/graph",
         }
         if ends is not None:
             sent["endsAt"] = ends.isoformat().replace("+00:00", "Z")
         self.post("/api/v2/alerts", [sent])
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """What its API lists, as the responder reads it."""
+        with urllib.request.urlopen(self.url + "/api/v2/alerts", timeout=10) as response:
+            listed: list[dict[str, Any]] = json.loads(response.read())
+            return listed
 
     def silence(self, **labels: str) -> None:
         now = datetime.now(UTC)

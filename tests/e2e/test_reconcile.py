@@ -190,3 +190,24 @@ def test_a_responder_started_after_alertmanager_gave_up_on_it_acts_on_the_alert_
         assert len(cluster.fake.patches("deployments/scale")) == 1
     finally:
         service.stop()
+
+
+async def test_a_start_time_in_nanoseconds_pushed_is_the_same_instance_alertmanager_lists_in_milliseconds(
+    responder: Responder, alertmanagers: Alertmanagers, cluster: Cluster
+) -> None:
+    """Alertmanager's webhook carries the start as sent (nanoseconds); its API lists it to the millisecond."""
+    start = "2026-11-23T13:00:00.123456789Z"
+    alertmanagers.fire(starts_at=start)
+    [listed] = alertmanagers.alerts()
+    assert listed["startsAt"] != start, "this Alertmanager lists starts in other precision: the test proves less"
+    async with started(responder.journal):
+        assert responder.reconciler is not None
+        pushed = alert_payload(cost_alert(fingerprint=listed["fingerprint"], starts_at=start))
+        body = json.dumps(pushed).encode()
+        await responder.engine.accept(body, "push", parse_notification(body))
+        await responder.reconciler.once()
+        await responder.reconciler.once()  # grace 0s: a second round would resolve what it did not match
+        [instance] = await _timelines(responder)
+        assert instance["status"] == "firing"
+        await responder.engine.drain()
+        assert len(cluster.fake.patches("deployments/scale")) == 1
