@@ -17,7 +17,7 @@ from responder import schemas
 from responder.alertmanager_policy import AlertmanagerPolicy, alertmanager_from, describe_alertmanager
 from responder.channel_policy import CHANNEL_SECTIONS, Channels, channels_from, describe_channels
 from responder.durations import parse_duration
-from responder.secrets import Secret, expand_env, read_secret, secret_values, shown_url
+from responder.secrets import Secret, expand_env, read_secret, secret_values, shown_url, url_problem
 from responder.vocabulary import ACTIONS, SEVERITIES
 from responder.yamlio import YamlError, load_yaml
 
@@ -139,6 +139,18 @@ _ONLY_FOR = {
 }
 
 
+def _url_problems(document: Mapping[str, Any]) -> list[str]:
+    """Every URL of the policy that a client would misread (`url_problem`), by where it is."""
+    urls = [(f"actions.{n}.hook.url", (a.get("hook") or {}).get("url")) for n, a in document["actions"].items()]
+    channels = document.get("escalation") or {}
+    urls += [
+        (f"escalation.{c}.base_url", (channels.get(c) or {}).get("base_url")) for c in ("slack", "pagerduty", "sms")
+    ]
+    urls += [(f"alertmanager.urls[{i}]", u) for i, u in enumerate((document.get("alertmanager") or {}).get("urls", []))]
+    urls.append(("kubernetes.host", (document.get("kubernetes") or {}).get("host")))
+    return [f"{where}: {problem}" for where, url in urls if url and (problem := url_problem(url))]
+
+
 def _action(name: str, raw: Mapping[str, Any], problems: list[str]) -> ActionPolicy:
     for key, owner in _ONLY_FOR.items():
         if key in raw and name != owner:
@@ -205,6 +217,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
     # Optional sections default to the embedded policy's, so each default is written once. Actions
     # are the exception: one left out is disabled, never inherited with the default's "*" namespaces.
     actions = {name: _action(name, document["actions"].get(name, {"mode": "disabled"}), problems) for name in ACTIONS}
+    problems += _url_problems(document)
     problems += [
         f"actions.{name}.mode: {a.mode} needs a cluster; add a kubernetes: section "
         "(in_cluster: true, kubeconfig: PATH or host: URL), or use mode: plan"
@@ -307,7 +320,7 @@ def _cluster_in_words(kube: KubeSettings | None) -> str:
         return "in-cluster service account"
     if kube.kubeconfig is not None:
         return f"kubeconfig {kube.kubeconfig}" + (f", context {kube.context}" if kube.context else "")
-    return f"{kube.host}" + (" with a bearer token" if kube.token else "")
+    return f"{shown_url(kube.host or '')}" + (" with a bearer token" if kube.token else "")
 
 
 def describe(policy: Policy) -> list[str]:

@@ -22,12 +22,36 @@ log = logging.getLogger(__name__)
 def shown_url(url: str) -> str:
     """`url` as it may be printed, logged or recorded: a user and password in it, its query and its
     fragment may carry a credential (`https://hooks.example/stop?token=…`), so they are left out
-    and the answer says so."""
+    and the answer says so. One a client would misread (see `url_problem`) is not shown at all."""
+    if url_problem(url) is not None:
+        return "(a URL not shown: it may carry a credential)"
     parts = urllib.parse.urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
     hidden = netloc != parts.netloc or parts.query or parts.fragment
     shown = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     return f"{shown} (credentials and query not shown)" if hidden else shown
+
+
+def url_problem(url: str) -> str | None:
+    """What makes `url` one a client would misread, in words that repeat nothing of it, or None:
+    an @ after the host (a password with / ? or # in it, not percent-encoded, ends the host early
+    and would be sent, and shown, as part of the path), a host or port that cannot be read, no
+    host."""
+    after_scheme = url.partition("://")[2]
+    authority_end = min((i for i in (after_scheme.find(c) for c in "/?#") if i >= 0), default=len(after_scheme))
+    if "@" in after_scheme[authority_end:]:
+        return (
+            "it has an @ after its host: percent-encode / ? # and @ in its user and password "
+            "(%2F %3F %23 %40), and @ anywhere else"
+        )
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # raises for a port that is not a number in range
+    except ValueError:  # its words may quote the URL: a password, even
+        return "its host or port cannot be read; check them"
+    if not parts.hostname:
+        return "it names no host"
+    return None
 
 
 @dataclass(frozen=True)

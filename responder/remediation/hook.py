@@ -57,6 +57,10 @@ async def call_hook(hook: Hook, step: Step, dry_run: bool) -> StepResult:
             return StepResult(
                 "failed", {**detail, "error": f"the emergency hook refused the call ({response.status}); check its url"}
             )
+    except ValueError as exc:  # a URL the client cannot use; the policy's check refuses most at load
+        return StepResult(
+            "failed", {"url": shown_url(hook.url), "error": f"the emergency hook's url: {type(exc).__name__}"}
+        )
     except (aiohttp.ClientError, TimeoutError) as exc:
         said = str(exc).replace(hook.url, shown_url(hook.url))
         error = f"no answer from the emergency hook: {type(exc).__name__}: {said}"

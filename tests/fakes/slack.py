@@ -17,6 +17,7 @@ from aiohttp import web
 from tests.fakes.server import Reply
 
 TOKEN = "xoxb-test-token"
+BOT_ID = "BRESPONDER"  # the bot the token belongs to: what it posts carries this bot_id
 
 
 @dataclass
@@ -28,10 +29,11 @@ class Message:
     thread_ts: str | None
     at: float
     metadata: dict[str, Any] | None = None
+    bot_id: str = BOT_ID
 
     def listed(self, with_metadata: bool) -> dict[str, Any]:
         """The message as conversations.history and conversations.replies list it."""
-        listed: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text}
+        listed: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "bot_id": self.bot_id}
         if self.thread_ts:
             listed["thread_ts"] = self.thread_ts
         if with_metadata and self.metadata:
@@ -133,6 +135,9 @@ class FakeSlack:
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         self.ephemeral.append(args)
         return {"ok": True, "message_ts": f"{1_800_000_000 + next(self._ts)}.000200"}
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "bot_id": BOT_ID, "user_id": "UBOT", "team_id": "T1"}
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel", ""))

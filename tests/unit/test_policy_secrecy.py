@@ -68,6 +68,22 @@ def test_a_url_that_may_carry_a_credential_is_not_shown_in_errors_or_the_plan(tm
     assert "https://hooks.example/stop (credentials and query not shown)" in plan and NEEDLE not in plan
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("actions.EMERGENCY_STOP.hook", {"url": f"https://am:{NEEDLE}/x@hooks.example/stop"}),
+        ("escalation.slack", {"base_url": f"https://am:{NEEDLE}?@slack.example/api/"}),
+        ("alertmanager", {"urls": [f"http://am:{NEEDLE}/x@am:9093"], "receiver": "r"}),
+        ("kubernetes", {"host": f"https://admin:{NEEDLE}/x@k8s:6443", "token": "t"}),
+    ],
+)
+def test_a_url_whose_password_a_client_would_read_as_a_path_is_refused_without_showing_it(
+    tmp_path: Path, key: str, value: Any
+) -> None:
+    text = _problems(tmp_path, {key: value})
+    assert "an @ after its host" in text and NEEDLE not in text
+
+
 def test_keys_in_a_section_with_secrets_are_still_named(tmp_path: Path) -> None:
     text = _problems(tmp_path, {"escalation.slack.signing_secrett": NEEDLE})
     assert "unknown key 'signing_secrett' — did you mean 'signing_secret'?" in text

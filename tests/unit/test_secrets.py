@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from responder.secrets import Secret, expand_env, read_secret, shown_url
+from responder.secrets import Secret, expand_env, read_secret, shown_url, url_problem
 
 
 def test_a_secret_never_shows_its_value() -> None:
@@ -71,7 +71,25 @@ def test_a_private_credentials_file_is_read_without_a_warning(tmp_path: Path, ca
         ("https://hooks.example/stop?token=n33dle", "https://hooks.example/stop (credentials and query not shown)"),
         ("https://am:n33dle@hooks.example:8443/s", "https://hooks.example:8443/s (credentials and query not shown)"),
         ("http://127.0.0.1:9/x#n33dle", "http://127.0.0.1:9/x (credentials and query not shown)"),
+        ("https://am:n33/dle@hooks.example/s", "(a URL not shown: it may carry a credential)"),  # / ends the host
+        ("https://am:n33dle@[::1/s", "(a URL not shown: it may carry a credential)"),
     ],
 )
 def test_a_url_is_shown_without_what_may_carry_a_credential(url: str, shown: str) -> None:
     assert shown_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://am:n33/dle@hooks.example/s", "an @ after its host"),
+        ("https://am:n33?dle@hooks.example/s", "an @ after its host"),
+        ("https://am:n33dle@[::1/s", "host or port cannot be read"),
+        ("https://hooks.example:n33dle/s", "host or port cannot be read"),
+        ("https:///s", "names no host"),
+    ],
+)
+def test_a_url_a_client_would_misread_is_a_problem_that_repeats_none_of_it(url: str, problem: str) -> None:
+    said = url_problem(url)
+    assert said is not None and problem in said and "n33" not in said
+    assert url_problem("https://am:n33%2Fdle@hooks.example:8443/s?x=1") is None

@@ -75,3 +75,18 @@ async def test_a_console_line_printed_again_after_an_interruption_says_so(start:
     await harness.later(LEASE_SECONDS + 1)  # as if the process that claimed it had died
     repeated = harness.console.getvalue().splitlines()
     assert repeated and all("REPEATED" in line for line in repeated), repeated
+
+
+async def test_a_message_of_another_app_naming_the_same_step_is_not_taken_for_ours(fakes: Fakes, start: Start) -> None:
+    """Another responder (staging beside production) may post in the same channel."""
+    harness = await start(fakes.policy(**STEP_TIMEOUT))
+    await harness.deliver(cost_alert(action="INVESTIGATE"))
+    await harness.later(10)
+    [parent] = fakes.slack.parents()
+    fakes.slack.stall_posts = 1
+    await harness.deliver(cost_alert("resolved", action="INVESTIGATE"), status="resolved")
+    [stalled] = [m for m in fakes.slack.thread(parent.ts) if "Resolved." in m.text]
+    stalled.bot_id = "BSTAGING"
+    await harness.later(600)
+    resolved = [m for m in fakes.slack.thread(parent.ts) if "Resolved." in m.text]
+    assert len(resolved) == 2, "ours was posted: the other app's message was not adopted"
