@@ -199,6 +199,7 @@ def _ladder(raw: list[dict[str, Any]]) -> tuple[Rung, ...]:
 
 
 _SIZE_UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+MIN_RETENTION_SECONDS = 86400.0
 
 
 def parse_size(text: str) -> int:
@@ -218,6 +219,11 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
     # are the exception: one left out is disabled, never inherited with the default's "*" namespaces.
     actions = {name: _action(name, document["actions"].get(name, {"mode": "disabled"}), problems) for name in ACTIONS}
     problems += _url_problems(document)
+    if parse_duration(journal["retention"]) < MIN_RETENTION_SECONDS:
+        problems.append(
+            "journal.retention: keep at least 1d: the providers' callback ids are kept as long, and a "
+            "signed callback replayed after they are forgotten would act again"
+        )
     problems += [
         f"actions.{name}.mode: {a.mode} needs a cluster; add a kubernetes: section "
         "(in_cluster: true, kubeconfig: PATH or host: URL), or use mode: plan"

@@ -93,3 +93,9 @@ def test_the_alertmanager_section_turns_reconciliation_on_and_says_so_without_it
     assert "every 30s, and at start" in words and "receiver 'alert-responder'" in words
     assert "s3cret-pass" not in words and "am-bearer-token-123" not in words
     assert "am-bearer-token-123" in policy.logged_secrets(), "the log scrubber knows it"
+
+
+def test_a_retention_shorter_than_a_day_is_refused_saying_why(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError) as raised:
+        load_policy(write_policy(tmp_path, {"journal.retention": "10s"}), env={})
+    assert any("journal.retention: keep at least 1d" in p for p in raised.value.problems)
