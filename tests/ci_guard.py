@@ -21,6 +21,7 @@ REQUIRED_MODULES = (
     "tests.e2e.test_outages",  # Kubernetes, Slack, PagerDuty and Twilio failing at once
     "tests.e2e.test_fuzz",  # hypothesis over HTTP against the live responder
     "tests.e2e.test_demo",  # scripts/demo's story
+    "tests.image.test_image",  # the Containerfile built with no registry, run read-only from its unpacked image
 )
 
 
