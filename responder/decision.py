@@ -24,6 +24,9 @@ _LEFT_AFTER_RESOLVE: dict[str, str] = {
     Action.EMERGENCY_STOP: "nothing is restored automatically; run `responder restore` when safe",
     Action.FREEZE_DEPLOYMENTS: "deployments stay frozen; it is now safe to run `responder unfreeze`",
 }
+# What a resolve says when the instance's action held nothing: it was refused, failed or only
+# planned (plan and server modes change nothing), so there is nothing for a human to undo.
+_HELD_NOTHING = "{action} changed nothing for this alert (refused, failed or not live); there is nothing to {undo}"
 
 
 @dataclass(frozen=True)
@@ -174,15 +177,20 @@ def decide_resolved(
     frozen: Sequence[Target],
     cancelled_remediations: int,
     freezing: bool = False,
+    stopped: bool = False,
 ) -> Decision:
     """The plan when a firing instance of `action` resolves: tell whoever was told, undo only
     what policy says, and only what this instance did (`frozen`: the targets its freeze actually
     froze). `freezing`: its freeze is still running, so what it freezes is not known yet; the
-    freeze's own outcome lifts it where the policy says so, and people are told which."""
+    freeze's own outcome lifts it where the policy says so, and people are told which.
+    `stopped`: its stop holds a deployment at zero, or is still running and may; without it
+    nobody is told to restore what was never stopped."""
     name = action if action in ACTIONS else NOTIFY_ONLY
     steps: list[PlannedStep] = []
     follow_up = _LEFT_AFTER_RESOLVE.get(name)
     freeze = name == Action.FREEZE_DEPLOYMENTS
+    if (name == Action.EMERGENCY_STOP and not stopped) or (freeze and not (frozen or freezing)):
+        follow_up = _HELD_NOTHING.format(action=name, undo="restore" if name == Action.EMERGENCY_STOP else "unfreeze")
     if freeze and policy.actions[name].unfreeze_on_resolve and (frozen or freezing):
         follow_up = "deployments are being unfrozen, as the policy says"
         if freezing:

@@ -114,11 +114,12 @@ def apply_alert(
     else:
         instance = tx.set_status(instance, "resolved", now)
         rungs, remediations = tx.stop_pending(instance, now)
-        frozen = [Target(ns, name) for ns, name in tx.held(instance, HoldState.FROZEN)]
-        freeze = Action.FREEZE_DEPLOYMENTS
-        freezing = instance.action == freeze and tx.running(instance, freeze)
+        freeze, stop = instance.action == Action.FREEZE_DEPLOYMENTS, instance.action == Action.EMERGENCY_STOP
+        frozen = [Target(ns, name) for ns, name in tx.held(instance, HoldState.FROZEN)] if freeze else []
+        freezing = freeze and tx.running(instance, Action.FREEZE_DEPLOYMENTS)
+        stopped = stop and bool(tx.held(instance, HoldState.STOPPED) or tx.running(instance, Action.EMERGENCY_STOP))
         notified = tx.notified_channels(instance)
-        decision = decide_resolved(instance.action, policy, notified, frozen, remediations, freezing)
+        decision = decide_resolved(instance.action, policy, notified, frozen, remediations, freezing, stopped)
         detail = {**decision.as_dict(), "ladder_cancelled": rungs, "remediations_cancelled": remediations}
         tx.add_event(instance, nid, TimelineEvent.RESOLVED, detail, now)
         applied.alerts.append((decision.action, "resolved"))

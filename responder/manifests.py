@@ -6,6 +6,12 @@ for actions in plan mode, which never call the API. A `*` in allowed_namespaces 
 expressed with namespace-scoped Roles, so it is refused rather than widened to a ClusterRole.
 The files are committed, marked DO NOT EDIT, and a drift check keeps them in step.
 
+Beside them: the Namespace, a ServiceMonitor (the self-monitoring alerts ask for
+`up{job="alert-responder"}`, the job the Prometheus Operator names after the Service), every
+`${NAME}` of the policy wired to a Secret key (`manifest_secrets`), and a kustomization
+listing them, so that an overlay sets the image, the namespace or the resources without
+editing generated files.
+
 The journal's volume is sized from the policy (`journal_storage`): what the journal keeps for
 journal.retention at NOTIFICATIONS_PER_DAY, at BYTES_PER_NOTIFICATION each, plus the WAL's
 bound and the free-space reserve, with half again for headroom, in whole GiB.
@@ -16,7 +22,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from responder.generated import GeneratedFile, Output
+from responder.manifest_secrets import secret_env
 from responder.policy import Policy
 from responder.remediation.kube import permissions
 from responder.schemas import ProblemsError
@@ -25,7 +34,8 @@ from responder.yamlio import dump_yaml
 NAME = "alert-responder"
 OUT_DIR = Path("deploy/kubernetes")
 POLICY = OUT_DIR / "policy.yaml"
-IMAGE = "alert-responder:latest"
+IMAGE, TAG = "alert-responder", "latest"
+FILES = ("namespace.yaml", "rbac.yaml", "responder.yaml", "servicemonitor.yaml")  # in the order to apply
 # What one notification costs the journal, everything it leads to included (its body, the alert
 # instance, its event, its planned steps and their attempts, and their indexes). Measured: 4,225
 # bytes each over 2,000 one-alert notifications of 924 bytes, each planning a stop and two
@@ -131,15 +141,10 @@ def _workload(policy: Policy, policy_text: str) -> list[dict[str, Any]]:
     probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 10}
     container = {
         "name": "responder",
-        "image": IMAGE,
+        "image": f"{IMAGE}:{TAG}",
         "args": ["serve", "--config", "/etc/alert-responder/policy.yaml"],
-        "ports": [{"name": "http", "containerPort": policy.port}],
-        "env": [
-            {
-                "name": "RESPONDER_TOKEN",
-                "valueFrom": {"secretKeyRef": {"name": NAME, "key": "token"}},
-            }
-        ],
+        "ports": [{"name": "http", "containerPort": policy.port, "protocol": "TCP"}],
+        "env": secret_env(yaml.safe_load(policy_text), NAME),
         "readinessProbe": probe,
         "livenessProbe": {**probe, "httpGet": {"path": "/healthz", "port": "http"}},
         "volumeMounts": [
@@ -192,9 +197,40 @@ def _workload(policy: Policy, policy_text: str) -> list[dict[str, Any]]:
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": meta,
-            "spec": {"selector": _labels(), "ports": [{"name": "http", "port": policy.port, "targetPort": "http"}]},
+            "spec": {
+                "selector": _labels(),
+                "ports": [{"name": "http", "port": policy.port, "targetPort": "http", "protocol": "TCP"}],
+            },
         },
     ]
+
+
+def _namespace(policy: Policy) -> list[dict[str, Any]]:
+    return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": policy.namespace, "labels": _labels()}}]
+
+
+def _service_monitor(policy: Policy) -> list[dict[str, Any]]:
+    """Prometheus Operator scrapes the Service's /metrics as job `alert-responder` (the Service's name)."""
+    return [
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": {"name": NAME, "namespace": policy.namespace, "labels": _labels()},
+            "spec": {
+                "selector": {"matchLabels": _labels()},
+                "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
+            },
+        }
+    ]
+
+
+def _kustomization() -> dict[str, Any]:
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": list(FILES),
+        "images": [{"name": IMAGE, "newTag": TAG}],
+    }
 
 
 def journal_storage(policy: Policy) -> str:
@@ -210,7 +246,8 @@ def _file(path: Path, source: Path, documents: Sequence[dict[str, Any]]) -> Gene
 
 
 def generate(policy: Policy, source: Path, policy_text: str) -> list[GeneratedFile]:
+    documents = [_namespace(policy), _rbac(policy), _workload(policy, policy_text), _service_monitor(policy)]
     return [
-        _file(OUT_DIR / "rbac.yaml", source, _rbac(policy)),
-        _file(OUT_DIR / "responder.yaml", source, _workload(policy, policy_text)),
+        *(_file(OUT_DIR / name, source, docs) for name, docs in zip(FILES, documents, strict=True)),
+        _file(OUT_DIR / "kustomization.yaml", source, [_kustomization()]),
     ]

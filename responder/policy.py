@@ -355,6 +355,11 @@ def describe(policy: Policy) -> list[str]:
     for name in ACTIONS:
         action = policy.actions[name]
         lines += ["", f"{name} ({_MODE_WORDS[action.mode]})"]
+        if action.mode == "live":
+            lines.append(
+                f"  WARNING: {name} is live: the first matching alert changes the cluster; set its mode to "
+                "server to watch what it would do first"
+            )
         source = "rule annotations" + (" or alert labels" if action.label_targets else " only")
         cooldown = f"{action.cooldown_seconds / 60:g}m" if action.cooldown_seconds else "none"
         lines.append(

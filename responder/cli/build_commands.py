@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from responder import generated, manifests
-from responder.catalogue import preview, rules
+from responder.catalogue import preview, rules, version
 from responder.catalogue.lint import run_lint
 from responder.catalogue.load import load_catalogue
 from responder.cli.common import EXIT_OK, ROOT, Commands, report
@@ -20,7 +20,10 @@ def _rules(args: argparse.Namespace) -> int:
         print(generated.build(catalogue.root, rules.OUTPUT, rules.generate(catalogue)))
         return EXIT_OK
     if args.rules_command == "check":
-        generated.check(catalogue.root, rules.OUTPUT, rules.generate(catalogue))
+        files = rules.generate(catalogue)
+        generated.check(catalogue.root, rules.OUTPUT, files)
+        if unbumped := version.unbumped(catalogue.root, catalogue.settings.version, files):
+            return report(unbumped, version.bump_headline(catalogue.settings.version))
         print(f"generated rules match their sources (ruleset {catalogue.settings.version})")
         return EXIT_OK
     if args.rules_command == "lint":

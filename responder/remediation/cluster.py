@@ -53,7 +53,7 @@ class ClusterRemediator:
         self._journal = journal
         self._kube = kube
         self._clock = clock
-        self._plan = PlanRemediator()
+        self._plan = PlanRemediator(journal)
 
     def close(self) -> None:
         """Release the client's connection pool at shutdown."""

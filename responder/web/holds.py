@@ -10,7 +10,10 @@ GET  /api/v1/operations                           who restored or unfroze what, 
 The gate answers from the journal, not the cluster: it stays fast and available to CD
 pipelines, needs no cluster-wide read permission, and a freeze lasts until it is lifted
 through the responder (which lifts it on the cluster too), whatever kubectl did meanwhile.
-A 423 names the alert, the reason, the time and the command that lifts it.
+A 423 names the alert, the reason, the time and the command that lifts it. A 200 while a
+FREEZE alert fires whose freeze only ran in `plan` or `server` mode says that a live responder
+would have frozen the deployment, and for which alert: the gate's answer in those modes is
+what they are for.
 """
 
 from collections.abc import Awaitable, Callable
@@ -20,8 +23,9 @@ from aiohttp import web
 
 from responder.journal import Journal
 from responder.remediation import Operator, OperatorResult
+from responder.remediation.plan import planned
 from responder.targets import Target
-from responder.vocabulary import Undo
+from responder.vocabulary import Action, Undo
 from responder.web.bodies import API_BODY, read_json
 from responder.web.errors import Problem, error
 
@@ -40,6 +44,12 @@ def _target(body: Any) -> Target | str:
     return Target(body["namespace"], deployment, selector)
 
 
+def _covers(target: Target, namespace: str, deployment: str | None) -> bool:
+    """Whether freezing `target` would hold deploys to `namespace` (to `deployment` in it, when
+    given); a selector's matches are unknown without the cluster, so it is taken to match."""
+    return target.namespace == namespace and deployment in (None, target.deployment or deployment)
+
+
 def holds_routes(journal: Journal, operator: Operator) -> list[web.RouteDef]:
     async def freezes(_: web.Request) -> web.Response:
         return web.json_response({"freezes": await journal.holds("frozen")})
@@ -52,7 +62,7 @@ def holds_routes(journal: Journal, operator: Operator) -> list[web.RouteDef]:
         found = [h for h in await journal.holds("frozen", namespace) if deployment in (None, h["deployment"])]
         scope = f"{namespace}/{deployment}" if deployment else f"namespace {namespace}"
         if not found:
-            return web.json_response({"frozen": False, "detail": f"deploys to {scope} may proceed"})
+            return web.json_response({"frozen": False, "detail": await would_freeze(namespace, deployment, scope)})
         lift = sorted({f"responder unfreeze {h['namespace']}/{h['deployment']}" for h in found})
         reasons = "; ".join(f"{h['namespace']}/{h['deployment']} by {h.get('alert', '?')}" for h in found)
         return web.json_response(
@@ -62,6 +72,16 @@ def holds_routes(journal: Journal, operator: Operator) -> list[web.RouteDef]:
                 "freezes": found,
             },
             status=423,
+        )
+
+    async def would_freeze(namespace: str, deployment: str | None, scope: str) -> str:
+        firing = await planned(journal, Action.FREEZE_DEPLOYMENTS, {"status": "firing"})
+        alerts = sorted({p.alertname for p in firing if p.mode != "live" and _covers(p.target, namespace, deployment)})
+        if not alerts:
+            return f"deploys to {scope} may proceed"
+        return (
+            f"deploys to {scope} may proceed: FREEZE_DEPLOYMENTS is not live, so nothing is frozen; a live "
+            f"responder would have frozen it for {', '.join(alerts)}"
         )
 
     def undo(name: Undo, run: Callable[[Target, str], Awaitable[OperatorResult]]) -> Handler:

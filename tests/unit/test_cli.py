@@ -35,7 +35,8 @@ def test_manifests_build_then_check_then_drift(tmp_path: Path, capsys: pytest.Ca
     assert main([*command, "check"]) == 1
     assert "deploy/kubernetes/rbac.yaml: missing; run `responder manifests build`" in capsys.readouterr().err
     assert main([*command, "build"]) == 0
-    assert capsys.readouterr().out == "wrote deploy/kubernetes/rbac.yaml\nwrote deploy/kubernetes/responder.yaml\n"
+    written = ["namespace", "rbac", "responder", "servicemonitor", "kustomization"]
+    assert capsys.readouterr().out == "".join(f"wrote deploy/kubernetes/{name}.yaml\n" for name in written)
     assert main([*command, "build"]) == 0
     assert capsys.readouterr().out == "deploy manifests are up to date\n"
     assert main([*command, "check"]) == 0

@@ -130,12 +130,13 @@ def test_alerts_holds_and_operations_print_tables(
     assert row.split()[:4] == ["firing", "CostBudgetExceeded", "critical", "INVESTIGATE"]
     assert main(["holds", *flags]) == 0
     assert capsys.readouterr().out == "no deployment stopped or frozen\n"
-    assert main(["restore", "autogen-council/o3-audit-proxy", "--actor", "cli:bob", *flags]) == 0
-    assert capsys.readouterr().out.startswith("plan mode: would scale deployment o3-audit-proxy")
+    # Only INVESTIGATE fired: in plan mode as in live, no stop named the deployment, so nothing to restore.
+    assert main(["restore", "autogen-council/o3-audit-proxy", "--actor", "cli:bob", *flags]) == 1
+    assert "would not have stopped it" in capsys.readouterr().err
     assert main(["operations", *flags]) == 0
     header, row = capsys.readouterr().out.splitlines()
     assert header.split()[:5] == ["WHEN", "ACTOR", "OPERATION", "TARGET", "RESULT"]
-    assert row.split()[2:6] == ["cli:bob", "RESTORE", "autogen-council/o3-audit-proxy", "done"]
+    assert row.split()[2:6] == ["cli:bob", "RESTORE", "autogen-council/o3-audit-proxy", "refused"]
 
 
 def test_contexts_name_a_responder_and_its_token_file(

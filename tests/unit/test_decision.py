@@ -101,9 +101,21 @@ def test_a_disabled_action_is_reported_not_silently_skipped(make_policy: Callabl
 
 
 def test_resolve_tells_whoever_was_told_and_restores_nothing(make_policy: Callable[..., Policy]) -> None:
-    decision = decide_resolved("EMERGENCY_STOP", make_policy(), frozenset({"slack", "sms"}), [], 0)
+    decision = decide_resolved("EMERGENCY_STOP", make_policy(), frozenset({"slack", "sms"}), [], 0, stopped=True)
     assert kinds(decision.steps) == ["escalation:slack+0", "escalation:sms+0"]
     assert "run `responder restore`" in decision.steps[0].params["follow_up"]
+
+
+def test_a_resolve_after_a_stop_that_held_nothing_does_not_ask_for_a_restore(
+    make_policy: Callable[..., Policy],
+) -> None:
+    """A stop refused (no_target, a guard), failed or only planned stopped nothing."""
+    [step] = decide_resolved("EMERGENCY_STOP", make_policy(), frozenset({"slack"}), [], 0).steps
+    assert step.params["follow_up"] == (
+        "EMERGENCY_STOP changed nothing for this alert (refused, failed or not live); there is nothing to restore"
+    )
+    [step] = decide_resolved("FREEZE_DEPLOYMENTS", make_policy(), frozenset({"slack"}), [], 0).steps
+    assert step.params["follow_up"].endswith("there is nothing to unfreeze")
 
 
 def test_resolve_says_when_a_remediation_was_cancelled_before_it_ran(make_policy: Callable[..., Policy]) -> None:

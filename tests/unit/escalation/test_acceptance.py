@@ -58,7 +58,8 @@ async def test_a_resolve_edits_the_message_and_resolves_the_incident(fakes: Fake
     assert "Resolved" in _texts(parent.blocks)
     buttons = [e["action_id"] for b in parent.blocks if b["type"] == "actions" for e in b["elements"]]
     assert buttons == ["restore"], "Acknowledge goes; Restore stays until a human restores"
-    assert any("Resolved." in m.text and "responder restore" in m.text for m in fakes.slack.thread(parent.ts))
+    resolved = [m.text for m in fakes.slack.thread(parent.ts) if "Resolved." in m.text]
+    assert resolved and "there is nothing to restore" in resolved[0], "plan mode stopped nothing"
     assert [e["event_action"] for e in fakes.pagerduty.events] == ["trigger", "resolve"]
     assert fakes.pagerduty.incidents == {fakes.pagerduty.events[0]["dedup_key"]: "resolved"}
     assert [m["body"].split("]")[0] for m in fakes.twilio.messages] == ["[CRITICAL", "RESOLVED [CRITICAL"]
