@@ -1,9 +1,9 @@
 """Undo from an alert: a person restores or unfreezes what the alert's own action changed.
 
-The Slack Restore and Unfreeze buttons call this. It acts only on the targets the journal
-says the alert's action changed, and only for the Slack users or user groups the policy
-allows; who asked, and what each target's undo did, goes on the alert's timeline, and the
-answer is said in the alert's Slack thread.
+The Slack Restore and Unfreeze buttons call this. It acts only on the deployments the journal
+says the alert's action holds (stopped or frozen), and only for the Slack users or user groups
+the policy allows; who asked, and what each target's undo did, goes on the alert's timeline,
+and the answer is said in the alert's Slack thread.
 """
 
 import logging
@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from responder.escalation.slack import SLACK_FAILURES, SlackNotifier
-from responder.journal import Journal
+from responder.journal import Instance, Journal
 from responder.planner import operator_update
 from responder.remediation import Operator
 from responder.targets import Target
-from responder.vocabulary import Action, Channel, StepKind, TimelineEvent, Undo
+from responder.vocabulary import Action, Channel, HoldState, StepKind, TimelineEvent, Undo
 
 log = logging.getLogger("responder.remediation.undo")
 
@@ -34,6 +34,9 @@ async def _allowed(slack: SlackNotifier, user: str) -> bool:
         if user in members.get("users", []):
             return True
     return False
+
+
+_HELD = {Undo.RESTORE: HoldState.STOPPED, Undo.UNFREEZE: HoldState.FROZEN}
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,14 @@ class AlertUndo:
                 instance.id, TimelineEvent.OPERATOR_ACTION_REFUSED, {"actor": actor, "action": undo}, now
             )
             return f"You are not allowed to {undo}: ask for escalation.slack.allowed_users or allowed_groups."
-        if not acted:
+        targets = await self._targets(instance, undo, acted)
+        if not targets:
             return f"{UNDOES[undo]} changed nothing for this alert; there is nothing to {undo}."
         operate = self.operator.restore if undo is Undo.RESTORE else self.operator.unfreeze
         lines = []
-        for raw in acted:
-            target = Target(**raw)
+        for target in targets:
             result = await operate(target, actor)
+            raw = target.as_dict()
             detail = {"actor": actor, "action": undo, "target": raw, "ok": result.ok, "message": result.message}
             await self.journal.escalation.record_event(instance.id, TimelineEvent.OPERATOR_ACTION, detail, self.clock())
             lines.append(f"{'done' if result.ok else 'FAILED'}: {target.key}: {result.message}")
@@ -73,3 +77,13 @@ class AlertUndo:
         await self.journal.transact(lambda tx: tx.add_steps(instance, [update], now, f"slack/{fingerprint}"))
         self.wake(StepKind.ESCALATION)
         return "\n".join(lines)
+
+    async def _targets(self, instance: Instance, undo: Undo, acted: list[dict[str, str]]) -> list[Target]:
+        """The deployments this instance's action holds now, each by name: a selector resolved
+        again now could match a deployment another alert stopped, or none it stopped. With no
+        hold recorded (plan and server mode record none), the targets its action named one by
+        one; a selector's are then not known, and not guessed."""
+        held = await self.journal.transact(lambda tx: tx.held(instance, _HELD[undo]))
+        if held:
+            return [Target(namespace, deployment) for namespace, deployment in held]
+        return [Target(**raw) for raw in acted if raw.get("deployment")]

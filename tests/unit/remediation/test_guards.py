@@ -7,12 +7,16 @@ import pytest
 from aiohttp import web
 
 from responder.targets import Target
+from responder.vocabulary import Undo
 from tests.conftest import alert_payload, cost_alert
 from tests.fakes.kube import Cluster, Fault
+from tests.fakes.slack import TOKEN as SLACK_TOKEN
+from tests.fakes.slack import FakeSlack
 from tests.fakes.thread import AppThread
 from tests.unit.remediation.conftest import Rig
 
 MakeRig = Callable[..., Awaitable[Rig]]
+FP = "4f1c2a9e8d7b6c5a"
 
 
 async def pages(r: Rig, fingerprint: str = "4f1c2a9e8d7b6c5a") -> list[dict[str, Any]]:
@@ -253,3 +257,21 @@ async def test_unfreezing_a_deployment_that_is_gone_lifts_its_hold(rig: MakeRig,
     result = await r.responder.operator.unfreeze(Target("shop", "cart"), "cli:alice")
     assert not result.ok and "not found" in result.message
     assert await r.responder.journal.holds("frozen") == [], "otherwise the gate would answer 423 forever"
+
+
+async def test_restore_from_slack_restores_what_the_alert_stopped_not_what_its_selector_matches_now(
+    rig: MakeRig, cluster: Cluster
+) -> None:
+    """A selector resolved again at the button press could match a deployment another alert stopped."""
+    with AppThread(FakeSlack().app()) as slack:
+        settings = {"bot_token": SLACK_TOKEN, "base_url": slack.url + "/api/", "allowed_users": ["UALLOWED"]}
+        r = await rig({"escalation.slack": settings})
+        await r.deliver(alert_payload(cost_alert(**WEB)))
+        cluster.fake.add_deployment("shop", "search", replicas=2, labels={"tier": "web"})
+        other = cost_alert(fingerprint="9a9a9a9a9a9a9a9a", target_namespace="shop", target_deployment="search")
+        await r.deliver(alert_payload(other))
+        assert r.responder.escalation.slack is not None
+        said = await r.responder.undo.from_slack(r.responder.escalation.slack, Undo.RESTORE, FP, "UALLOWED")
+    assert "shop/cart" in said and "shop/checkout" in said and "search" not in said
+    assert cluster.fake.deployment("shop", "search")["spec"]["replicas"] == 0, "the other alert's stop stands"
+    assert cluster.fake.deployment("shop", "cart")["spec"]["replicas"] == 4
