@@ -230,7 +230,8 @@ class Journal(Protocol):
         """A page of alert instances, most severe first (critical, warning, info, any other), then
         the latest started: each with the keys of `instances`, its `labels`, `annotations`,
         `acknowledged` ({actor, via, at} or None) and `steps` (kind, name, params, status, due_at
-        and `last`: its latest attempt's {status, detail}, or None), without attempt history.
+        and `last`: its latest attempt's {status, detail}, or None), without attempt history, and
+        `decision`: the detail of its first `firing` event (what was planned, what guards refused).
         Its cost grows with the page and the instances matched, never with their history."""
         ...
 

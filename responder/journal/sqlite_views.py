@@ -47,7 +47,7 @@ def _like(text: str) -> str:
 
 def listing(conn: sqlite3.Connection, query: Listing) -> list[dict[str, Any]]:
     """A page of instances with their labels, acknowledgement and steps' latest outcomes, in
-    three statements whatever the page's size."""
+    four statements whatever the page's size."""
     where, values = [], []
     for column in ("status", "severity", "action"):
         wanted = getattr(query, column)
@@ -72,7 +72,7 @@ def listing(conn: sqlite3.Connection, query: Listing) -> list[dict[str, Any]]:
         entry = dict(zip(_INSTANCE_KEYS, row[1:10], strict=True))
         entry["labels"], entry["annotations"] = json.loads(row[10]), json.loads(row[11])
         entry["acknowledged"] = {"actor": row[12], "via": row[13], "at": row[14]} if row[12] is not None else None
-        entry["steps"] = []
+        entry["steps"], entry["decision"] = [], None
         found[row[0]] = entry
     if not found:
         return []
@@ -86,6 +86,11 @@ def listing(conn: sqlite3.Connection, query: Listing) -> list[dict[str, Any]]:
         step = {"kind": kind, "name": name, "params": json.loads(params), "status": status, "due_at": due, "last": None}
         found[iid]["steps"].append(step)
         steps[sid] = step
+    for iid, detail in conn.execute(
+        f"SELECT instance_id, detail FROM events WHERE instance_id IN ({marks}) AND kind = 'firing' ORDER BY id DESC",
+        tuple(found),
+    ):
+        found[iid]["decision"] = json.loads(detail)  # the first firing's, read last
     if steps:
         for sid, status, detail in conn.execute(
             "SELECT step_id, status, detail FROM attempts WHERE id IN (SELECT MAX(id) FROM attempts"

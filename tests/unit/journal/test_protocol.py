@@ -321,6 +321,8 @@ async def test_a_listing_is_most_severe_then_latest_first_with_each_instances_st
         tx.insert_instance(alert("i-new", "2026-11-23T12:00:00Z", "info", team="db"), NOW)
         new = tx.insert_instance(alert("c-new", "2026-11-23T11:00:00Z", "critical", team="db"), NOW)
         tx.add_steps(new, [STOP], NOW, "c1")
+        tx.add_event(new, None, "firing", {"refusals": [{"guard": "cooldown"}]}, NOW)
+        tx.add_event(new, None, "firing", {"refusals": []}, NOW + 1)
 
     await journal.transact(add)
     [step] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
@@ -338,7 +340,8 @@ async def test_a_listing_is_most_severe_then_latest_first_with_each_instances_st
         "pending",
         {"status": "retry", "detail": {"error": "503"}},
     )
-    assert page[1]["acknowledged"] is None and page[1]["steps"] == []
+    assert first["decision"] == {"refusals": [{"guard": "cooldown"}]}
+    assert page[1]["acknowledged"] is None and page[1]["steps"] == [] and page[1]["decision"] is None
 
     async def fingerprints(**query: Any) -> list[str]:
         return [p["fingerprint"] for p in await journal.listing(Listing(**query))]
