@@ -61,6 +61,7 @@ class Listing:
     status: str | None = None
     severity: str | None = None
     action: str | None = None
+    fingerprint: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     search: str = ""
     limit: int = 50

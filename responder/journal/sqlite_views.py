@@ -49,7 +49,7 @@ def listing(conn: sqlite3.Connection, query: Listing) -> list[dict[str, Any]]:
     """A page of instances with their labels, acknowledgement and steps' latest outcomes, in
     four statements whatever the page's size."""
     where, values = [], []
-    for column in ("status", "severity", "action"):
+    for column in ("status", "severity", "action", "fingerprint"):
         wanted = getattr(query, column)
         if wanted is not None:
             where.append(f"i.{column} = ?")

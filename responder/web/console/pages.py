@@ -80,6 +80,8 @@ class Pages:
             raise web.HTTPNotFound(text=f"no alert with fingerprint {fingerprint}; go back to /console/")
         wanted = request.query.get("starts_at")
         instance = next((i for i in instances if i["starts_at"] == wanted), instances[-1])
+        listed = await self.journal.listing(Listing(fingerprint=fingerprint, limit=len(instances)))
+        state = next((e for e in listed if e["starts_at"] == instance["starts_at"]), None)
         annotations = instance["annotations"]
         context = {
             "title": instance["alertname"],
@@ -88,7 +90,7 @@ class Pages:
             "links": {k: v for k, v in annotations.items() if views.link(v)},
             "remediations": [s for s in instance["steps"] if s["kind"] == StepKind.REMEDIATION],
             "escalations": [s for s in instance["steps"] if s["kind"] == StepKind.ESCALATION],
-            "acknowledged": any(e["kind"] == "acknowledged" for e in instance["events"]),
+            "acknowledged": state["acknowledged"] if state else None,
         }
         return self._render(request, "alert.html", context)
 

@@ -352,3 +352,4 @@ async def test_a_listing_is_most_severe_then_latest_first_with_each_instances_st
     assert await fingerprints(search="DB") == ["c-new", "i-new"]  # label values, without case
     assert await fingerprints(limit=2, offset=1) == ["c-old", "w-old"]
     assert await fingerprints(status="resolved") == []
+    assert await fingerprints(fingerprint="w-old") == ["w-old"]
