@@ -28,6 +28,7 @@ REQUIRED_MODULES = (
     "tests.kube.test_rbac",  # the generated Roles on the real RBAC authorizer
     "tests.kube.test_manifests",  # deploy/kubernetes applied with server-side dry-run
     "tests.kube.test_contract",  # the fake and the real server answer alike
+    "tests.browser.test_console",  # the operator console in a real headless Chromium
 )
 
 

@@ -2,7 +2,7 @@
 
 Answers: a Content-Security-Policy that allows the console's own static files and nothing else
 (no inline script or style, no frames, forms posting only here), X-Frame-Options DENY, no
-sniffing, no referrer, no caching of pages that show alert data.
+sniffing, no referrer to other sites, no caching of pages that show alert data.
 
 Requests: a console route is opened by the session cookie only (`SessionCheck`, given to the
 app's Gate); the Authorization header opens none of them, so a browser's remembered basic
@@ -32,7 +32,7 @@ HEADERS: Final = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # "no-referrer" would make a form's Origin "null"
     "Cache-Control": "no-store",
 }
 

@@ -34,11 +34,26 @@ class Row:
     labels: Mapping[str, str]
 
 
+def _target_words(target: Any) -> str:
+    """One deployment of an outcome: `ns/name 3 → 0`, `ns/name paused`, or what went wrong."""
+    if not isinstance(target, dict):
+        return ""
+    replicas = target.get("replicas")
+    change = f" {replicas.get('from')} → {replicas.get('to')}" if isinstance(replicas, dict) else ""
+    paused = " paused" if target.get("paused") else ""
+    trouble = next((f": {target[k]}" for k in ("error", "refused", "note") if target.get(k)), "")
+    return f"{target.get('deployment', '?')}{change}{paused}{trouble}"
+
+
 def said(detail: Any) -> str:
-    """The sentence an outcome's detail carries, if any."""
+    """The sentences an outcome's detail carries, if any, and what it did to each deployment."""
     if not isinstance(detail, dict):
         return ""
-    return "; ".join(f"{key}: {detail[key]}" for key in _SAID if detail.get(key))
+    parts = [f"{key}: {detail[key]}" for key in _SAID if detail.get(key)]
+    targets = detail.get("targets")
+    if isinstance(targets, list):
+        parts += [words for words in map(_target_words, targets) if words]
+    return "; ".join(parts)
 
 
 def _did(entry: Mapping[str, Any]) -> tuple[list[str], bool]:

@@ -13,11 +13,14 @@
     return seconds >= 0 ? amount + " ago" : "in " + amount;
   }
 
+  var LOCAL = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+                second: "2-digit", timeZoneName: "short" };
+
   function localTimes(root) {
     var now = Date.now() / 1000;
     root.querySelectorAll("time[data-ts]").forEach(function (el) {
       var date = new Date(parseFloat(el.getAttribute("data-ts")) * 1000);
-      el.textContent = date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium", timeZoneName: "short" });
+      el.textContent = date.toLocaleString(undefined, LOCAL);
       el.title = el.getAttribute("datetime");
     });
     root.querySelectorAll("[data-ago]").forEach(function (el) {
@@ -81,9 +84,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    poll();
+    document.addEventListener("keydown", keys);
     localTimes(document);
     setInterval(function () { localTimes(document); }, 15000);
-    document.addEventListener("keydown", keys);
-    poll();
   });
 })();
