@@ -12,8 +12,6 @@ SameSite=Strict, Secure when the console is served over TLS, scoped to /console/
 with the session.
 """
 
-import secrets
-
 from aiohttp import web
 
 from responder.policy import Policy
@@ -55,7 +53,7 @@ class Login:
         self.policy, self.sessions, self.renderer = policy, sessions, renderer
 
     def _form(self, request: web.Request, error: str | None, status: int = 200) -> web.Response:
-        nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(18)
+        nonce = self.sessions.login_nonce(request.cookies.get(LOGIN_COOKIE))
         context = {
             "title": "Log in",
             "error": error or (None if self.policy.authenticated else _NO_CREDENTIALS),

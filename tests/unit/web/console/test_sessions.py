@@ -118,3 +118,28 @@ def test_a_login_sends_a_person_on_only_within_the_console() -> None:
     assert local_path("/console/holds?x=1") == "/console/holds?x=1"
     for elsewhere in ("https://evil.example/", "//evil.example/console/", "/\\evil.example", "/api/v1/alerts", None):
         assert local_path(elsewhere) == "/console/"
+
+
+def test_no_token_the_console_shows_or_signs_for_one_use_is_valid_for_another() -> None:
+    sessions = Sessions(b"k" * 32, lambda: 1_800_000_000.0)
+    session, cookie = sessions.issue("alice")
+    # The browser chooses the login nonce; were login tokens signed like cookies, a nonce shaped
+    # like a cookie's payload would have its signature shown on the login form.
+    payload = "A" * 24 + ".9999999999." + "YWRtaW4"
+    assert sessions.login_nonce(payload) != payload
+    assert sessions.read(f"{payload}.{sessions.login_token(payload)}") is None
+    assert sessions.read(f"{session.sid}.{session.expires}.YWxpY2U.{sessions.csrf_token(session)}") is None
+    assert not sessions.login_valid(session.sid, cookie.rpartition(".")[2])
+    assert sessions.read(cookie + ".extra") is None
+
+
+async def test_a_same_host_origin_behind_a_tls_proxy_is_the_consoles_own(logged_in: Any) -> None:
+    token = await csrf_of(logged_in)
+    host = f"{logged_in.host}:{logged_in.port}"
+    data = {"fingerprint": "fp", "csrf": token}
+    proxied = await logged_in.post(
+        "/console/ack", data=data, headers={"Origin": f"https://{host}"}, allow_redirects=False
+    )
+    assert proxied.status == 303
+    other = await logged_in.post("/console/ack", data=data, headers={"Origin": "null"}, allow_redirects=False)
+    assert other.status == 403
