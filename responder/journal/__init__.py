@@ -236,6 +236,11 @@ class Journal(Protocol):
         Its cost grows with the page and the instances matched, never with their history."""
         ...
 
+    async def acknowledgements(self, limit: int) -> list[dict[str, Any]]:
+        """The latest `limit` acknowledgements, newest first: {at, actor, via, fingerprint,
+        starts_at, alertname} each (the console's operations log shows them beside `operations`)."""
+        ...
+
     async def record_operation(self, operation: Operation) -> None:
         """Record a human's operation and lift or put on the holds it changed, in one durable
         transaction: the audit never shows a hold lifted without the operation that lifted it."""

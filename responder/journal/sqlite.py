@@ -277,6 +277,9 @@ class SqliteJournal:
     async def listing(self, query: Listing) -> list[dict[str, Any]]:
         return await self.run(lambda conn: views.listing(conn, query))
 
+    async def acknowledgements(self, limit: int) -> list[dict[str, Any]]:
+        return await self.run(lambda conn: views.acknowledgements(conn, limit))
+
     async def record_operation(self, operation: Operation) -> None:
         await self.run(lambda conn: sqlite_holds.record_operation(conn, operation), durable=True)
 

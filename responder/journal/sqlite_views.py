@@ -101,6 +101,16 @@ def listing(conn: sqlite3.Connection, query: Listing) -> list[dict[str, Any]]:
     return list(found.values())
 
 
+def acknowledgements(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+    keys = ("at", "actor", "via", "fingerprint", "starts_at", "alertname")
+    rows = conn.execute(
+        "SELECT a.at, a.actor, a.via, i.fingerprint, i.starts_at, i.alertname FROM acknowledgements a"
+        " JOIN instances i ON i.id = a.instance_id ORDER BY a.at DESC, a.instance_id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
 def timeline(conn: sqlite3.Connection, fingerprint: str) -> list[dict[str, Any]]:
     """Every instance of `fingerprint`, oldest first, with its events, steps and their attempts."""
     out = []

@@ -104,6 +104,9 @@ async def test_a_stopped_deployment_is_restored_after_a_confirmation_naming_its_
     await page.wait_for_url("**/console/operations")
     assert "console:alice" in await page.inner_text("main") and "restored" in await page.inner_text("main")
     await screenshots(page, "operations")
+    await page.click("text=Health")
+    assert "ready" in await page.inner_text("main") and "EMERGENCY_STOP (LIVE" in await page.inner_text("main")
+    await screenshots(page, "health")
 
     [operation] = await console.responder.journal.operations(10)
     assert (operation["actor"], operation["op"], operation["ok"]) == ("console:alice", "RESTORE", True)

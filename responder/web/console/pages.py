@@ -116,7 +116,9 @@ class Pages:
         return self._render(request, "confirm.html", context)
 
     async def operations(self, request: web.Request) -> web.Response:
-        context = {"title": "Operations", "operations": await self.journal.operations(MAX_OPERATIONS)}
+        operations = await self.journal.operations(MAX_OPERATIONS)
+        acks = await self.journal.acknowledgements(MAX_OPERATIONS)
+        context = {"title": "Operations", "operations": views.operations_log(operations, acks)[:MAX_OPERATIONS]}
         return self._render(request, "operations.html", context)
 
     async def health(self, request: web.Request) -> web.Response:

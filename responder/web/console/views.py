@@ -156,3 +156,45 @@ def delivery_failures(registry: CollectorRegistry) -> dict[str, float]:
         or 0.0
         for channel in Channel
     }
+
+
+@dataclass(frozen=True)
+class Done:
+    """One line of the operations log: a restore, an unfreeze or an acknowledgement."""
+
+    at: float
+    actor: str
+    what: str
+    target: str
+    alert: tuple[str, str] | None  # (fingerprint, starts_at) of an acknowledged instance
+    ok: bool
+    message: str
+
+
+def operations_log(operations: Sequence[Mapping[str, Any]], acks: Sequence[Mapping[str, Any]]) -> list[Done]:
+    """Operations and acknowledgements together, newest first."""
+    done = [
+        Done(
+            o["at"],
+            o["actor"],
+            str(o["op"]).lower(),
+            f"{o['target'].get('namespace')}/{o['target'].get('deployment') or o['target'].get('selector')}",
+            None,
+            o["ok"],
+            str(o.get("message", "")),
+        )
+        for o in operations
+    ]
+    done += [
+        Done(
+            a["at"],
+            a["actor"],
+            f"acknowledge via {a['via']}",
+            a["alertname"],
+            (a["fingerprint"], a["starts_at"]),
+            True,
+            "",
+        )
+        for a in acks
+    ]
+    return sorted(done, key=lambda d: d.at, reverse=True)

@@ -353,3 +353,16 @@ async def test_a_listing_is_most_severe_then_latest_first_with_each_instances_st
     assert await fingerprints(limit=2, offset=1) == ["c-old", "w-old"]
     assert await fingerprints(status="resolved") == []
     assert await fingerprints(fingerprint="w-old") == ["w-old"]
+
+
+async def test_acknowledgements_are_listed_newest_first_with_their_alert(journal: Journal) -> None:
+    for fingerprint in ("fp-a", "fp-b", "fp-c"):
+        await plan(journal, fingerprint=fingerprint)
+    for offset, fingerprint in enumerate(("fp-b", "fp-a", "fp-c")):
+        await journal.escalation.acknowledge(fingerprint, f"actor-{fingerprint}", "api", NOW + offset, lambda *_: [])
+    latest = await journal.acknowledgements(2)
+    assert [(a["fingerprint"], a["actor"], a["at"]) for a in latest] == [
+        ("fp-c", "actor-fp-c", NOW + 2),
+        ("fp-a", "actor-fp-a", NOW + 1),
+    ]
+    assert (latest[0]["via"], latest[0]["starts_at"], latest[0]["alertname"]) == ("api", ALERT.starts_at, "X")

@@ -64,6 +64,8 @@ async def test_acknowledging_from_the_console_records_the_logged_in_person(conso
     assert listed["acknowledged"]["actor"] == "console:alice"
     assert "by console:alice via console" in await answer.text()
     assert "console:alice via console" in await (await logged_in.get("/console/")).text()
+    log = await (await logged_in.get("/console/operations")).text()
+    assert "console:alice" in log and "acknowledge via console" in log and "CostBudgetExceeded" in log
 
 
 async def test_the_live_region_alone_is_sent_to_the_consoles_script(logged_in: Any) -> None:
