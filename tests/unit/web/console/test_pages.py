@@ -97,3 +97,12 @@ async def test_a_confirmation_names_what_it_would_lift_or_says_nothing_is_held(l
     page = await (await logged_in.get("/console/holds/confirm?undo=restore&namespace=shop&deployment=x")).text()
     assert "shop/x is not stopped now" in page
     assert (await logged_in.get("/console/holds/confirm?undo=delete&namespace=a&deployment=b")).status == 400
+
+
+async def test_an_alert_without_summary_description_or_links_still_has_its_page(logged_in: Any) -> None:
+    bare = cost_alert(fingerprint="b4re")
+    for key in ("summary", "description", "runbook_url"):
+        del bare["annotations"][key]
+    assert (await logged_in.post("/webhook", json=alert_payload(bare), headers=AUTH)).status == 200
+    page = await logged_in.get("/console/alerts/b4re")
+    assert page.status == 200 and "CostBudgetExceeded" in await page.text()
