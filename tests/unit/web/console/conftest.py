@@ -1,15 +1,11 @@
-"""A responder's app under the test client, and a client logged in to its console."""
+"""A client logged in to the console of the app under test, and reading its form tokens."""
 
-import io
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from responder.policy import Policy
-from responder.service import Responder, build_responder
-from responder.web.app import create_app
+from responder.service import Responder
 from tests.conftest import TOKEN
 
 TOKEN_FIELD = re.compile(r'name="(?:login_token|csrf)" value="([^"]+)"')
@@ -33,16 +29,9 @@ async def csrf_of(client: Any, path: str = "/console/") -> str:
 
 
 @pytest.fixture
-async def console(
-    make_policy: Callable[..., Policy], aiohttp_client: Callable[..., Awaitable[Any]]
-) -> tuple[Responder, Any]:
-    responder = build_responder(make_policy(), console=io.StringIO())
-    return responder, await aiohttp_client(create_app(responder))
-
-
-@pytest.fixture
-async def logged_in(console: tuple[Responder, Any]) -> Any:
-    client = console[1]
+async def logged_in(service: tuple[Responder, Any]) -> Any:
+    """The app of the `service` fixture (tests/unit/web/conftest.py), logged in as alice."""
+    client = service[1]
     answer = await log_in(client)
     assert answer.status == 303
     return client

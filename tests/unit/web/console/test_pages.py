@@ -27,7 +27,7 @@ def _hostile_alert() -> dict[str, Any]:
     return alert
 
 
-async def test_now_lists_the_firing_alert_with_its_action_targets_and_acknowledge(console: Any, logged_in: Any) -> None:
+async def test_now_lists_the_firing_alert_with_its_action_targets_and_acknowledge(service: Any, logged_in: Any) -> None:
     await _fire(logged_in)
     page = await (await logged_in.get("/console/")).text()
     assert "CostBudgetExceeded" in page and "CRITICAL" in page and "EMERGENCY_STOP" in page
@@ -53,8 +53,8 @@ async def test_every_hostile_label_is_shown_as_text_on_every_page(logged_in: Any
         assert 'href="javascript:' not in page
 
 
-async def test_acknowledging_from_the_console_records_the_logged_in_person(console: Any, logged_in: Any) -> None:
-    responder: Responder = console[0]
+async def test_acknowledging_from_the_console_records_the_logged_in_person(service: Any, logged_in: Any) -> None:
+    responder: Responder = service[0]
     await _fire(logged_in)
     token = await csrf_of(logged_in)
     data = {"csrf": token, "fingerprint": FINGERPRINT, "starts_at": "2026-11-23T13:00:00.123456Z"}  # as journaled

@@ -11,8 +11,8 @@ from tests.unit.web.conftest import AUTH
 from tests.unit.web.console.conftest import csrf_of, form_token, log_in
 
 
-async def test_the_root_sends_a_browser_to_the_console_and_the_console_to_its_login(console: Any) -> None:
-    _, client = console
+async def test_the_root_sends_a_browser_to_the_console_and_the_console_to_its_login(service: Any) -> None:
+    _, client = service
     root = await client.get("/", allow_redirects=False)
     assert (root.status, root.headers["Location"]) == (303, "/console/")
     page = await client.get("/console/holds?x=1", allow_redirects=False)
@@ -21,16 +21,16 @@ async def test_the_root_sends_a_browser_to_the_console_and_the_console_to_its_lo
     assert (login.path, login.query["next"]) == ("/console/login", "/console/holds?x=1")
 
 
-async def test_the_apis_credentials_do_not_open_the_console_without_a_session(console: Any) -> None:
-    _, client = console
+async def test_the_apis_credentials_do_not_open_the_console_without_a_session(service: Any) -> None:
+    _, client = service
     page = await client.get("/console/", headers=AUTH, allow_redirects=False)
     assert page.status == 303
     action = await client.post("/console/ack", headers=AUTH, data={"fingerprint": "x"})
     assert action.status == 401
 
 
-async def test_a_login_exchanges_the_token_for_a_strict_httponly_expiring_cookie(console: Any) -> None:
-    _, client = console
+async def test_a_login_exchanges_the_token_for_a_strict_httponly_expiring_cookie(service: Any) -> None:
+    _, client = service
     answer = await log_in(client)
     assert (answer.status, answer.headers["Location"]) == (303, "/console/")
     cookie = next(c for c in answer.headers.getall("Set-Cookie") if c.startswith(f"{COOKIE}="))
@@ -42,16 +42,16 @@ async def test_a_login_exchanges_the_token_for_a_strict_httponly_expiring_cookie
     assert now.status == 200 and "alice" in await now.text()
 
 
-async def test_the_session_cookie_does_not_open_the_api(console: Any) -> None:
-    _, client = console
+async def test_the_session_cookie_does_not_open_the_api(service: Any) -> None:
+    _, client = service
     await log_in(client)
     assert (await client.get("/console/")).status == 200
     assert (await client.get("/api/v1/alerts")).status == 401
     assert (await client.post("/api/v1/restore", json={"namespace": "a", "deployment": "b"})).status == 401
 
 
-async def test_wrong_credentials_and_a_missing_name_are_refused(console: Any) -> None:
-    _, client = console
+async def test_wrong_credentials_and_a_missing_name_are_refused(service: Any) -> None:
+    _, client = service
     wrong = await log_in(client, secret="not-the-token")
     assert wrong.status == 401 and "wrong credentials" in await wrong.text()
     nameless = await log_in(client, user="")
@@ -59,8 +59,8 @@ async def test_wrong_credentials_and_a_missing_name_are_refused(console: Any) ->
     assert COOKIE not in {c.key for c in client.session.cookie_jar}
 
 
-async def test_a_login_form_from_elsewhere_is_refused(console: Any) -> None:
-    _, client = console
+async def test_a_login_form_from_elsewhere_is_refused(service: Any) -> None:
+    _, client = service
     data = {"login_token": "forged", "user": "mallory", "secret": TOKEN}
     assert (await client.post("/console/login", data=data)).status == 403
     page = await client.get("/console/login")
