@@ -78,6 +78,4 @@ class Renderer:
 
 def _defaults(context: Mapping[str, Any]) -> dict[str, Any]:
     """What the base template reads, for pages that do not set it."""
-    return {
-        k: v for k, v in {"live_only": False, "session": None, "csrf": "", "notice": None}.items() if k not in context
-    }
+    return {k: v for k, v in {"live_only": False, "session": None, "csrf": ""}.items() if k not in context}

@@ -139,14 +139,6 @@ def holds(found: Sequence[Mapping[str, Any]]) -> list[Hold]:
     return out
 
 
-def holder_link(holder: str | None) -> tuple[str, str] | None:
-    """(fingerprint, starts_at) of the alert instance a hold names (`fingerprint@startsAt`)."""
-    if not holder or "@" not in holder:
-        return None
-    fingerprint, _, starts_at = holder.partition("@")
-    return fingerprint, starts_at
-
-
 def delivery_failures(registry: CollectorRegistry) -> dict[str, float]:
     """Failed deliveries per channel since this process started."""
     return {
