@@ -63,7 +63,7 @@ def test_only_http_links_are_links() -> None:
 
 
 def test_holds_are_grouped_per_deployment_with_the_gates_answer() -> None:
-    found = [
+    found: list[dict[str, Any]] = [
         {"state": "stopped", "namespace": "shop", "deployment": "a", "holder": "f@1", "since": 1.0, "replicas": 4},
         {"state": "frozen", "namespace": "shop", "deployment": "a", "holder": "g@2", "since": 2.0},
         {"state": "frozen", "namespace": "shop", "deployment": "b", "holder": None, "since": 3.0},
