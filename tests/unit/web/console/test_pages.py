@@ -106,3 +106,18 @@ async def test_an_alert_without_summary_description_or_links_still_has_its_page(
     assert (await logged_in.post("/webhook", json=alert_payload(bare), headers=AUTH)).status == 200
     page = await logged_in.get("/console/alerts/b4re")
     assert page.status == 200 and "CostBudgetExceeded" in await page.text()
+
+
+async def test_an_unfreeze_from_the_console_is_an_operation_of_the_logged_in_person(
+    service: Any, logged_in: Any
+) -> None:
+    responder: Responder = service[0]
+    token = await csrf_of(logged_in)
+    form = {"csrf": token, "namespace": "autogen-council", "deployment": "o3-audit-proxy"}
+    answer = await logged_in.post("/console/unfreeze", data=form)
+    assert answer.status == 200 and answer.url.path == "/console/operations"
+    [operation] = await responder.journal.operations(5)
+    assert (operation["actor"], operation["op"]) == ("console:alice", "UNFREEZE")
+    assert "console:alice" in await answer.text() and "unfreeze" in await answer.text()
+    missing = await logged_in.post("/console/restore", data={"csrf": token, "namespace": "shop"})
+    assert missing.status == 400 and "deployment" in await missing.text()
