@@ -106,10 +106,10 @@ class Gate:
         resource = route.resource
         if resource is None:
             return None
-        method = "GET" if route.method == "HEAD" else route.method
-        if (method, resource.canonical) in self.public:
+        key = ("GET" if route.method == "HEAD" else route.method, resource.canonical)
+        if key in self.public:
             return None
-        check = self.checked.get((method, resource.canonical))
+        check = self.checked.get(key)
         if check is not None:
             return check(request)
         if len(request.headers.getall("Authorization", ())) > 1:
