@@ -42,7 +42,7 @@ async def _no_reload_since(page: "Page") -> bool:
     return bool(await page.evaluate("window.__sameDocument === true"))
 
 
-async def test_an_alert_appears_live_and_is_acknowledged_from_its_timeline(
+async def test_an_alert_appears_live_is_acknowledged_from_its_timeline_and_leaves_live_when_resolved(
     console: Console, browser: "BrowserContext"
 ) -> None:
     page = await browser.new_page()
@@ -74,6 +74,12 @@ async def test_an_alert_appears_live_and_is_acknowledged_from_its_timeline(
     await page.wait_for_selector("text=by console:alice via console")
     [listed] = await console.responder.journal.listing(Listing(fingerprint=FINGERPRINT))
     assert listed["acknowledged"]["actor"] == "console:alice"
+
+    await page.click("nav >> text=Now")
+    await page.evaluate("window.__sameDocument = true")
+    await console.fire(cost_alert(status="resolved"))
+    await page.wait_for_selector("text=No firing alerts match", timeout=LIVE_SECONDS * 1000 + 500)
+    assert await _no_reload_since(page)
     assert errors == []
 
 
