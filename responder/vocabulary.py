@@ -145,6 +145,7 @@ class AckSource(StrEnum):
     API = "api"
     SLACK = "slack"
     PAGERDUTY = "pagerduty"
+    CONSOLE = "console"
 
 
 class Undo(StrEnum):

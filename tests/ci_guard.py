@@ -32,6 +32,7 @@ REQUIRED_MODULES = (
     "tests.kube.test_contract",  # the fake and the real server answer alike
     "tests.kube.test_demo",  # scripts/demo --real-kube
     "tests.image.test_image",  # the Containerfile built with no registry, run read-only from its unpacked image
+    "tests.browser.test_console",  # the operator console in a real headless Chromium
 )
 
 

@@ -10,6 +10,7 @@ holds for all of them is written on `Journal`.
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from responder.alerts import Alert
@@ -34,6 +35,7 @@ __all__ = [
     "Instance",
     "Journal",
     "JournalFullError",
+    "Listing",
     "Operation",
     "Settled",
     "Step",
@@ -48,6 +50,22 @@ T = TypeVar("T")
 class JournalFullError(RuntimeError):
     """The journal refuses a new notification: its disk is below the free-space reserve. The
     message names the disk, its free space, the reserve and the journal's size."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Which alert instances a console page lists: those whose columns equal the values given,
+    whose labels equal `labels`, and whose alertname or labels contain `search` (ASCII letters
+    compared without case); `limit` of them from `offset` on."""
+
+    status: str | None = None
+    severity: str | None = None
+    action: str | None = None
+    fingerprint: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    search: str = ""
+    limit: int = 50
+    offset: int = 0
 
 
 class Transaction(Protocol):
@@ -209,6 +227,20 @@ class Journal(Protocol):
     async def next_due(self, kind: str) -> float | None: ...
     async def instances(self, filters: dict[str, str], limit: int) -> list[dict[str, Any]]: ...
     async def timeline(self, fingerprint: str) -> list[dict[str, Any]]: ...
+    async def listing(self, query: Listing) -> list[dict[str, Any]]:
+        """A page of alert instances, most severe first (critical, warning, info, any other), then
+        the latest started: each with the keys of `instances`, its `labels`, `annotations`,
+        `acknowledged` ({actor, via, at} or None) and `steps` (kind, name, params, status, due_at
+        and `last`: its latest attempt's {status, detail}, or None), without attempt history, and
+        `decision`: the detail of its first `firing` event (what was planned, what guards refused).
+        Its cost grows with the page and the instances matched, never with their history."""
+        ...
+
+    async def acknowledgements(self, limit: int) -> list[dict[str, Any]]:
+        """The latest `limit` acknowledgements, newest first: {at, actor, via, fingerprint,
+        starts_at, alertname} each (the console's operations log shows them beside `operations`)."""
+        ...
+
     async def record_operation(self, operation: Operation) -> None:
         """Record a human's operation and lift or put on the holds it changed, in one durable
         transaction: the audit never shows a hold lifted without the operation that lifted it."""

@@ -32,6 +32,7 @@ from typing import IO, Any, TypeVar
 from responder.journal import (
     Effect,
     JournalFullError,
+    Listing,
     Operation,
     Settled,
     Step,
@@ -272,6 +273,12 @@ class SqliteJournal:
 
     async def timeline(self, fingerprint: str) -> list[dict[str, Any]]:
         return await self.run(lambda conn: views.timeline(conn, fingerprint))
+
+    async def listing(self, query: Listing) -> list[dict[str, Any]]:
+        return await self.run(lambda conn: views.listing(conn, query))
+
+    async def acknowledgements(self, limit: int) -> list[dict[str, Any]]:
+        return await self.run(lambda conn: views.acknowledgements(conn, limit))
 
     async def record_operation(self, operation: Operation) -> None:
         await self.run(lambda conn: sqlite_holds.record_operation(conn, operation), durable=True)

@@ -9,16 +9,18 @@ from responder.service import Responder
 from responder.vocabulary import NotificationOutcome
 from responder.web.audit import audit_routes
 from responder.web.auth import Gate
+from responder.web.console import PUBLIC as CONSOLE_PUBLIC
+from responder.web.console import console
 from responder.web.escalation import escalation_routes
 from responder.web.holds import holds_routes
 from responder.web.ops import healthz, metrics_handler, readyz_handler
 from responder.web.webhook import webhook_handler
 
 SHUTDOWN_GRACE_SECONDS = 10.0
-# Every other route needs the policy's credentials. Probes and the scraper carry none; the
-# provider callbacks verify the provider's signature instead.
-# (method, path): a method added later to a public path is not public by being there. The Slack
-# and PagerDuty callbacks verify the provider's signature instead of our credentials.
+# Every other route needs the policy's credentials, or, for the console's pages, its session.
+# Probes and the scraper carry none; the provider callbacks verify the provider's signature
+# instead; the console's login and files are where a browser starts.
+# (method, path): a method added later to a public path is not public by being there.
 PUBLIC_ROUTES = frozenset(
     {
         ("GET", "/healthz"),
@@ -26,6 +28,7 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/metrics"),
         ("POST", "/slack/actions"),
         ("POST", "/pagerduty/webhook"),
+        *CONSOLE_PUBLIC,
     }
 )
 
@@ -35,7 +38,8 @@ def create_app(responder: Responder, *, lifecycle: bool = True) -> web.Applicati
     caller (a test that drives the engine by hand)."""
     policy, journal, metrics = responder.policy, responder.journal, responder.metrics
     refusals = {"/webhook": metrics.notifications.labels(NotificationOutcome.UNAUTHORIZED).inc}
-    gate = Gate(policy, PUBLIC_ROUTES, refusals)
+    pages = console(responder)  # its session cookie opens its pages, and only them
+    gate = Gate(policy, PUBLIC_ROUTES, refusals, pages.checked)
     app = web.Application(client_max_size=policy.max_body_bytes, middlewares=[gate.middleware()])
     routes = [
         web.post("/webhook", webhook_handler(policy, journal, metrics, responder.engine.accept, responder.clock)),
@@ -51,6 +55,7 @@ def create_app(responder: Responder, *, lifecycle: bool = True) -> web.Applicati
             responder.undo,
             journal.escalation,
         ),
+        *pages.routes,
     ]
     app.add_routes(
         [web.RouteDef(r.method, r.path, r.handler, {**r.kwargs, "expect_handler": gate.expect}) for r in routes]

@@ -26,20 +26,32 @@ def _equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
 
 
+def bearer_valid(policy: Policy, token: str) -> bool:
+    """`token` is the policy's bearer token (False when it configures none)."""
+    return policy.bearer_token is not None and _equal(token, policy.bearer_token.value)
+
+
+def basic_valid(policy: Policy, user: str, password: str) -> bool:
+    """`user` and `password` are the policy's basic credentials (False when it configures none)."""
+    if policy.basic_password is None:
+        return False
+    # Both compared, always, so timing does not reveal which one was wrong.
+    user_ok = _equal(user, policy.basic_username or "")
+    return _equal(password, policy.basic_password.value) and user_ok
+
+
 def authorized(request: web.Request, policy: Policy) -> bool:
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and policy.bearer_token is not None:
-        return _equal(credentials.strip(), policy.bearer_token.value)
+        return bearer_valid(policy, credentials.strip())
     if scheme.lower() == "basic" and policy.basic_password is not None:
         try:
             decoded = base64.b64decode(credentials.strip(), validate=True).decode()
         except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII input
             return False
         user, _, password = decoded.partition(":")
-        # Both compared, always, so timing does not reveal which one was wrong.
-        user_ok = _equal(user, policy.basic_username or "")
-        return _equal(password, policy.basic_password.value) and user_ok
+        return basic_valid(policy, user, password)
     return not policy.authenticated
 
 
@@ -65,27 +77,41 @@ def _ambiguous() -> web.Response:
     return refusal
 
 
+# A route's own authentication: the refusal, or None to let the request pass.
+Check = Callable[[web.Request], web.StreamResponse | None]
+
+
 class Gate:
     """Who may pass: every route but those in `public`, as (method, canonical path), needs the
-    policy's credentials; HEAD counts as the GET it mirrors. `on_refusal` names what to do on a
-    refusal per path (the webhook counts it). A request that matched no route passes, to its 404
-    or 405. Used twice: by the middleware, and for `Expect: 100-continue`, which aiohttp answers
-    before any middleware runs."""
+    policy's credentials; HEAD counts as the GET it mirrors. `checked` names the routes that
+    authenticate otherwise, each with its own check (the console's session cookie), and only so:
+    the Authorization header opens none of them, and their check opens no other route.
+    `on_refusal` names what to do on a refusal per path (the webhook counts it). A request that
+    matched no route passes, to its 404 or 405. Used twice: by the middleware, and for
+    `Expect: 100-continue`, which aiohttp answers before any middleware runs."""
 
     def __init__(
-        self, policy: Policy, public: Collection[tuple[str, str]], on_refusal: Mapping[str, Callable[[], None]]
+        self,
+        policy: Policy,
+        public: Collection[tuple[str, str]],
+        on_refusal: Mapping[str, Callable[[], None]],
+        checked: Mapping[tuple[str, str], Check] | None = None,
     ) -> None:
         self.policy, self.public, self.on_refusal = policy, public, on_refusal
+        self.checked: Mapping[tuple[str, str], Check] = checked or {}
 
-    def refusal(self, request: web.Request) -> web.Response | None:
+    def refusal(self, request: web.Request) -> web.StreamResponse | None:
         """The answer that refuses `request`, or None when it may pass."""
         route = request.match_info.route
         resource = route.resource
         if resource is None:
             return None
-        method = "GET" if route.method == "HEAD" else route.method
-        if (method, resource.canonical) in self.public:
+        key = ("GET" if route.method == "HEAD" else route.method, resource.canonical)
+        if key in self.public:
             return None
+        check = self.checked.get(key)
+        if check is not None:
+            return check(request)
         if len(request.headers.getall("Authorization", ())) > 1:
             return _ambiguous()
         if authorized(request, self.policy):

@@ -118,6 +118,7 @@ def main(out: TextIO = sys.stdout, real_kube: bool = False) -> int:
         stack.start_alerting()
         say = Story(out)
         say(f"started: {where}, fake Slack, PagerDuty (TLS) and Twilio; exporter; responder; Alertmanager; Prometheus")
+        say(f"console: {stack.url}/console/ (log in with any name and the bearer token; up while the demo runs)")
         tell(stack, say, replicas)
     say("shut down: every process stopped, temporary files removed")
     return 0

@@ -10,6 +10,7 @@ def test_the_demo_tells_every_hop_of_a_cost_alert_from_metric_to_resolve() -> No
     assert demo.main(out) == 0
     story = out.getvalue()
     for hop in (
+        "console: http://127.0.0.1:",
         "Prometheus: CostBudgetExceeded firing",
         "Alertmanager delivered it",
         "scaled autogen-council/o3-audit-proxy 3 → 0, recorded for restore",

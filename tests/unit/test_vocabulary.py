@@ -68,7 +68,7 @@ def test_every_value_is_the_string_journals_and_dashboards_already_hold() -> Non
         "failed",
     ]
     assert list(HoldState) == ["frozen", "stopped"]
-    assert list(AckSource) == ["api", "slack", "pagerduty"]
+    assert list(AckSource) == ["api", "slack", "pagerduty", "console"]
 
 
 def test_a_member_finds_and_is_found_by_the_string_read_back_from_the_journal() -> None:

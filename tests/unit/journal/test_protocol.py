@@ -1,11 +1,14 @@
 """The Journal protocol's promises, through the protocol only: every backend runs these."""
 
 import asyncio
+from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
+from responder.alerts import Alert
 from responder.decision import GuardState
-from responder.journal import Effect, Journal, Operation, Step, StepResult, StoredNotification, Transaction
+from responder.journal import Effect, Journal, Listing, Operation, Step, StepResult, StoredNotification, Transaction
 from responder.planner import PlannedStep
 from responder.vocabulary import StepKind
 from tests.unit.journal.plans import ALERT, KEY, NOW, STOP, claim, due, plan
@@ -304,3 +307,62 @@ async def test_steps_not_yet_due_and_steps_planned_before_are_not_leased(journal
     assert len(leased["remediation"]) == 1
     again = await _plan_leasing(journal, {"remediation": 5, "escalation": 5}, *due(StepKind.REMEDIATION, 1))
     assert again["remediation"] == []  # the same key: already planned, so nothing is added
+
+
+async def test_a_listing_is_most_severe_then_latest_first_with_each_instances_state(journal: Journal) -> None:
+    def alert(fingerprint: str, starts_at: str, severity: str, **labels: str) -> Alert:
+        return replace(
+            ALERT, fingerprint=fingerprint, starts_at=starts_at, labels={**ALERT.labels, **labels, "severity": severity}
+        )
+
+    def add(tx: Transaction) -> None:
+        tx.insert_instance(alert("w-old", "2026-11-23T10:00:00Z", "warning", team="shop"), NOW)
+        tx.insert_instance(alert("c-old", "2026-11-23T09:00:00Z", "critical", team="shop", alertname="Cost_100%"), NOW)
+        tx.insert_instance(alert("i-new", "2026-11-23T12:00:00Z", "info", team="db"), NOW)
+        new = tx.insert_instance(alert("c-new", "2026-11-23T11:00:00Z", "critical", team="db"), NOW)
+        tx.add_steps(new, [STOP], NOW, "c1")
+        tx.add_event(new, None, "firing", {"refusals": [{"guard": "cooldown"}]}, NOW)
+        tx.add_event(new, None, "firing", {"refusals": []}, NOW + 1)
+
+    await journal.transact(add)
+    [step] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
+    await journal.finish_step(step, StepResult("retry", {"error": "503"}), NOW, NOW + 1, NOW + 30)
+    await journal.escalation.acknowledge("c-new", "alice", "console", NOW + 2, lambda *_: [])
+
+    page = await journal.listing(Listing())
+    assert [p["fingerprint"] for p in page] == ["c-new", "c-old", "w-old", "i-new"]
+    first = page[0]
+    assert first["labels"]["team"] == "db" and first["annotations"] == {"action": "EMERGENCY_STOP"}
+    assert first["acknowledged"] == {"actor": "alice", "via": "console", "at": NOW + 2}
+    [planned] = first["steps"]
+    assert (planned["name"], planned["status"], planned["last"]) == (
+        "EMERGENCY_STOP",
+        "pending",
+        {"status": "retry", "detail": {"error": "503"}},
+    )
+    assert first["decision"] == {"refusals": [{"guard": "cooldown"}]}
+    assert page[1]["acknowledged"] is None and page[1]["steps"] == [] and page[1]["decision"] is None
+
+    async def fingerprints(**query: Any) -> list[str]:
+        return [p["fingerprint"] for p in await journal.listing(Listing(**query))]
+
+    assert await fingerprints(severity="critical", labels={"team": "shop"}) == ["c-old"]
+    assert await fingerprints(search="100%") == ["c-old"]  # % is a character, not a wildcard
+    assert await fingerprints(search="0%") == ["c-old"]
+    assert await fingerprints(search="DB") == ["c-new", "i-new"]  # label values, without case
+    assert await fingerprints(limit=2, offset=1) == ["c-old", "w-old"]
+    assert await fingerprints(status="resolved") == []
+    assert await fingerprints(fingerprint="w-old") == ["w-old"]
+
+
+async def test_acknowledgements_are_listed_newest_first_with_their_alert(journal: Journal) -> None:
+    for fingerprint in ("fp-a", "fp-b", "fp-c"):
+        await plan(journal, fingerprint=fingerprint)
+    for offset, fingerprint in enumerate(("fp-b", "fp-a", "fp-c")):
+        await journal.escalation.acknowledge(fingerprint, f"actor-{fingerprint}", "api", NOW + offset, lambda *_: [])
+    latest = await journal.acknowledgements(2)
+    assert [(a["fingerprint"], a["actor"], a["at"]) for a in latest] == [
+        ("fp-c", "actor-fp-c", NOW + 2),
+        ("fp-a", "actor-fp-a", NOW + 1),
+    ]
+    assert (latest[0]["via"], latest[0]["starts_at"], latest[0]["alertname"]) == ("api", ALERT.starts_at, "X")

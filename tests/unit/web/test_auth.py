@@ -11,7 +11,10 @@ from aiohttp import web
 from responder.policy import Policy
 from responder.service import Responder, build_responder
 from responder.web.app import PUBLIC_ROUTES, create_app
+from responder.web.auth import Gate
 from tests.unit.web.conftest import AUTH
+
+CONSOLE = "/console/"  # its pages are opened by its session (tests/unit/web/console), not by credentials
 
 
 def _routes(client: Any) -> list[tuple[str, str, bool]]:
@@ -35,7 +38,7 @@ async def test_every_route_but_the_public_ones_refuses_a_request_without_credent
     service: tuple[Responder, Any],
 ) -> None:
     responder, client = service
-    private = [(method, path) for method, path, public in _routes(client) if not public]
+    private = [(m, p) for m, p, public in _routes(client) if not public and not p.startswith(CONSOLE)]
     assert {"/webhook", "/api/v1/alerts", "/api/v1/alerts/x/ack", "/api/v1/restore"} <= {p for _, p in private}
     for method, path in private:
         response = await client.request(method, path)
@@ -91,3 +94,24 @@ async def test_two_authorization_headers_are_400_whichever_comes_first(client: A
         response = await client.get("/api/v1/alerts", headers=[("Authorization", first), ("Authorization", second)])
         assert response.status == 400
         assert "more than one Authorization header" in (await response.json())["detail"]
+
+
+async def test_a_route_with_its_own_check_is_opened_by_that_check_only(
+    make_policy: Callable[..., Policy], aiohttp_client: Callable[..., Awaitable[Any]]
+) -> None:
+    async def handler(_: web.Request) -> web.Response:
+        return web.json_response({"reached": True})
+
+    def check(request: web.Request) -> web.StreamResponse | None:
+        return None if request.headers.get("X-Pass") == "yes" else web.Response(status=403, text="no pass")
+
+    gate = Gate(make_policy(), PUBLIC_ROUTES, {}, {("GET", "/own"): check})
+    app = web.Application(middlewares=[gate.middleware()])
+    app.router.add_get("/own", handler)
+    app.router.add_get("/api", handler)
+    client = await aiohttp_client(app)
+    assert (await client.get("/own", headers=AUTH)).status == 403  # the API's credentials do not open it
+    assert (await client.get("/own", headers={"X-Pass": "yes"})).status == 200
+    assert (await client.head("/own", headers={"X-Pass": "yes"})).status == 200
+    assert (await client.get("/api", headers={"X-Pass": "yes"})).status == 401  # its check opens nothing else
+    assert (await client.get("/api", headers=AUTH)).status == 200
