@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from responder import schemas
+from responder.catalogue.metric_types import MetricType
 from responder.catalogue.model import (
     Alert,
     BurnRate,
@@ -75,6 +76,7 @@ def _settings(root: Path) -> Settings:
         scrape_interval=raw["scrape_interval"],
         for_minimum=dict(raw["for_minimum"]),
         burn_rates=burn_rates,
+        metric_types={name: MetricType(kind) for name, kind in raw.get("metric_types", {}).items()},
     )
 
 
@@ -114,6 +116,7 @@ def _system(settings: Settings, root: Path, relative: Path) -> System:
             target=_target(a.get("target")),
             labels=dict(a.get("labels", {})),
             seed=SeedChange(a["seed"]["expr"].strip(), a["seed"]["reason"].strip()) if "seed" in a else None,
+            for_exemption=a.get("for_exemption"),
         )
         for a in raw["alerts"]
     ]
@@ -122,7 +125,8 @@ def _system(settings: Settings, root: Path, relative: Path) -> System:
         recording.extend(slo_records)
         alerts.extend(slo_alerts)
     alerts = [
-        replace(a, dashboard_url=dashboard_url(settings.grafana_base_url, name, a.name, a.severity)) for a in alerts
+        replace(a, dashboard_url=dashboard_url(settings.grafana_base_url, name, a.name, a.severity, a.labels))
+        for a in alerts
     ]
     return System(
         system=name,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from responder.catalogue.metric_types import MetricType
 from responder.durations import parse_duration
 from responder.targets import Target
 
@@ -36,6 +37,7 @@ class Alert:
     labels: dict[str, str] = field(default_factory=dict)
     seed: SeedChange | None = None
     dashboard_url: str = ""
+    for_exemption: str | None = None  # why this alert may fire sooner than for_minimum (reviewed)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Settings:
     scrape_interval: str
     for_minimum: dict[str, str]
     burn_rates: dict[str, BurnRate]
+    metric_types: dict[str, MetricType] = field(default_factory=dict)  # declared types beat the table
 
 
 @dataclass(frozen=True)
