@@ -51,6 +51,7 @@ class Context:
     for_minimum_seconds: dict[str, float]
     recorded_names: frozenset[str]
     metric_types: Mapping[str, MetricType] = field(default_factory=dict)
+    recorded_exprs: Mapping[str, str] = field(default_factory=dict)  # record name -> its expression
     scope_labels: tuple[str, ...] = ("job", "namespace")
     max_range_seconds: float = 31 * 86400.0
 

@@ -77,6 +77,8 @@ def _settings(root: Path) -> Settings:
         for_minimum=dict(raw["for_minimum"]),
         burn_rates=burn_rates,
         metric_types={name: MetricType(kind) for name, kind in raw.get("metric_types", {}).items()},
+        scope_labels=tuple(raw.get("scope_labels", Settings.scope_labels)),
+        max_range=raw.get("max_range", Settings.max_range),
     )
 
 

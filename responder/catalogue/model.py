@@ -85,6 +85,8 @@ class Settings:
     for_minimum: dict[str, str]
     burn_rates: dict[str, BurnRate]
     metric_types: dict[str, MetricType] = field(default_factory=dict)  # declared types beat the table
+    scope_labels: tuple[str, ...] = ("job", "namespace")  # a selector with one of these is scoped
+    max_range: str = "31d"  # the longest range window the retention can serve
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,22 @@ from pathlib import Path
 from responder.catalogue.lint import (
     action_vocabulary,
     alert_has_comparison,
+    always_or_never,
+    counter_read_directly,
     expr_parses,
     for_minimum,
+    fragile_patterns,
     histogram_quantile_by_le,
     mutating_targets,
+    nan_in_aggregation,
     no_value_in_labels,
     range_windows,
     rate_over_counters,
     required_metadata,
+    rule_dependencies,
+    scoped_selectors,
     static_summary,
+    template_syntax,
     unique_names,
 )
 from responder.catalogue.lint_base import Check, Context, Finding, RuleView, Severity, as_note
@@ -46,6 +53,13 @@ def all_checks() -> list[Check]:
         for_minimum,
         unique_names,
         static_summary,
+        counter_read_directly,
+        template_syntax,
+        always_or_never,
+        nan_in_aggregation,
+        scoped_selectors,
+        rule_dependencies,
+        fragile_patterns,
     )
     return [m.CHECK for m in modules]
 
@@ -113,6 +127,9 @@ def catalogue_rules(catalogue: Catalogue) -> tuple[list[RuleView], Context]:
         for_minimum_seconds={sev: parse_duration(d) for sev, d in settings.for_minimum.items()},
         recorded_names=frozenset(v.name for v in views if v.kind == "record"),
         metric_types=settings.metric_types,
+        recorded_exprs={v.name: v.expr for v in views if v.kind == "record"},
+        scope_labels=settings.scope_labels,
+        max_range_seconds=parse_duration(settings.max_range),
     )
     return views, ctx
 

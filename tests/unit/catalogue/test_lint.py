@@ -15,9 +15,15 @@ def test_the_catalogue_is_lint_clean() -> None:
     assert [str(f) for f in run_lint(load_catalogue(REPO))] == []
 
 
-def test_findings_name_the_source_file_rule_and_check(catalogue_root: Path) -> None:
+def _shop(catalogue_root: Path, old: str, new: str) -> None:
+    """Change the example source, its mutating alert scoped to a job as the lint requires."""
     source = catalogue_root / "rules" / "src" / "shop.yaml"
-    source.write_text(source.read_text().replace("for: 5m", "for: 30s"))
+    text = source.read_text().replace("expr: shop_cost_dollars > 10", 'expr: shop_cost_dollars{job="shop"} > 10')
+    source.write_text(text.replace(old, new))
+
+
+def test_findings_name_the_source_file_rule_and_check(catalogue_root: Path) -> None:
+    _shop(catalogue_root, "for: 5m", "for: 30s")
     [finding] = run_lint(load_catalogue(catalogue_root))
     assert str(finding).startswith("rules/src/shop.yaml:5: error: alert ShopCostHigh: for 30s is shorter")
     assert str(finding).endswith("[for-minimum]")
@@ -37,7 +43,6 @@ def test_the_report_says_what_it_read_and_which_checks_ran() -> None:
 
 
 def test_a_reviewed_for_exemption_in_the_source_is_honoured(catalogue_root: Path) -> None:
-    source = catalogue_root / "rules" / "src" / "shop.yaml"
     exempt = "for: 30s\n    for_exemption: the cost only grows within a day, so it cannot flap"
-    source.write_text(source.read_text().replace("for: 5m", exempt))
+    _shop(catalogue_root, "for: 5m", exempt)
     assert run_lint(load_catalogue(catalogue_root)) == []
