@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-
 SPEC_VERSION = "prometheus/v1"
 RESERVED_LABELS = frozenset({"severity", "team", "system"})
 RESERVED_ANNOTATIONS = frozenset({"summary", "description", "runbook_url", "action", "dashboard_url"})
