@@ -103,14 +103,14 @@ SCENARIOS = [
         "CheckoutFourWeeklyBudgetBurnFast",
         358,  # 58 minutes into the burn: 14 x 58/60 passes 13.44
         390,
-    ),  # fmt: skip
+    ),
     Scenario(
         "30-day period holds at 14x",
         {SHOP_OK: SHOP_14X_OK, SHOP_BAD: SHOP_14X_BAD},
         "CheckoutMonthlyBudgetBurnFast",
         None,
         390,
-    ),  # fmt: skip
+    ),
     # 20% of requests slower than 500ms against a 99% objective: the latency SLI pages at once.
     Scenario("latency from histogram buckets", {BUCKET: "0+800x120", COUNT: "0+1000x120"}, FAST, 1, 120),
     # 6% slower (exactly 6x): no page.
@@ -142,11 +142,12 @@ def _cases(scenario: Scenario) -> list[dict[str, object]]:
     if scenario.fires_from is None:
         ever = f'count_over_time(ALERTS{{alertname="{scenario.alert}", alertstate="firing"}}[{scenario.until}m])'
         return [{"expr": ever, "eval_time": f"{scenario.until}m", "exp_samples": []}]
+    firing = [{"labels": labels, "value": 1}]
     return [
         {"expr": _firing(scenario), "eval_time": f"{scenario.fires_from - 1}m", "exp_samples": []},
-        {"expr": _firing(scenario), "eval_time": f"{scenario.fires_from}m", "exp_samples": [{"labels": labels, "value": 1}]},
-        {"expr": _firing(scenario), "eval_time": f"{scenario.until}m", "exp_samples": [{"labels": labels, "value": 1}]},
-    ]  # fmt: skip
+        {"expr": _firing(scenario), "eval_time": f"{scenario.fires_from}m", "exp_samples": firing},
+        {"expr": _firing(scenario), "eval_time": f"{scenario.until}m", "exp_samples": firing},
+    ]
 
 
 @pytest.fixture(scope="module")
