@@ -2,7 +2,8 @@
 
 Three shapes do: an `or` branch with no condition (`(x > 1) or vector(0)` fires every evaluation),
 a match `on (...)` or an aggregation `by (...)` over labels an inner aggregation already removed
-(`sum(foo) / on (cluster) count(bar)` matches on a label neither side has), and `absent()` of an
+(`sum(foo) / on (cluster) count(bar)` matches on a label neither side has), a side with labels
+matched to a label-less aggregation (`foo{job="a"} unless sum(foo)`), and `absent()` of an
 expression that can never be empty (`absent(sum(x) or vector(0))` never fires).
 """
 
@@ -41,6 +42,42 @@ def _never_empty(node: promql.Node) -> bool:
     return False
 
 
+def _shape(node: promql.Node) -> str:
+    """ "none" when the series carry no labels at all (`sum(foo)`, `vector(1)`), "some" when they
+    surely carry some (a selector, `sum by (job)`), "unknown" otherwise."""
+    node = promql.unwrap(node)
+    if isinstance(node, promql_parser.VectorSelector | promql_parser.MatrixSelector):
+        return "some"
+    if isinstance(node, promql_parser.AggregateExpr):
+        if str(node.op) in ("topk", "bottomk", "limitk", "limit_ratio"):
+            return _shape(node.expr)
+        grouping = node.modifier
+        if grouping is None or (str(grouping.type).endswith("By") and not grouping.labels):
+            return "none"
+        return "some" if str(grouping.type).endswith("By") else "unknown"
+    if isinstance(node, promql_parser.BinaryExpr):
+        if promql.is_scalar(node.lhs) or promql.is_scalar(node.rhs):
+            return _shape(node.rhs if promql.is_scalar(node.lhs) else node.lhs)
+        return _shape(node.lhs) if node.modifier is None else "unknown"
+    if isinstance(node, promql_parser.Call):
+        if node.func.name == "vector":
+            return "none"
+        vectors = [a for a in node.args if not promql.is_scalar(a) and not isinstance(a, promql_parser.StringLiteral)]
+        return _shape(vectors[0]) if vectors and node.func.name not in ("label_replace", "label_join") else "unknown"
+    return "unknown"
+
+
+def _unmatched_sides(node: promql.Node) -> Iterator[str]:
+    """`foo{job="a"} unless sum(foo)`: a labelled side matched, on all labels, to one without any."""
+    for n in promql.walk(node):
+        if not isinstance(n, promql_parser.BinaryExpr) or (n.modifier is not None and n.modifier.matching is not None):
+            continue
+        if promql.is_scalar(n.lhs) or promql.is_scalar(n.rhs):
+            continue
+        if {_shape(n.lhs), _shape(n.rhs)} == {"none", "some"} and str(n.op) != "or":
+            yield f"`{n.op}` matches a side with labels to an aggregation without any, so it never matches"
+
+
 def _lost_labels(node: promql.Node) -> Iterator[str]:
     """Labels that a match or an aggregation names although its input cannot carry them."""
     for n in promql.walk(node):
@@ -72,6 +109,8 @@ def _check(rule: RuleView, ctx: Context) -> Iterator[str]:
             yield f"{call.func.name}() of an expression that is never empty never fires; drop the or vector(...)"
     for problem in dict.fromkeys(_lost_labels(rule.ast)):
         yield f"{problem}: an inner aggregation removed it; keep it in the inner by (...)"
+    for problem in dict.fromkeys(_unmatched_sides(rule.ast)):
+        yield f"{problem}; aggregate both sides by the same labels, or match with on (...)"
 
 
 CHECK = per_rule(

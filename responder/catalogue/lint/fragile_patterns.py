@@ -1,11 +1,14 @@
 """Patterns that work until they do not: all warnings, except a window no Prometheus keeps.
 
-- `topk`/`bottomk` in an alert: membership changes between evaluations, so the alert flaps
-  between series and each change resets its `for`.
+- `topk`/`bottomk`: in an alert membership changes between evaluations, so the alert flaps
+  between series and each change resets its `for`; in a recording rule the recorded series come
+  and go the same way.
+- arithmetic between two aggregations in an alert with no `for`: just after a Prometheus restart
+  one side may have scraped fewer targets than the other, and the ratio spikes for one evaluation.
 - `absent()` with a `for` shorter than two scrapes: one late scrape fires it.
 - a regex matcher with no regex characters (`=~"api"`: use `=`) or with `^…$` anchors
   (Prometheus anchors every regex already).
-- a range window longer than the retention (catalogue `max_range`): the data is not there.
+- a range window or an offset longer than the retention (catalogue `max_range`): the data is not there.
 """
 
 import re
@@ -34,25 +37,46 @@ def _regex_notes(node: promql.Node) -> Iterator[Note]:
                 yield warning(f'{matcher.name}=~"{value}" has no regex characters; use = (or != for !~)')
 
 
+def _aggregation_ratio(node: promql.Node) -> bool:
+    for n in promql.walk(node):
+        if isinstance(n, promql_parser.BinaryExpr) and str(n.op) in ("/", "*", "+", "-"):
+            sides = (promql.unwrap(n.lhs), promql.unwrap(n.rhs))
+            if all(isinstance(s, promql_parser.AggregateExpr) for s in sides):
+                return True
+    return False
+
+
+def _too_old(node: promql.Node, ctx: Context) -> Iterator[str]:
+    for n in promql.walk(node):
+        seconds = promql.range_seconds(n)
+        offset = n.offset.total_seconds() if isinstance(n, promql_parser.VectorSelector) and n.offset else None
+        for what, value in (("range", seconds), ("offset", offset)):
+            if value is not None and value > ctx.max_range_seconds:
+                yield (
+                    f"a {value:g}s {what} reaches past the {ctx.max_range_seconds:g}s the catalogue allows "
+                    "(max_range in rules/catalogue.yaml); Prometheus has no data that old"
+                )
+
+
 def _check(rule: RuleView, ctx: Context) -> Iterator[str | Note]:
+    for call in promql.walk(rule.ast):
+        if isinstance(call, promql_parser.AggregateExpr) and str(call.op) in ("topk", "bottomk"):
+            kind = "an alerting" if rule.kind == "alert" else "a recording"
+            yield warning(f"{call.op}() in {kind} rule changes membership between evaluations; avoid it")
     if rule.kind == "alert":
-        for call in promql.walk(rule.ast):
-            if isinstance(call, promql_parser.AggregateExpr) and str(call.op) in ("topk", "bottomk"):
-                yield warning(f"{call.op}() in an alert flaps as membership changes; compare every series instead")
         dwell = parse_duration(rule.for_) if rule.for_ else 0.0
+        if dwell < rule.scrape_seconds and _aggregation_ratio(rule.ast):
+            yield warning(
+                "arithmetic between two aggregations with no for: after a restart one side may have fewer "
+                f"targets scraped; add a for of at least one scrape ({rule.scrape_seconds:g}s)"
+            )
         if any(promql.calls(rule.ast, "absent")) and dwell < 2 * rule.scrape_seconds:
             yield warning(
                 f"absent() with for {rule.for_ or '0s'} fires on one late scrape; use a for of at least "
                 f"two scrapes ({2 * rule.scrape_seconds:g}s)"
             )
     yield from _regex_notes(rule.ast)
-    for node in promql.walk(rule.ast):
-        seconds = promql.range_seconds(node)
-        if seconds is not None and seconds > ctx.max_range_seconds:
-            yield (
-                f"a {seconds:g}s range is longer than the {ctx.max_range_seconds:g}s the catalogue allows "
-                "(max_range in rules/catalogue.yaml); Prometheus has no data that old"
-            )
+    yield from dict.fromkeys(_too_old(rule.ast, ctx))
 
 
 CHECK = per_rule(

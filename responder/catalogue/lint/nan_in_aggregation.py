@@ -15,14 +15,36 @@ from responder.catalogue.lint_base import Context, RuleView, per_rule
 _SUMMING = frozenset({"sum", "avg", "stddev", "stdvar"})
 
 
+def _number(node: promql.Node) -> float | None:
+    node = promql.unwrap(node)
+    return float(node.val) if isinstance(node, promql_parser.NumberLiteral) else None
+
+
+def _clamped_away_from_zero(call: promql.Node) -> bool:
+    """clamp_min(x, >0), clamp_max(x, <0) or clamp(x, lo, hi) with a range that excludes zero."""
+    bounds = [_number(a) for a in call.args[1:]]
+    if None in bounds:
+        return False
+    name = call.func.name
+    if name == "clamp_min":
+        return bounds[0] > 0
+    if name == "clamp_max":
+        return bounds[0] < 0
+    return name == "clamp" and (bounds[0] > 0 or bounds[1] < 0)
+
+
 def _guarded(divisor: promql.Node) -> bool:
     divisor = promql.unwrap(divisor)
-    if isinstance(divisor, promql_parser.NumberLiteral):
-        return divisor.val != 0
-    if isinstance(divisor, promql_parser.Call) and divisor.func.name in ("clamp_min", "clamp"):
-        return True
-    if promql.is_comparison(divisor) and str(divisor.op) in (">", "!="):
-        return True
+    value = _number(divisor)
+    if value is not None:
+        return value != 0
+    if isinstance(divisor, promql_parser.Call) and divisor.func.name in ("clamp_min", "clamp_max", "clamp"):
+        return _clamped_away_from_zero(divisor)
+    if promql.is_comparison(divisor):
+        bound, op = _number(divisor.rhs), str(divisor.op)
+        return bound is not None and (
+            (op == ">" and bound >= 0) or (op == "<" and bound <= 0) or (op == "!=" and bound == 0)
+        )
     return (
         isinstance(divisor, promql_parser.BinaryExpr)
         and str(divisor.op) in ("and", "unless")
