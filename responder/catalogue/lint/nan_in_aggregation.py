@@ -22,8 +22,9 @@ def _number(node: promql.Node) -> float | None:
 
 def _clamped_away_from_zero(call: promql.Node) -> bool:
     """clamp_min(x, >0), clamp_max(x, <0) or clamp(x, lo, hi) with a range that excludes zero."""
-    bounds = [_number(a) for a in call.args[1:]]
-    if None in bounds:
+    given = [_number(a) for a in call.args[1:]]
+    bounds = [b for b in given if b is not None]
+    if len(bounds) != len(given) or not bounds:
         return False
     name = call.func.name
     if name == "clamp_min":
