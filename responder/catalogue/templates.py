@@ -52,6 +52,8 @@ class Template:
     labels: list[str] = field(default_factory=list)  # X of every $labels.X / .Labels.X / index $labels "X"
     raw_values: int = 0  # actions that print $value with no formatting function
     uses_value: bool = False  # some action reads $value or .Value
+    queries: list[str] = field(default_factory=list)  # every `query "…"` the template runs
+    query_labels: list[tuple[str, str]] = field(default_factory=list)  # (query, X) for `label "X"` on its result
     dynamic: bool = False  # some action prints something other than a literal
 
 
@@ -98,11 +100,22 @@ def _label_of(kind: str, value: str, nested: bool) -> str | None:
     return None
 
 
+def _query(tokens: list[tuple[str, str]]) -> str | None:
+    """The PromQL of a `query "…"` call in this action, if there is one."""
+    for i, (kind, value) in enumerate(tokens[:-1]):
+        if kind == "word" and value == "query" and tokens[i + 1][0] in ("string", "raw"):
+            return tokens[i + 1][1][1:-1].replace('\\"', '"')
+    return None
+
+
 def _read_action(tokens: list[tuple[str, str]], variables: set[str], stack: list[str], found: Template) -> None:
     words = [v for k, v in tokens if k == "word"]
     head = tokens[0][1] if tokens and tokens[0][0] == "word" else ""
+    query = _query(tokens)
+    if query is not None:
+        found.queries.append(query)
     if head in _OPENERS:
-        stack.append(head)
+        stack.append(f"query:{query}" if head in ("with", "range") and query is not None else head)
     elif head == "end":
         if not stack:
             found.errors.append("{{ end }} without an opening if, range or with")
@@ -134,6 +147,10 @@ def _read_action(tokens: list[tuple[str, str]], variables: set[str], stack: list
             and following[1][0] == "string"
         ):
             found.labels.append(following[1][1][1:-1])
+    queries = [entry[len("query:") :] for entry in stack if entry.startswith("query:")]
+    for i, (kind, value) in enumerate(tokens[:-1]):
+        if queries and kind == "word" and value == "label" and tokens[i + 1][0] == "string":
+            found.query_labels.append((queries[-1], tokens[i + 1][1][1:-1]))
     values = [v for k, v in tokens if k in ("var", "field") and v in ("$value", ".Value")]
     found.uses_value = found.uses_value or bool(values)
     if values and head not in _OPENERS and head != "else" and not FORMATTERS & set(words):

@@ -127,7 +127,7 @@ def catalogue_rules(catalogue: Catalogue) -> tuple[list[RuleView], Context]:
         for_minimum_seconds={sev: parse_duration(d) for sev, d in settings.for_minimum.items()},
         recorded_names=frozenset(v.name for v in views if v.kind == "record"),
         metric_types=settings.metric_types,
-        recorded_exprs={v.name: v.expr for v in views if v.kind == "record"},
+        recorded_exprs={v.name: v.expr for v in views if v.kind == "record" and v.ast is not None},
         scope_labels=settings.scope_labels,
         max_range_seconds=parse_duration(settings.max_range),
     )

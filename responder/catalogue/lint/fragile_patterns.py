@@ -6,8 +6,10 @@
 - arithmetic between two aggregations in an alert with no `for`: just after a Prometheus restart
   one side may have scraped fewer targets than the other, and the ratio spikes for one evaluation.
 - `absent()` with a `for` shorter than two scrapes: one late scrape fires it.
-- a regex matcher with no regex characters (`=~"api"`: use `=`) or with `^…$` anchors
-  (Prometheus anchors every regex already).
+- a regex matcher with no regex characters (`=~"api"`: use `=`), with `^…$` anchors
+  (Prometheus anchors every regex already), or picking parts out of a `job` name
+  (`job=~"myservice_.+_production"`: the parts belong in labels of their own).
+- an alert that recomputes what a recording rule already records: read the record instead.
 - a range window or an offset longer than the retention (catalogue `max_range`): the data is not there.
 """
 
@@ -21,6 +23,7 @@ from responder.catalogue.lint_base import Context, Note, RuleView, per_rule, war
 from responder.durations import parse_duration
 
 _REGEX_CHARACTERS = re.compile(r"[.*+?()\[\]{}|\\^$]")
+_SMELLY = re.compile(r"[A-Za-z0-9]\.[*+]|\.[*+][A-Za-z0-9_]")  # a wildcard glued to literal text
 
 
 def _regex_notes(node: promql.Node) -> Iterator[Note]:
@@ -35,6 +38,10 @@ def _regex_notes(node: promql.Node) -> Iterator[Note]:
                 yield warning(f'{matcher.name}=~"{value}": Prometheus anchors regexes already; drop ^ and $')
             elif not _REGEX_CHARACTERS.search(value):
                 yield warning(f'{matcher.name}=~"{value}" has no regex characters; use = (or != for !~)')
+            elif matcher.name == "job" and _SMELLY.search(value):
+                yield warning(
+                    f'job=~"{value}" picks parts out of job names; relabel those parts into labels of their own'
+                )
 
 
 def _aggregation_ratio(node: promql.Node) -> bool:
@@ -58,6 +65,14 @@ def _too_old(node: promql.Node, ctx: Context) -> Iterator[str]:
                 )
 
 
+def _recomputed(ast: promql.Node, ctx: Context) -> Iterator[Note]:
+    recorded = {promql.parse(expr).prettify(): name for name, expr in ctx.recorded_exprs.items()}
+    for node in promql.walk(ast):
+        name = recorded.get(node.prettify()) if not isinstance(node, promql_parser.VectorSelector) else None
+        if name:
+            yield warning(f"{node.prettify()!r} is what the recording rule {name} records; read {name} instead")
+
+
 def _check(rule: RuleView, ctx: Context) -> Iterator[str | Note]:
     for call in promql.walk(rule.ast):
         if isinstance(call, promql_parser.AggregateExpr) and str(call.op) in ("topk", "bottomk"):
@@ -76,6 +91,8 @@ def _check(rule: RuleView, ctx: Context) -> Iterator[str | Note]:
                 f"two scrapes ({2 * rule.scrape_seconds:g}s)"
             )
     yield from _regex_notes(rule.ast)
+    if rule.kind == "alert":
+        yield from _recomputed(rule.ast, ctx)
     yield from dict.fromkeys(_too_old(rule.ast, ctx))
 
 

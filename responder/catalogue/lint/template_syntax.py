@@ -23,6 +23,22 @@ def _fractional(ast: promql.Node) -> bool:
     return any(isinstance(n, promql_parser.BinaryExpr) and str(n.op) == "/" for n in promql.walk(ast))
 
 
+def _query_problems(kind: str, key: str, found: templates.Template) -> Iterator[str]:
+    """Each `query "…"` must parse, and `label "X"` on its result must be a label it can return."""
+    for query in dict.fromkeys(found.queries):
+        try:
+            promql.parse(query)
+        except ValueError as exc:
+            yield f"{kind} {key} runs query {query!r}, which does not parse ({exc})"
+    for query, label in dict.fromkeys(found.query_labels):
+        try:
+            ast = promql.parse(query)
+        except ValueError:
+            continue
+        if not promql.may_carry(ast, label):
+            yield f"{kind} {key} reads label {label!r} from query {query!r}, which cannot return it"
+
+
 def _check(rule: RuleView, ctx: Context) -> Iterator[str | Note]:
     fields = [("label", k, v) for k, v in rule.labels.items()]
     fields += [("annotation", k, v) for k, v in rule.annotations.items()]
@@ -30,6 +46,7 @@ def _check(rule: RuleView, ctx: Context) -> Iterator[str | Note]:
         found = templates.read(text)
         for error in found.errors:
             yield f"{kind} {key} does not parse as a Prometheus template: {error}; Prometheus refuses the file"
+        yield from _query_problems(kind, key, found)
         if rule.ast is None or rule.kind != "alert":
             continue
         for label in sorted(set(found.labels)):

@@ -1,8 +1,8 @@
 import pytest
 
 from responder.catalogue.lint.fragile_patterns import CHECK
-from responder.catalogue.lint_base import Severity
-from tests.unit.catalogue.lint.factory import alert, messages, notes, record
+from responder.catalogue.lint_base import Context, Severity
+from tests.unit.catalogue.lint.factory import CONTEXT, alert, messages, notes, record
 
 
 @pytest.mark.parametrize(
@@ -13,6 +13,7 @@ from tests.unit.catalogue.lint.factory import alert, messages, notes, record
         ('rate(x_total{job=~"api"}[5m]) > 1', "5m", "has no regex characters"),
         ('rate(x_total{job=~"^api-.*$"}[5m]) > 1', "5m", "anchors regexes already"),
         ('sum(foo{job="a"}) / sum(bar{job="b"}) > 0.1', "0s", "after a restart"),
+        ('up{job=~"myservice_.+_production"} == 0', "5m", "picks parts out of job names"),
     ],
 )
 def test_fragile_patterns_are_warned_about(expr: str, for_: str, problem: str) -> None:
@@ -23,6 +24,12 @@ def test_fragile_patterns_are_warned_about(expr: str, for_: str, problem: str) -
 def test_a_window_longer_than_the_retention_is_an_error() -> None:
     [note] = notes(CHECK, alert("increase(x_total[90d]) > 1"))
     assert note.severity == Severity.ERROR and "reaches past" in note.message
+
+
+def test_an_alert_recomputing_a_recorded_expression_is_warned_about() -> None:
+    ctx = Context(**{**CONTEXT.__dict__, "recorded_exprs": {"foo:rate5m": "rate(foo_total[5m])"}})
+    [note] = notes(CHECK, alert("sum without (instance) (rate(foo_total[5m])) > 10"), ctx=ctx)
+    assert "read foo:rate5m instead" in note.message
 
 
 def test_an_offset_past_the_retention_is_an_error() -> None:

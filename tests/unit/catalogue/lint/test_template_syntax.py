@@ -57,3 +57,13 @@ def test_a_raw_value_of_a_rate_is_a_warning() -> None:
 
 def test_a_raw_value_of_a_gauge_is_fine() -> None:
     assert _with_description("{{ $value }} items", "max by (job) (queue_depth) > 100") == []
+
+
+def test_a_label_read_from_a_query_that_aggregated_it_away_is_reported() -> None:
+    found = _with_description('{{ with query "sum(up)" }}{{ . | first | label "instance" }}{{ end }}')
+    assert any("reads label 'instance' from query 'sum(up)'" in m for m in found)
+
+
+def test_a_query_that_does_not_parse_is_reported() -> None:
+    found = _with_description('{{ with query "sum(up" }}{{ . | first | value }}{{ end }}')
+    assert any("runs query 'sum(up', which does not parse" in m for m in found)
