@@ -31,14 +31,19 @@ def _elapsed_or_countdown(comparison: promql.Node) -> bool:
 
 
 def _unwindowed(node: promql.Node, minimum: float) -> Iterator[promql.Node]:
-    """Selectors under `node` that no range of at least `minimum` seconds encloses."""
+    """Selectors under `node` that no range of at least `minimum` seconds encloses, leaving out the
+    info metric a `group_left`/`group_right` join reads only for its labels."""
     if isinstance(node, promql_parser.VectorSelector):
         yield node
         return
     seconds = promql.range_seconds(node)
     if seconds is not None and seconds >= minimum:
         return
-    for child in promql.children(node):
+    children = promql.children(node)
+    if isinstance(node, promql_parser.BinaryExpr) and node.modifier is not None:
+        card = str(node.modifier.card)  # a join's info side only adds labels; it does not decide firing
+        children = [node.lhs] if card.endswith("ManyToOne") else [node.rhs] if card.endswith("OneToMany") else children
+    for child in children:
         yield from _unwindowed(child, minimum)
 
 

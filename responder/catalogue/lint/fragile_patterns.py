@@ -3,8 +3,8 @@
 - `topk`/`bottomk`: in an alert membership changes between evaluations, so the alert flaps
   between series and each change resets its `for`; in a recording rule the recorded series come
   and go the same way.
-- arithmetic between two aggregations in an alert with no `for`: just after a Prometheus restart
-  one side may have scraped fewer targets than the other, and the ratio spikes for one evaluation.
+- a ratio of two aggregations in an alert with no `for`: just after a Prometheus restart one side
+  may have scraped fewer targets than the other, and the ratio spikes for one evaluation.
 - `absent()` with a `for` shorter than two scrapes: one late scrape fires it.
 - a regex matcher with no regex characters (`=~"api"`: use `=`), with `^…$` anchors
   (Prometheus anchors every regex already), or picking parts out of a `job` name
@@ -33,11 +33,12 @@ def _regex_notes(node: promql.Node) -> Iterator[Note]:
         for matcher in selector.matchers.matchers:
             if str(matcher.op) not in ("MatchOp.Re", "MatchOp.NotRe"):
                 continue
-            value = matcher.value
+            value, op = matcher.value, "=~" if str(matcher.op) == "MatchOp.Re" else "!~"
             if value.startswith("^") or value.endswith("$"):
-                yield warning(f'{matcher.name}=~"{value}": Prometheus anchors regexes already; drop ^ and $')
+                yield warning(f'{matcher.name}{op}"{value}": Prometheus anchors regexes already; drop ^ and $')
             elif not _REGEX_CHARACTERS.search(value):
-                yield warning(f'{matcher.name}=~"{value}" has no regex characters; use = (or != for !~)')
+                plain = "=" if op == "=~" else "!="
+                yield warning(f'{matcher.name}{op}"{value}" has no regex characters; use {plain}')
             elif matcher.name == "job" and _SMELLY.search(value):
                 yield warning(
                     f'job=~"{value}" picks parts out of job names; relabel those parts into labels of their own'
@@ -46,7 +47,7 @@ def _regex_notes(node: promql.Node) -> Iterator[Note]:
 
 def _aggregation_ratio(node: promql.Node) -> bool:
     for n in promql.walk(node):
-        if isinstance(n, promql_parser.BinaryExpr) and str(n.op) in ("/", "*", "+", "-"):
+        if isinstance(n, promql_parser.BinaryExpr) and str(n.op) == "/" and n.modifier is None:
             sides = (promql.unwrap(n.lhs), promql.unwrap(n.rhs))
             if all(isinstance(s, promql_parser.AggregateExpr) for s in sides):
                 return True
@@ -82,7 +83,7 @@ def _check(rule: RuleView, ctx: Context) -> Iterator[str | Note]:
         dwell = parse_duration(rule.for_) if rule.for_ else 0.0
         if dwell < rule.scrape_seconds and _aggregation_ratio(rule.ast):
             yield warning(
-                "arithmetic between two aggregations with no for: after a restart one side may have fewer "
+                "a ratio of two aggregations with no for: after a restart one side may have fewer "
                 f"targets scraped; add a for of at least one scrape ({rule.scrape_seconds:g}s)"
             )
         if any(promql.calls(rule.ast, "absent")) and dwell < 2 * rule.scrape_seconds:
@@ -90,7 +91,7 @@ def _check(rule: RuleView, ctx: Context) -> Iterator[str | Note]:
                 f"absent() with for {rule.for_ or '0s'} fires on one late scrape; use a for of at least "
                 f"two scrapes ({2 * rule.scrape_seconds:g}s)"
             )
-    yield from _regex_notes(rule.ast)
+    yield from dict.fromkeys(_regex_notes(rule.ast))
     if rule.kind == "alert":
         yield from _recomputed(rule.ast, ctx)
     yield from dict.fromkeys(_too_old(rule.ast, ctx))

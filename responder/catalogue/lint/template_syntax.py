@@ -13,14 +13,19 @@ import promql_parser
 from responder.catalogue import promql, templates
 from responder.catalogue.lint_base import Context, Note, RuleView, per_rule, warning
 
-_FRACTIONAL = ("rate", "irate", "increase", "deriv", "avg_over_time", "histogram_quantile")
+_FRACTIONAL = ("rate", "irate", "deriv")
 
 
 def _fractional(ast: promql.Node) -> bool:
-    """The value is a rate or a ratio, so printed raw it is a long decimal."""
-    if any(promql.calls(ast, *_FRACTIONAL)):
-        return True
-    return any(isinstance(n, promql_parser.BinaryExpr) and str(n.op) == "/" for n in promql.walk(ast))
+    """The value the alert compares is a rate or a ratio, so printed raw it is a long decimal."""
+    node = promql.unwrap(ast)
+    while isinstance(node, promql_parser.BinaryExpr) and (promql.is_comparison(node) or str(node.op) == "and"):
+        node = promql.unwrap(node.lhs)
+    while isinstance(node, promql_parser.AggregateExpr):
+        node = promql.unwrap(node.expr)
+    if isinstance(node, promql_parser.Call):
+        return node.func.name in _FRACTIONAL
+    return isinstance(node, promql_parser.BinaryExpr) and str(node.op) == "/"
 
 
 def _query_problems(kind: str, key: str, found: templates.Template) -> Iterator[str]:

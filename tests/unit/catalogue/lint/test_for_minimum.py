@@ -31,6 +31,9 @@ def test_no_for_at_all_is_reported() -> None:
         # A windowed rate over at least the minimum already averages a blip away.
         "rate(node_network_receive_errs_total[15m]) > 0",
         "increase(kubelet_evictions[15m]) > 0 and rate(kube_pod_x_total[5m]) > 0",
+        # kubernetes-mixin's KubeNodeEviction: the info metric joined for its node label does not decide firing.
+        "sum by (cluster, instance) (rate(kubelet_evictions[15m])) * on (cluster, instance) group_left (node)"
+        " max by (cluster, instance, node) (kubelet_node_name) > 0",
         # Lasting state changes only when the state does.
         'node_md_disks{state="failed"} > 0',
         "max_over_time(prometheus_config_last_reload_successful[5m]) == 0",

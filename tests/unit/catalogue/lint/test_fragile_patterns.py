@@ -50,6 +50,10 @@ def test_topk_in_a_recording_rule_is_warned_about() -> None:
         ('rate(x_total{job=~"api|web"}[5m]) > 1', "5m"),
         ("increase(x_total[30d]) > 1", "5m"),
         ('sum(foo{job="a"}) / sum(bar{job="b"}) > 0.1', "2m"),
+        (
+            "sum by (instance) (rate(x_total[5m])) * on (instance) group_left (node) max by (instance, node) (y) > 0",
+            "0s",
+        ),
     ],
 )
 def test_near_misses_pass(expr: str, for_: str) -> None:

@@ -55,8 +55,10 @@ def test_a_raw_value_of_a_rate_is_a_warning() -> None:
     assert note.severity == Severity.WARNING and "humanize" in note.message
 
 
-def test_a_raw_value_of_a_gauge_is_fine() -> None:
+def test_a_raw_value_of_a_gauge_or_a_quantile_is_fine() -> None:
     assert _with_description("{{ $value }} items", "max by (job) (queue_depth) > 100") == []
+    quantile = "histogram_quantile(0.99, sum by (job, le) (rate(x_bucket[5m]))) > 10"
+    assert _with_description("{{ $value }} seconds on {{ $labels.job }}", quantile) == []
 
 
 def test_a_label_read_from_a_query_that_aggregated_it_away_is_reported() -> None:
