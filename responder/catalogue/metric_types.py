@@ -144,3 +144,15 @@ LASTING_STATE: frozenset[str] = frozenset(
         "alertmanager_config_last_reload_successful",
     }
 )
+
+
+def from_metadata(document: object) -> dict[str, MetricType]:
+    """Types from a Prometheus `/api/v1/metadata` response; a name exported with two types (or
+    one this module does not model, such as a histogram's own name) is left out."""
+    data = document.get("data") if isinstance(document, dict) else None
+    types: dict[str, MetricType] = {}
+    for name, entries in (data or {}).items():
+        kinds = {e.get("type") for e in entries if isinstance(e, dict)} if isinstance(entries, list) else set()
+        if len(kinds) == 1 and (kind := kinds.pop()) in (MetricType.COUNTER, MetricType.GAUGE):
+            types[name] = MetricType(kind)
+    return types

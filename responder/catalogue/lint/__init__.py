@@ -6,7 +6,7 @@ exports `CHECK`, whose `why` is the one-line reason the check exists.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from responder.catalogue.lint import (
     unique_names,
 )
 from responder.catalogue.lint_base import Check, Context, Finding, RuleView, Severity, as_note
+from responder.catalogue.metric_types import MetricType
 from responder.catalogue.model import Catalogue, System
 from responder.catalogue.rules import alert_rule, recording_rule
 from responder.catalogue.slo import SPEEDS, slo_label
@@ -119,14 +120,17 @@ def _system_rules(root: Path, system: System) -> list[RuleView]:
     return views
 
 
-def catalogue_rules(catalogue: Catalogue) -> tuple[list[RuleView], Context]:
-    """The catalogue's rules exactly as the generator writes them, ready for the checks."""
+def catalogue_rules(
+    catalogue: Catalogue, metadata: Mapping[str, MetricType] | None = None
+) -> tuple[list[RuleView], Context]:
+    """The catalogue's rules exactly as the generator writes them, ready for the checks; metric
+    types from a Prometheus's metadata, when given, rank below the catalogue's own declarations."""
     views = [v for system in catalogue.systems for v in _system_rules(catalogue.root, system)]
     settings = catalogue.settings
     ctx = Context(
         for_minimum_seconds={sev: parse_duration(d) for sev, d in settings.for_minimum.items()},
         recorded_names=frozenset(v.name for v in views if v.kind == "record"),
-        metric_types=settings.metric_types,
+        metric_types={**(metadata or {}), **settings.metric_types},
         recorded_exprs={v.name: v.expr for v in views if v.kind == "record" and v.ast is not None},
         scope_labels=settings.scope_labels,
         max_range_seconds=parse_duration(settings.max_range),
@@ -157,6 +161,11 @@ class LintReport:
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == Severity.ERROR]
 
+    def lines(self) -> list[str]:
+        """What `responder rules lint` prints: every finding, errors first, then the summary."""
+        ordered = sorted(self.findings, key=lambda f: f.severity != Severity.ERROR)
+        return [str(f) for f in ordered] + [self.summary()]
+
     def summary(self) -> str:
         warnings = len(self.findings) - len(self.errors)
         return (
@@ -165,8 +174,8 @@ class LintReport:
         )
 
 
-def lint_report(catalogue: Catalogue) -> LintReport:
-    rules, ctx = catalogue_rules(catalogue)
+def lint_report(catalogue: Catalogue, metadata: Mapping[str, MetricType] | None = None) -> LintReport:
+    rules, ctx = catalogue_rules(catalogue, metadata)
     return LintReport(
         findings=lint_rules(rules, ctx),
         alerts=sum(1 for r in rules if r.kind == "alert"),
