@@ -5,15 +5,14 @@ from pathlib import Path
 
 from responder.catalogue.load import SOURCE_DIR
 from responder.catalogue.sloth import SlothSpecError, import_spec
-from responder.cli.common import EXIT_OK, report
+from responder.cli.common import EXIT_OK, Commands, report
 from responder.yamlio import YamlError, dump_yaml, load_yaml
 
 HEADER = "# Imported from the sloth spec {spec} by `responder rules import-sloth`; edit freely.\n"
 
 
-def add_parser(
-    rules_commands: "argparse._SubParsersAction[argparse.ArgumentParser]", *parents: argparse.ArgumentParser
-) -> None:
+def add_parser(rules_commands: Commands, *parents: argparse.ArgumentParser) -> None:
+    """Register `import-sloth` under `responder rules`."""
     parser = rules_commands.add_parser(
         "import-sloth", help="write rules/src/<service>.yaml from a sloth prometheus/v1 spec", parents=list(parents)
     )
@@ -22,6 +21,7 @@ def add_parser(
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the source, or say in words why not (a file that is not a sloth spec, an existing source)."""
     try:
         imported = import_spec(load_yaml(args.spec))
     except (YamlError, SlothSpecError, KeyError) as exc:

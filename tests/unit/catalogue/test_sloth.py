@@ -60,3 +60,12 @@ def test_the_command_writes_a_source_that_loads_builds_and_lints_clean(catalogue
     report = lint_report(catalogue)
     assert [str(f) for f in report.findings if "myservice" in f.rule.source] == []
     assert sloth_commands.run(args) == 1  # refuses to overwrite without --force
+
+
+def test_the_subcommand_parses_its_arguments(catalogue_root: Path) -> None:
+    top = argparse.ArgumentParser()
+    sloth_commands.add_parser(top.add_subparsers(dest="rules_command"))
+    args = top.parse_args(["import-sloth", str(SPEC), "--force"])
+    args.root = catalogue_root
+    assert (args.rules_command, args.spec, args.force) == ("import-sloth", SPEC, True)
+    assert sloth_commands.run(args) == 0
