@@ -26,23 +26,7 @@ system: shop
 title: Shop
 team: shop-sre
 slos:
-  - name: CheckoutMonthly
-    objective: 0.999
-    period: 30d
-    errors: shop_requests_total{job="shop", code="500"}
-    total: shop_requests_total{job="shop"}
-    description: Checkout availability over 30 days
-    action: INVESTIGATE
-    why: A budget burn has many causes; a human looks first.
-  - name: CheckoutFourWeekly
-    objective: 0.999
-    period: 28d
-    errors: shop_requests_total{job="shop", code="500"}
-    total: shop_requests_total{job="shop"}
-    description: Checkout availability over 28 days
-    action: INVESTIGATE
-    why: A budget burn has many causes; a human looks first.
-  - name: ShopLatency
+{checkout}  - name: ShopLatency
     objective: 0.99
     latency: {histogram: shop_request_seconds, threshold: 0.5, selector: '{job="shop"}'}
     description: 99% of shop requests under 500ms
@@ -58,6 +42,19 @@ slos:
     action: INVESTIGATE
     why: One SLO per service; a human looks at the one burning.
 """
+CHECKOUT = """\
+  - name: Checkout{name}
+    objective: 0.999
+    period: {period}
+    errors: shop_requests_total{{job="shop", code="500"}}
+    total: shop_requests_total{{job="shop"}}
+    description: Checkout availability over {period}
+    action: INVESTIGATE
+    why: A budget burn has many causes; a human looks first.
+"""
+SHOP = SHOP.replace(
+    "{checkout}", "".join(CHECKOUT.format(name=n, period=p) for n, p in (("Monthly", "30d"), ("FourWeekly", "28d")))
+)
 OK = 'http_request_duration_seconds_count{job="myservice", code="200"}'
 BAD = 'http_request_duration_seconds_count{job="myservice", code="500"}'
 PAGE, TICKET = "MyServiceHighErrorRateBudgetBurnFast", "MyServiceHighErrorRateBudgetBurnSlow"
