@@ -10,14 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from responder import schemas
+from responder.catalogue.metric_types import MetricType
 from responder.catalogue.model import (
     Alert,
     BurnRate,
     BurnWindow,
     Catalogue,
+    EventsSli,
+    LatencySli,
+    RatioSli,
     RecordingRule,
     SeedChange,
     Settings,
+    Sli,
     Slo,
     System,
 )
@@ -63,8 +68,8 @@ def _settings(root: Path) -> Settings:
     burn_rates = {
         speed: BurnRate(
             severity=spec["severity"],
-            for_=spec["for"],
-            windows=tuple(BurnWindow(w["long"], w["short"], Decimal(str(w["factor"]))) for w in spec["windows"]),
+            windows=tuple(BurnWindow(w["long"], w["short"], Decimal(str(w["budget_spent"]))) for w in spec["windows"]),
+            for_=spec.get("for", BurnRate.for_),
         )
         for speed, spec in raw["burn_rates"].items()
     }
@@ -75,6 +80,40 @@ def _settings(root: Path) -> Settings:
         scrape_interval=raw["scrape_interval"],
         for_minimum=dict(raw["for_minimum"]),
         burn_rates=burn_rates,
+        metric_types={name: MetricType(kind) for name, kind in raw.get("metric_types", {}).items()},
+        scope_labels=tuple(raw.get("scope_labels", Settings.scope_labels)),
+        max_range=raw.get("max_range", Settings.max_range),
+        slo_period=raw.get("slo_period", Settings.slo_period),
+    )
+
+
+def _sli(raw: dict[str, Any]) -> Sli:
+    by = tuple(raw.get("by", ()))
+    if "error_ratio" in raw:
+        return RatioSli(raw["error_ratio"].strip())
+    if "latency" in raw:
+        latency = raw["latency"]
+        return LatencySli(latency["histogram"], str(latency["threshold"]), latency.get("selector", ""), by)
+    return EventsSli(raw["errors"].strip(), raw["total"].strip(), by)
+
+
+def _slo(settings: Settings, system: str, raw: dict[str, Any]) -> Slo:
+    return Slo(
+        name=raw["name"],
+        objective=Decimal(str(raw["objective"])),
+        sli=_sli(raw),
+        description=raw["description"],
+        action=raw["action"],
+        why=raw["why"],
+        runbook_url=_runbook(settings, system, raw["name"], raw.get("runbook_url")),
+        target=_target(raw.get("target")),
+        period=raw.get("period", settings.slo_period),
+        service=raw.get("service", ""),
+        slo_id=raw.get("slo_id", ""),
+        labels=dict(raw.get("labels", {})),
+        annotations=dict(raw.get("annotations", {})),
+        page=raw.get("page", True),
+        ticket=raw.get("ticket", True),
     )
 
 
@@ -83,20 +122,7 @@ def _system(settings: Settings, root: Path, relative: Path) -> System:
     name = raw["system"]
     if relative.stem != name:
         raise CatalogueError([f"{relative}: system is {name!r}; rename the file to {name}.yaml"])
-    slos = tuple(
-        Slo(
-            name=s["name"],
-            objective=Decimal(str(s["objective"])),
-            errors=s["errors"].strip(),
-            total=s["total"].strip(),
-            description=s["description"],
-            action=s["action"],
-            why=s["why"],
-            runbook_url=_runbook(settings, name, s["name"], s.get("runbook_url")),
-            target=_target(s.get("target")),
-        )
-        for s in raw.get("slos", [])
-    )
+    slos = tuple(_slo(settings, name, s) for s in raw.get("slos", []))
     recording = [
         RecordingRule(r["record"], r["expr"].strip(), dict(r.get("labels", {}))) for r in raw.get("recording_rules", [])
     ]
@@ -114,15 +140,20 @@ def _system(settings: Settings, root: Path, relative: Path) -> System:
             target=_target(a.get("target")),
             labels=dict(a.get("labels", {})),
             seed=SeedChange(a["seed"]["expr"].strip(), a["seed"]["reason"].strip()) if "seed" in a else None,
+            for_exemption=a.get("for_exemption"),
         )
-        for a in raw["alerts"]
+        for a in raw.get("alerts", [])
     ]
     for slo in slos:
-        slo_records, slo_alerts = expand_slo(slo, settings)
+        try:
+            slo_records, slo_alerts = expand_slo(slo, settings, name)
+        except ValueError as exc:
+            raise CatalogueError([f"{relative}: {exc}"]) from exc
         recording.extend(slo_records)
         alerts.extend(slo_alerts)
     alerts = [
-        replace(a, dashboard_url=dashboard_url(settings.grafana_base_url, name, a.name, a.severity)) for a in alerts
+        replace(a, dashboard_url=dashboard_url(settings.grafana_base_url, name, a.name, a.severity, a.labels))
+        for a in alerts
     ]
     return System(
         system=name,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from responder.catalogue.metric_types import MetricType
 from responder.durations import parse_duration
 from responder.targets import Target
 
@@ -36,6 +37,8 @@ class Alert:
     labels: dict[str, str] = field(default_factory=dict)
     seed: SeedChange | None = None
     dashboard_url: str = ""
+    for_exemption: str | None = None  # why this alert may fire sooner than for_minimum (reviewed)
+    annotations: dict[str, str] = field(default_factory=dict)  # beyond the standard ones
 
 
 @dataclass(frozen=True)
@@ -47,31 +50,70 @@ class RecordingRule:
 
 @dataclass(frozen=True)
 class BurnWindow:
+    """A long and a short window, and the share of the period's error budget that burning
+    for the whole long window would spend; the burn factor follows from that and the period."""
+
     long: str
     short: str
-    factor: Decimal
+    budget_spent: Decimal
 
 
 @dataclass(frozen=True)
 class BurnRate:
     severity: str
-    for_: str
     windows: tuple[BurnWindow, ...]
+    for_: str = "0s"
+
+
+@dataclass(frozen=True)
+class EventsSli:
+    """Bad events over all events: plain selectors (rated and summed by the generator, by `by`),
+    or sloth-style queries that contain `{{.window}}` and are used as written."""
+
+    errors: str
+    total: str
+    by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RatioSli:
+    """A query that returns the error ratio itself, with `{{.window}}` where the window goes."""
+
+    error_ratio: str
+
+
+@dataclass(frozen=True)
+class LatencySli:
+    """Requests slower than `threshold` (a bucket boundary of `histogram`) over all requests."""
+
+    histogram: str
+    threshold: str
+    selector: str = ""
+    by: tuple[str, ...] = ()
+
+
+Sli = EventsSli | RatioSli | LatencySli
 
 
 @dataclass(frozen=True)
 class Slo:
-    """An availability objective; expanded into recording rules and burn-rate alerts."""
+    """An objective; expanded into sloth-compatible recording rules and burn-rate alerts."""
 
     name: str
     objective: Decimal
-    errors: str
-    total: str
+    sli: Sli
     description: str
     action: str
     why: str
     runbook_url: str
     target: Target | None
+    period: str = "30d"
+    service: str = ""  # sloth_service; the system's name when empty
+    slo_id: str = ""  # sloth_slo; the name in kebab case when empty
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    page: bool = True
+    ticket: bool = True
 
 
 @dataclass(frozen=True)
@@ -82,6 +124,10 @@ class Settings:
     scrape_interval: str
     for_minimum: dict[str, str]
     burn_rates: dict[str, BurnRate]
+    metric_types: dict[str, MetricType] = field(default_factory=dict)  # declared types beat the table
+    scope_labels: tuple[str, ...] = ("job", "namespace")  # a selector with one of these is scoped
+    max_range: str = "31d"  # the longest range window the retention can serve
+    slo_period: str = "30d"  # an SLO's period unless it names its own
 
 
 @dataclass(frozen=True)

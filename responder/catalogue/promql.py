@@ -10,7 +10,6 @@ from typing import Any
 import promql_parser
 
 COMPARISONS = frozenset({"==", "!=", ">", "<", ">=", "<="})
-COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 
 Node = Any
 
@@ -75,10 +74,6 @@ def range_seconds(node: Node) -> float | None:
     return None
 
 
-def is_counter_name(name: str) -> bool:
-    return name.endswith(COUNTER_SUFFIXES)
-
-
 def keeps_label(aggregation: Node, label: str) -> bool:
     """Whether an aggregation's result still carries `label` (by (…, le) or without (… not le))."""
     modifier = aggregation.modifier
@@ -88,3 +83,68 @@ def keeps_label(aggregation: Node, label: str) -> bool:
     if modifier.type == promql_parser.AggModifierType.By:
         return listed
     return not listed
+
+
+_LABEL_FILTERS = frozenset({"topk", "bottomk", "limitk", "limit_ratio"})  # pick series, keep their labels
+_SCALAR_FUNCTIONS = frozenset({"time", "scalar", "pi", "vector"})
+_LABEL_SETTERS = frozenset({"label_replace", "label_join"})
+
+
+def is_scalar(node: Node) -> bool:
+    """A number, time(), scalar(…), or arithmetic over those: a value with no labels."""
+    node = unwrap(node)
+    if isinstance(node, promql_parser.NumberLiteral):
+        return True
+    if isinstance(node, promql_parser.Call):
+        return node.func.name in _SCALAR_FUNCTIONS
+    if isinstance(node, promql_parser.UnaryExpr):
+        return is_scalar(node.expr)
+    if isinstance(node, promql_parser.BinaryExpr):
+        return is_scalar(node.lhs) and is_scalar(node.rhs)
+    return False
+
+
+def _binary_may_carry(node: Node, label: str) -> bool:
+    lhs, rhs = node.lhs, node.rhs
+    if is_scalar(lhs) or is_scalar(rhs):
+        return may_carry(rhs if is_scalar(lhs) else lhs, label)
+    op = str(node.op)
+    if op == "or":
+        return may_carry(lhs, label) or may_carry(rhs, label)
+    modifier = node.modifier
+    card = str(modifier.card) if modifier is not None else ""
+    matching = modifier.matching if modifier is not None else None
+    if card.endswith("OneToMany"):  # group_right: the right side's labels, plus the listed left ones
+        return may_carry(rhs, label) or (label in (modifier.group_labels or ()) and may_carry(lhs, label))
+    if card.endswith("ManyToOne"):  # group_left
+        return may_carry(lhs, label) or (label in (modifier.group_labels or ()) and may_carry(rhs, label))
+    if op in ("and", "unless") or is_comparison(node) or matching is None:
+        return may_carry(lhs, label)
+    listed = label in matching.labels
+    on = str(matching.type).endswith("Include")
+    return (listed if on else not listed) and may_carry(lhs, label)
+
+
+def may_carry(node: Node, label: str) -> bool:
+    """Whether series that `node` returns may carry `label`: selectors may carry any label, and
+    each aggregation, function and vector match keeps, drops or adds labels as Prometheus does."""
+    node = unwrap(node)
+    if isinstance(node, promql_parser.VectorSelector | promql_parser.MatrixSelector):
+        return True
+    if isinstance(node, promql_parser.AggregateExpr):
+        if str(node.op) in _LABEL_FILTERS:
+            return may_carry(node.expr, label)
+        return keeps_label(node, label) and may_carry(node.expr, label)
+    if isinstance(node, promql_parser.BinaryExpr):
+        return _binary_may_carry(node, label)
+    if isinstance(node, promql_parser.Call):
+        name = node.func.name
+        if name in _LABEL_SETTERS and len(node.args) > 1 and unwrap(node.args[1]).val == label:
+            return True
+        if name in _SCALAR_FUNCTIONS or (name == "histogram_quantile" and label == "le"):
+            return False
+        vectors = [a for a in node.args if not isinstance(unwrap(a), promql_parser.StringLiteral) and not is_scalar(a)]
+        return bool(vectors) and may_carry(vectors[0], label)
+    if isinstance(node, promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
+        return may_carry(node.expr, label)
+    return False

@@ -53,6 +53,7 @@ def standard_labels(system: System, severity: str) -> dict[str, str]:
 def alert_rule(system: System, alert: Alert) -> dict[str, Any]:
     """One alerting rule as Prometheus reads it, with the standard labels and annotations."""
     annotations = {
+        **alert.annotations,
         "summary": alert.summary,
         "description": alert.description,
         "runbook_url": alert.runbook_url,

@@ -104,14 +104,20 @@ def _description(alert: Alert) -> str:
     )
 
 
+def _title(alert: Alert) -> str:
+    """`Name (severity)`, plus the static labels that tell copies of one name apart."""
+    told_apart = "".join(f", {k}={v}" for k, v in sorted(alert.labels.items()))
+    return f"{alert.name} ({alert.severity}{told_apart})"
+
+
 def alert_panel(system: System, alert: Alert, units: dict[str, str]) -> AlertPanel:
     try:
         quantities = _quantities(alert)
     except (AlertPanelError, ValueError) as exc:
         raise AlertPanelError(f"{system.source}: alert {alert.name}: {exc}") from exc
     return AlertPanel(
-        panel_id=alert_panel_id(alert.name, alert.severity),
-        title=f"{alert.name} ({alert.severity})",
+        panel_id=alert_panel_id(alert.name, alert.severity, alert.labels),
+        title=_title(alert),
         description=_description(alert),
         unit=units[alert.name],
         runbook_url=alert.runbook_url,
@@ -124,5 +130,5 @@ def alert_panel(system: System, alert: Alert, units: dict[str, str]) -> AlertPan
 def alert_panels(system: System, units: dict[str, str]) -> list[AlertPanel]:
     """The system's alert panels, critical first, then by name: the order an on-call reads them."""
     order = {"critical": 0, "warning": 1, "info": 2}
-    alerts = sorted(system.alerts, key=lambda a: (order[a.severity], a.name))
+    alerts = sorted(system.alerts, key=lambda a: (order[a.severity], a.name, sorted(a.labels.items())))
     return [alert_panel(system, a, units) for a in alerts]

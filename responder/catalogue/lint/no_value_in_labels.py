@@ -1,15 +1,14 @@
-"""Alert labels never contain $value."""
+"""Alert labels never read $value."""
 
 from collections.abc import Iterator
 
+from responder.catalogue import templates
 from responder.catalogue.lint_base import Context, RuleView, per_rule
-
-_VALUE_MARKERS = ("$value", ".Value")
 
 
 def _check(rule: RuleView, ctx: Context) -> Iterator[str]:
     for key, value in sorted(rule.labels.items()):
-        if any(marker in value for marker in _VALUE_MARKERS):
+        if templates.read(value).uses_value:
             yield f"label {key} uses $value; move it to an annotation"
 
 

@@ -1,12 +1,13 @@
-"""The summary annotation is static text."""
+"""The summary annotation is static text (a quoted literal inside {{ }} still counts as static)."""
 
 from collections.abc import Iterator
 
+from responder.catalogue import templates
 from responder.catalogue.lint_base import Context, RuleView, per_rule
 
 
 def _check(rule: RuleView, ctx: Context) -> Iterator[str]:
-    if "{{" in rule.annotations.get("summary", ""):
+    if templates.read(rule.annotations.get("summary", "")).dynamic:
         yield "summary is templated; keep it static and put values in the description"
 
 

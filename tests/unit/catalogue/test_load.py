@@ -86,3 +86,15 @@ def test_a_value_of_the_wrong_form_is_explained_in_words_not_a_pattern(
         load_catalogue(catalogue_root)
     text = "\n".join(raised.value.problems)
     assert words in text and "^" not in text, text
+
+
+def test_lint_settings_load_from_the_catalogue_file(catalogue_root: Path) -> None:
+    settings_file = catalogue_root / "rules" / "catalogue.yaml"
+    extra = "metric_types: {kubelet_things: counter}\nscope_labels: [cluster]\nmax_range: 15d\n"
+    settings_file.write_text(settings_file.read_text() + extra)
+    settings = load_catalogue(catalogue_root).settings
+    assert (settings.metric_types, settings.scope_labels, settings.max_range) == (
+        {"kubelet_things": "counter"},
+        ("cluster",),
+        "15d",
+    )

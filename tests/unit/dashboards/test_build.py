@@ -119,3 +119,10 @@ def test_the_docs_table_states_each_dashboards_panel_counts() -> None:
         alerts = len(built.alert_exprs)
         row = f"| `{built.model['uid']}` | {len(panels)} ({len(panels) - alerts} + {alerts}) |"
         assert row in docs, f"docs/dashboards.md: update the dashboards table: {row}"
+
+
+def test_one_name_told_apart_by_static_labels_gets_two_panels() -> None:
+    fast = alert_panel_id("KubeAPIErrorBudgetBurn", "critical", {"long": "1h", "short": "5m"})
+    slower = alert_panel_id("KubeAPIErrorBudgetBurn", "critical", {"long": "6h", "short": "30m"})
+    assert fast != slower
+    assert alert_panel_id("CostBudgetExceeded", "critical", {}) == alert_panel_id("CostBudgetExceeded", "critical")

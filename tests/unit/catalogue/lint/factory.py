@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from responder.catalogue.lint_base import Check, Context, RuleView
+from responder.catalogue.lint_base import Check, Context, Note, RuleView, as_note
 
 CONTEXT = Context(
     for_minimum_seconds={"critical": 60.0, "warning": 120.0, "info": 300.0},
@@ -38,5 +38,9 @@ def record(expr: str, name: str = "job:requests:rate5m") -> RuleView:
     return RuleView.build("record", name, expr, source="rules/src/example.yaml", system="example", scrape_seconds=15.0)
 
 
-def messages(check: Check, *rules: RuleView) -> list[str]:
-    return [message for _, message in check.run(rules, CONTEXT)]
+def notes(check: Check, *rules: RuleView, ctx: Context = CONTEXT) -> list[Note]:
+    return [as_note(said) for _, said in check.run(rules, ctx)]
+
+
+def messages(check: Check, *rules: RuleView, ctx: Context = CONTEXT) -> list[str]:
+    return [note.message for note in notes(check, *rules, ctx=ctx)]

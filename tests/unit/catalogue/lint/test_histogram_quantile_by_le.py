@@ -36,3 +36,34 @@ def test_sums_of_bucket_rates_that_keep_le_pass(expr: str) -> None:
 def test_quantiles_that_do_not_measure_the_service_are_reported(expr: str, problem: str) -> None:
     [message] = messages(CHECK, alert(expr))
     assert problem in message
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        # kubernetes-mixin: joined to an info metric to name the node.
+        "histogram_quantile(0.99, sum by (cluster, instance, le) (rate(kubelet_pleg_relist_seconds_bucket[5m]))"
+        " * on (cluster, instance) group_left (node) max by (cluster, instance, node) (kubelet_node_name)) >= 10",
+        # Deduplicated with topk by (…, le).
+        "histogram_quantile(0.99, topk by (job, le) (1, sum by (job, instance, le) (rate(x_bucket[5m])))) > 1",
+        # group_right keeps the right side's labels.
+        "histogram_quantile(0.9, max by (node) (kubelet_node_name) * on (node) group_right"
+        " sum by (node, le) (rate(x_bucket[5m]))) > 1",
+        "histogram_quantile(0.9, label_replace(sum by (le, pod) (rate(x_bucket[5m])), 'p', '$1', 'pod', '(.*)')) > 1",
+    ],
+)
+def test_le_surviving_joins_and_topk_passes(expr: str) -> None:
+    assert messages(CHECK, alert(expr)) == []
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        # on (…) without le in a one-to-one match drops le.
+        "histogram_quantile(0.9, sum by (node, le) (rate(x_bucket[5m])) * on (node) max by (node) (y)) > 1",
+        "histogram_quantile(0.9, topk by (le) (1, sum by (job) (rate(x_bucket[5m])))) > 1",
+    ],
+)
+def test_le_lost_on_the_way_is_reported(expr: str) -> None:
+    [message] = messages(CHECK, alert(expr))
+    assert "aggregates `le` away" in message

@@ -2,6 +2,7 @@ from responder.catalogue.lint.unique_names import CHECK
 from tests.unit.catalogue.lint.factory import alert, messages
 
 WARNING = {"severity": "warning", "team": "sre", "system": "example"}
+CRITICAL = {"severity": "critical", "team": "sre", "system": "example"}
 
 
 def test_one_name_with_two_severities_passes() -> None:
@@ -9,9 +10,16 @@ def test_one_name_with_two_severities_passes() -> None:
     assert messages(CHECK, alert(name="ServiceDown"), alert(name="ServiceDown", labels=WARNING)) == []
 
 
-def test_the_same_name_and_severity_twice_is_reported() -> None:
+def test_one_name_told_apart_by_static_labels_passes() -> None:
+    # kubernetes-mixin's KubeAPIErrorBudgetBurn: one critical alert per window pair.
+    fast = alert(name="KubeAPIErrorBudgetBurn", labels={**CRITICAL, "long": "1h", "short": "5m"})
+    slower = alert(name="KubeAPIErrorBudgetBurn", labels={**CRITICAL, "long": "6h", "short": "30m"})
+    assert messages(CHECK, fast, slower) == []
+
+
+def test_the_same_name_and_labels_twice_is_reported() -> None:
     [message] = messages(CHECK, alert(), alert())
-    assert "a critical alert named CostBudgetExceeded already exists" in message
+    assert "an alert named CostBudgetExceeded with the same labels (severity=critical" in message
 
 
 def test_one_name_in_two_systems_is_reported() -> None:
