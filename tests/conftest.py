@@ -55,7 +55,7 @@ title: Shop
 team: shop-sre
 alerts:
   - alert: ShopCostHigh
-    expr: shop_cost_dollars > 10
+    expr: shop_cost_dollars{job="shop"} > 10
     for: 5m
     severity: critical
     action: EMERGENCY_STOP

@@ -1,6 +1,7 @@
 """`responder rules …` and `responder manifests …`: files generated from sources, offline."""
 
 import argparse
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -8,13 +9,17 @@ from pathlib import Path
 
 from responder import generated, manifests
 from responder.catalogue import preview, rules, version
-from responder.catalogue.lint import run_lint
+from responder.catalogue.lint import lint_report
 from responder.catalogue.load import load_catalogue
+from responder.catalogue.metric_types import from_metadata
+from responder.cli import sloth_commands
 from responder.cli.common import EXIT_OK, ROOT, Commands, report
 from responder.policy import load_policy
 
 
 def _rules(args: argparse.Namespace) -> int:
+    if args.rules_command == "import-sloth":
+        return sloth_commands.run(args)
     catalogue = load_catalogue(args.root)
     if args.rules_command == "build":
         print(generated.build(catalogue.root, rules.OUTPUT, rules.generate(catalogue)))
@@ -27,11 +32,14 @@ def _rules(args: argparse.Namespace) -> int:
         print(f"generated rules match their sources (ruleset {catalogue.settings.version})")
         return EXIT_OK
     if args.rules_command == "lint":
-        findings = run_lint(catalogue)
-        if findings:
-            return report([str(f) for f in findings], f"{len(findings)} lint finding(s):")
-        alerts = sum(len(s.alerts) for s in catalogue.systems)
-        print(f"lint clean: {alerts} alerts in {len(catalogue.systems)} systems")
+        metadata = from_metadata(json.loads(args.metadata.read_text("utf-8"))) if args.metadata else None
+        result = lint_report(catalogue, metadata)
+        if result.errors:
+            return report(result.lines(), f"{len(result.errors)} lint error(s):")
+        for warning in result.lines()[:-1]:
+            print(warning)
+        print(f"lint clean: {result.alerts} alerts in {result.systems} systems")
+        print(result.summary())
         return EXIT_OK
     binary = shutil.which("prometheus")
     if binary is None:
@@ -63,7 +71,11 @@ def add_parsers(commands: Commands) -> dict[str, Callable[[argparse.Namespace], 
     rules_commands = rules_parser.add_subparsers(dest="rules_command", required=True)
     rules_commands.add_parser("build", help="generate rules/*.rules.yml and PrometheusRules", parents=[ROOT])
     rules_commands.add_parser("check", help="fail when generated files differ from the sources", parents=[ROOT])
-    rules_commands.add_parser("lint", help="offline checks over the catalogue's rules", parents=[ROOT])
+    lint_parser = rules_commands.add_parser("lint", help="offline checks over the catalogue's rules", parents=[ROOT])
+    lint_parser.add_argument(
+        "--metadata", type=Path, help="a saved /api/v1/metadata response: metric types from the Prometheus"
+    )
+    sloth_commands.add_parser(rules_commands, ROOT)
     preview_parser = rules_commands.add_parser("preview", help="serve the rules in a local Prometheus", parents=[ROOT])
     preview_parser.add_argument("--listen", default="127.0.0.1:9090", help="host:port to serve on")
     preview_parser.add_argument("--data", type=Path, default=Path("var/preview"), help="data directory")
