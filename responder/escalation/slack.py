@@ -20,9 +20,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from responder.channel_policy import SlackPolicy
-from responder.escalation.content import priority
+from responder.escalation.content import one_line, priority
 from responder.escalation.pacing import Coalescer, Pacer
-from responder.escalation.slack_blocks import DIGEST_MAX, digest_blocks, headline, parent_blocks, reply_text
+from responder.escalation.slack_blocks import DIGEST_MAX, digest_blocks, escape, headline, parent_blocks, reply_text
 from responder.escalation.slack_recall import Recall, metadata
 from responder.journal import Step, StepResult
 from responder.journal.escalation import EscalationStore
@@ -155,9 +155,10 @@ class SlackNotifier:
         inst, params = step.instance, step.params
         ack = await self._store.acknowledgement(inst.id)
         if params["event"] == "resolved":
-            status = "Resolved" + (f" (acknowledged by {ack.actor})" if ack else "")
+            status = "Resolved" + (f" (acknowledged by {escape(one_line(ack.actor))})" if ack else "")
         else:
-            status = f"Acknowledged by {params.get('actor', '?')} via {params.get('via', '?')}"
+            actor, via = (escape(one_line(str(params.get(k, "?")))) for k in ("actor", "via"))
+            status = f"Acknowledged by {actor} via {via}"  # mrkdwn: a name cannot ping or link
         blocks = parent_blocks(inst, None, status, self.interactive, acknowledged=True)
         await self.pacer(state["channel"]).turn(priority(step))
         await self.client.chat_update(

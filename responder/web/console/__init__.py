@@ -48,9 +48,7 @@ async def _home(_: web.Request) -> web.StreamResponse:
 
 def console(responder: Responder) -> Console:
     policy, journal = responder.policy, responder.journal
-    # Without credentials in the policy no login succeeds; the key then only has to be unguessable.
-    key = session_key(policy) or secrets.token_bytes(32)
-    sessions = Sessions(key, responder.clock)
+    sessions = Sessions(session_key(policy, secrets.token_bytes(32)), responder.clock)
     renderer = Renderer(responder.clock)
     login = Login(policy, sessions, renderer)
     pages = Pages(journal, policy, responder.metrics, sessions, renderer)

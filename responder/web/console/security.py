@@ -62,6 +62,8 @@ def local_path(target: str | None) -> str:
     the console's home: never another site (`//host`, `/\\host`, a scheme)."""
     if not target or not target.startswith(HOME_PATH) or "\\" in target or target.startswith("//"):
         return HOME_PATH
+    if not (target.isascii() and target.isprintable()):  # it goes into a Location header
+        return HOME_PATH
     parsed = urllib.parse.urlsplit(target)
     return target if not parsed.scheme and not parsed.netloc else HOME_PATH
 

@@ -2,10 +2,11 @@
 cookie that authenticates the console's routes (and only them) until it expires.
 
 A session is stateless: the cookie carries who logged in, when it expires and a random id,
-signed with HMAC-SHA256 under a key derived from the policy's credentials. Every replica with
-the same policy accepts it, and changing the credentials ends every session at once. Logout
-clears the cookie and revokes its id in this process until it would have expired; a copy of the
-cookie taken before the logout still opens another replica until then (see docs/console.md).
+signed with HMAC-SHA256 under a key made from this process's random secret and the policy's
+credentials. So a session lives in the process that issued it: a restart, or changed
+credentials, ends every session, and with several replicas a browser needs to keep to one (the
+Service's session affinity; see docs/console.md). Logout clears the cookie and revokes its id
+until it would have expired.
 
 The CSRF token of a session is derived from its id: forms carry it, and a state-changing
 request whose token is not its session's is refused. Cookies, CSRF tokens and login tokens are
@@ -52,14 +53,14 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def session_key(policy: Policy) -> bytes | None:
-    """The signing key, from the policy's credentials; None when it configures none (the console
-    then refuses every login)."""
+def session_key(policy: Policy, secret: bytes) -> bytes:
+    """The signing key: this process's random `secret`, bound to the policy's credentials (so
+    that changing them ends every session). Never the credentials alone: the login page signs a
+    nonce the browser chooses, and a key anyone could compute from a guessed password would let
+    them test guesses offline, and then forge cookies."""
     parts = [s.value for s in (policy.bearer_token, policy.basic_password) if s is not None]
-    if not parts:
-        return None
     material = "\0".join([*parts, policy.basic_username or ""]).encode()
-    return hmac.new(material, _CONTEXT, hashlib.sha256).digest()
+    return hmac.new(secret, _CONTEXT + b"\0" + material, hashlib.sha256).digest()
 
 
 class Sessions:
@@ -82,7 +83,7 @@ class Sessions:
 
     def read(self, cookie: str | None) -> Session | None:
         """The session `cookie` carries, or None: absent, malformed, forged, expired or revoked."""
-        if not cookie or len(cookie) > 512 or cookie.count(".") != 3:
+        if not cookie or len(cookie) > 512 or not cookie.isascii() or cookie.count(".") != 3:
             return None
         payload, _, signature = cookie.rpartition(".")
         if not hmac.compare_digest(signature.encode(), self._sign("cookie", payload).encode()):
@@ -92,7 +93,8 @@ class Sessions:
             session = Session(_unb64(identity).decode(), int(expires), sid)
         except ValueError:  # cannot happen for a cookie we signed; kept total all the same
             return None
-        if session.expires <= self._clock() or sid in self._revoked:
+        now = self._clock()
+        if not now < session.expires <= now + LIFETIME_SECONDS or sid in self._revoked:
             return None
         return session
 

@@ -46,7 +46,8 @@ def test_a_rule_change_needs_a_version_bump_in_the_same_commit(
     assert check(root, capsys) == (0, "")
 
     source = root / "rules" / "src" / "shop.yaml"
-    source.write_text(source.read_text().replace('shop_cost_dollars{job="shop"} > 10', 'shop_cost_dollars{job="shop"} > 20'))
+    threshold = 'shop_cost_dollars{job="shop"} > '
+    source.write_text(source.read_text().replace(threshold + "10", threshold + "20"))
     assert main(["rules", "--root", str(root), "build"]) == 0
     code, err = check(root, capsys)
     assert code == 1

@@ -399,3 +399,15 @@ async def test_an_action_recorded_is_answered_200_when_slack_cannot_be_reached(
     refused = await _press(client, _button("restore", user="UNOTLISTED"))  # its user-group lookup fails
     assert refused.status == 200 and "not allowed to restore" in (await refused.json())["text"]
     assert "operator_action_refused" in [e["kind"] for e in await harness.events()]
+
+
+async def test_a_name_given_with_an_acknowledgement_cannot_ping_or_link_in_slack(
+    firing: Harness, fakes: Fakes, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    client = await _serve(firing, aiohttp_client)
+    hostile = "<!channel> <https://evil.example|runbook>"
+    assert (await client.post(f"/api/v1/alerts/{FP}/ack", json={"actor": hostile}, headers=AUTH)).status == 200
+    await firing.later(1)
+    edited = json.dumps(fakes.slack.updates[-1]["blocks"])
+    assert "<!channel>" not in edited and "&lt;!channel&gt;" in edited
+    assert "<https://evil.example" not in edited

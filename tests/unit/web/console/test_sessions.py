@@ -1,11 +1,14 @@
 """Login, logout, cookies, CSRF and what the session cookie opens: only the console."""
 
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 from yarl import URL
 
+from responder.policy import Policy
 from responder.web.console.security import local_path
-from responder.web.console.sessions import COOKIE, LIFETIME_SECONDS, Sessions
+from responder.web.console.sessions import COOKIE, LIFETIME_SECONDS, Sessions, session_key
 from tests.conftest import TOKEN
 from tests.unit.web.conftest import AUTH
 from tests.unit.web.console.conftest import csrf_of, form_token, log_in
@@ -143,3 +146,28 @@ async def test_a_same_host_origin_behind_a_tls_proxy_is_the_consoles_own(logged_
     assert proxied.status == 303
     other = await logged_in.post("/console/ack", data=data, headers={"Origin": "null"}, allow_redirects=False)
     assert other.status == 403
+
+
+def test_the_signing_key_cannot_be_computed_from_the_credentials(make_policy: Callable[..., Policy]) -> None:
+    """The login page signs a nonce the browser chooses: a key made from the credentials alone
+    would let anyone test password guesses offline against it, and then forge cookies."""
+    policy = make_policy({"auth": {"basic": {"username": "oncall", "password": "Summer2025!!"}}})
+    first, second = (Sessions(session_key(policy, secrets.token_bytes(32))) for _ in range(2))
+    nonce = first.login_nonce(None)
+    assert first.login_token(nonce) != second.login_token(nonce), "two processes, two keys"
+    assert second.read(first.issue("alice")[1]) is None
+
+
+def test_a_cookie_claiming_to_last_longer_than_a_session_or_not_ascii_opens_nothing() -> None:
+    now = [1_800_000_000.0]
+    sessions = Sessions(b"k" * 32, lambda: now[0])
+    now[0] += 10 * LIFETIME_SECONDS
+    _, far = sessions.issue("mallory")  # signed with the key, expiring long after a session could
+    now[0] -= 10 * LIFETIME_SECONDS
+    assert sessions.read(far) is None
+    assert sessions.read("a.b.c.\udcff\udcfe") is None
+
+
+def test_a_login_never_sends_a_person_on_to_a_path_with_control_characters() -> None:
+    assert local_path("/console/\r\nSet-Cookie: pwn=1") == "/console/"
+    assert local_path("/console/holds\x00") == "/console/"
