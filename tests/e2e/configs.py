@@ -44,7 +44,10 @@ def prometheus_config(root: Path, exporter: str, alertmanagers: list[str]) -> Pa
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(p) for p in fast_rules(root / "rules")],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]},
-        "scrape_configs": [{"job_name": "synthetic", "static_configs": [{"targets": [exporter]}]}],
+        # honor_labels: the exporter stands in for several services and labels each metric with its own job
+        "scrape_configs": [
+            {"job_name": "synthetic", "honor_labels": True, "static_configs": [{"targets": [exporter]}]}
+        ],
     }
     path = root / "prometheus.yml"
     path.write_text(json.dumps(config), "utf-8")  # JSON is YAML

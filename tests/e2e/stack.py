@@ -100,6 +100,15 @@ class Timing:
         )
 
 
+# The job each metric's service exports it as: the catalogue's mutating alerts select their own
+# job, and Prometheus keeps the exporter's label (`honor_labels`, tests.e2e.configs).
+JOBS = {STOP[1]: "builder-hardening", FREEZE[1]: "builder-hardening"}
+
+
+def _scope(metric: str) -> dict[str, str]:
+    return {"job": JOBS[metric]} if metric in JOBS else {}
+
+
 class Stack:
     """Start with `start_responder()` (and `start_alerting()` for Prometheus and Alertmanager)."""
 
@@ -234,11 +243,11 @@ class Stack:
 
     def trip(self, alert: tuple[str, str, float, float], **labels: str) -> float:
         _, metric, bad, _ = alert
-        return self.exporter.set(metric, bad, **labels)
+        return self.exporter.set(metric, bad, **{**_scope(metric), **labels})
 
     def calm(self, alert: tuple[str, str, float, float], **labels: str) -> float:
         _, metric, _, good = alert
-        return self.exporter.set(metric, good, **labels)
+        return self.exporter.set(metric, good, **{**_scope(metric), **labels})
 
     def remediated(self, alertname: str, timeout: float = 30.0) -> dict[str, Any]:
         """Wait for the first remediation step of `alertname` to succeed; returns it."""
