@@ -108,7 +108,7 @@ class AlertmanagerClient:
             f"{url.rstrip('/')}/api/v2/alerts", params=query, headers=self._headers, auth=self._auth
         ) as response:
             if response.status != 200:
-                raise AlertmanagerError(f"answered {response.status}")
+                raise AlertmanagerError(f"answered {response.status}; check alertmanager.urls and its credentials")
             answer = bytearray()
             async for chunk in response.content.iter_chunked(65536):
                 answer += chunk

@@ -94,6 +94,11 @@ _DECODER = msgspec.json.Decoder(Notification)
 _ENCODER = msgspec.json.Encoder()
 
 
+def rfc3339(at: float) -> str:
+    """Unix seconds as Alertmanager's APIs write a time: UTC, to the second, with a Z."""
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 @lru_cache(maxsize=65536)
 def canonical_time(text: str) -> str:
     """RFC 3339 (nanoseconds, any offset) as UTC with microseconds, so replicas compare equal.

@@ -23,14 +23,13 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from responder.alertmanager_api import AlertmanagerClient, ApiAlert, Key, Report
 from responder.alertmanager_policy import AlertmanagerPolicy
-from responder.alerts import SUPPORTED_VERSION, PayloadError, parse_notification
+from responder.alerts import SUPPORTED_VERSION, PayloadError, parse_notification, rfc3339
 from responder.engine import Engine
 from responder.journal import Instance, Journal
 from responder.metrics import Metrics
@@ -38,6 +37,7 @@ from responder.secrets import shown_url
 from responder.vocabulary import Reading, Reconciled, TimelineEvent
 
 log = logging.getLogger("responder.reconcile")
+CHECK = "check alertmanager.urls, its credentials, and that the responder can reach them"
 MAX_FIRING = 10_000  # firing instances compared per round
 MAX_FOUND = 100  # missed alerts ingested per round: each starts its ladder at once
 _ROUNDS = itertools.count(1)
@@ -78,12 +78,14 @@ class Reconciler:
         report = await self._client.report()
         if not report.answered:
             self._metrics.reconciliations.labels(Reading.UNREACHABLE).inc()
-            log.warning("no Alertmanager answered; nothing reconciled", extra={"errors": report.failed})
+            unanswered = {"errors": report.failed, "hint": CHECK}
+            log.warning("no Alertmanager answered; nothing reconciled", extra=unanswered)
             return report
         self._metrics.reconciliations.labels(Reading.PARTIAL if report.failed else Reading.READ).inc()
         if report.failed:
             log.warning(
-                "some Alertmanagers did not answer; nothing resolved this round", extra={"errors": report.failed}
+                "some Alertmanagers did not answer; nothing resolved this round",
+                extra={"errors": report.failed, "hint": CHECK},
             )
         notifiable = {key: alert for key, alert in report.alerts.items() if alert.notifiable}
         known = await self._journal.transact(lambda tx: tx.instances(list(notifiable)))
@@ -140,13 +142,12 @@ class Reconciler:
         instance = found.get(key)
         if instance is None or instance.status != "firing":
             return
-        ended = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         alert = {
             "status": "resolved",
             "labels": instance.labels,
             "annotations": instance.annotations,
             "startsAt": instance.starts_at,
-            "endsAt": ended,
+            "endsAt": rfc3339(now),
             "generatorURL": "",
             "fingerprint": instance.fingerprint,
         }

@@ -50,7 +50,7 @@ def url_problem(url: str) -> str | None:
     except ValueError:  # its words may quote the URL: a password, even
         return "its host or port cannot be read; check them"
     if not parts.hostname:
-        return "it names no host"
+        return "it names no host; write it as scheme://host[:port]/path"
     return None
 
 

@@ -15,12 +15,12 @@ silences, so any replica that answers will do.
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
 from responder.alertmanager_policy import AlertmanagerPolicy
+from responder.alerts import rfc3339
 from responder.escalation.content import one_line
 from responder.journal import Instance, Step, StepResult
 from responder.journal.escalation import EscalationStore
@@ -34,10 +34,6 @@ _TRANSIENT = (aiohttp.ClientError, TimeoutError)
 def _reference(instance: Instance) -> str:
     """How a silence's comment names its alert instance, for finding it again."""
     return f"[alert-responder {instance.holder}]"
-
-
-def _time(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def silence_text(step: Step, result: StepResult) -> str:
@@ -87,8 +83,8 @@ class SilenceNotifier:
                 "matchers": [
                     {"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in inst.labels.items()
                 ],
-                "startsAt": _time(now),
-                "endsAt": _time(now + self._seconds),
+                "startsAt": rfc3339(now),
+                "endsAt": rfc3339(now + self._seconds),
                 "createdBy": CREATED_BY,
                 "comment": f"acknowledged by {actor} via {via} {_reference(inst)}",
             }
@@ -96,7 +92,7 @@ class SilenceNotifier:
             found = str(answer["silenceID"])
         if state is None:
             await self._store.save_channel_state(inst.id, Channel.SILENCE, found, {"id": found})
-        summary = f"silenced {one_line(inst.alertname)} until {_time(now + self._seconds)} (silence {found})"
+        summary = f"silenced {one_line(inst.alertname)} until {rfc3339(now + self._seconds)} (silence {found})"
         return StepResult(AttemptOutcome.SUCCEEDED, {"channel": Channel.SILENCE, "summary": summary, "silence": found})
 
     async def _created_earlier(self, inst: Instance) -> str | None:
@@ -134,7 +130,8 @@ class SilenceNotifier:
                         return None
                     if 400 <= response.status < 500:
                         text = (await response.text(errors="replace"))[:300]
-                        raise AlertmanagerRefused(f"{shown_url(url)} answered {response.status}: {one_line(text)}")
+                        said = f"{shown_url(url)} answered {response.status}: {one_line(text)}"
+                        raise AlertmanagerRefused(f"{said}; check alertmanager.urls and its credentials")
                     if response.status >= 500:
                         raise aiohttp.ClientResponseError(response.request_info, (), status=response.status)
                     text = await response.text()

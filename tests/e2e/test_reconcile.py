@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from responder.alertmanager_api import Report
 from responder.alerts import parse_notification
 from responder.policy import load_policy
+from responder.reconcile import Reconciler
 from responder.service import Responder, build_responder
 from tests.conftest import alert_payload, cost_alert, started, write_policy
 from tests.e2e.alertmanager import RECEIVER, Alertmanagers
@@ -39,8 +41,7 @@ def cluster() -> Iterator[Cluster]:
 async def responder(tmp_path: Path, alertmanagers: Alertmanagers, cluster: Cluster) -> AsyncIterator[Responder]:
     made = await _responder(tmp_path, [alertmanagers.url], cluster)
     yield made
-    assert made.reconciler is not None
-    await made.reconciler.close()
+    await _reconciler(made).close()
 
 
 async def _responder(tmp_path: Path, urls: list[str], cluster: Cluster, grace: str = "0s") -> Responder:
@@ -61,6 +62,15 @@ def _metric(responder: Responder, name: str, **labels: str) -> float:
     return float(value or 0.0)
 
 
+def _reconciler(responder: Responder) -> Reconciler:
+    assert responder.reconciler is not None, "the policy has an alertmanager: section"
+    return responder.reconciler
+
+
+async def _round(responder: Responder) -> Report:
+    return await _reconciler(responder).once()
+
+
 async def _timelines(responder: Responder) -> list[dict[str, Any]]:
     """Every alert instance the journal holds, with its timeline (Alertmanager made the fingerprints)."""
     listed = await responder.journal.instances({}, 100)
@@ -72,10 +82,9 @@ async def test_a_firing_the_push_path_missed_is_found_and_stopped_exactly_once(
 ) -> None:
     alertmanagers.fire()
     async with started(responder.journal):
-        assert responder.reconciler is not None
-        await responder.reconciler.once()
+        await _round(responder)
         await responder.engine.drain()
-        await responder.reconciler.once()  # again: Alertmanager still reports it
+        await _round(responder)  # again: Alertmanager still reports it
         await responder.engine.drain()
         [instance] = await _timelines(responder)
         kinds = [e["kind"] for e in instance["events"]]
@@ -90,8 +99,7 @@ async def test_a_notification_arriving_after_reconciliation_found_the_alert_does
 ) -> None:
     alertmanagers.fire()
     async with started(responder.journal):
-        assert responder.reconciler is not None
-        await responder.reconciler.once()
+        await _round(responder)
         [instance] = await _timelines(responder)
         late = alert_payload(cost_alert(fingerprint=instance["fingerprint"], starts_at=instance["starts_at"]))
         body = json.dumps(late).encode()
@@ -105,11 +113,10 @@ async def test_a_resolve_the_push_path_missed_ends_the_ladder_with_the_reason(
 ) -> None:
     alertmanagers.fire()
     async with started(responder.journal):
-        assert responder.reconciler is not None
-        await responder.reconciler.once()
+        await _round(responder)
         await responder.engine.drain()
         alertmanagers.fire(ends=datetime.now(UTC) - timedelta(seconds=1))  # Prometheus: it ended
-        await responder.reconciler.once()
+        await _round(responder)
         [instance] = await _timelines(responder)
         assert instance["status"] == "resolved"
         resolved = [e for e in instance["events"] if e["kind"] in ("resolved", "resolved_by_reconciliation")]
@@ -127,15 +134,14 @@ async def test_with_an_alertmanager_unanswered_missed_firings_are_found_but_noth
     responder = await _responder(tmp_path, [alertmanagers.url, f"http://127.0.0.1:{free_port()}"], cluster)
     alertmanagers.fire()
     async with started(responder.journal):
-        assert responder.reconciler is not None
-        await responder.reconciler.once()
+        await _round(responder)
         alertmanagers.fire(ends=datetime.now(UTC) - timedelta(seconds=1))
-        report = await responder.reconciler.once()
+        report = await _round(responder)
         assert len(report.failed) == 1 and "127.0.0.1" in report.failed[0]
         [instance] = await _timelines(responder)
         assert instance["status"] == "firing", "the replica that did not answer may still report it"
         assert _metric(responder, "responder_reconciliations_total", reading="partial") == 2
-        await responder.reconciler.close()
+        await _reconciler(responder).close()
 
 
 async def test_a_silenced_alert_is_neither_found_nor_resolved(
@@ -145,13 +151,12 @@ async def test_a_silenced_alert_is_neither_found_nor_resolved(
     alertmanagers.fire(team="quiet")
     alertmanagers.silence(alertname=labels["alertname"], team="quiet")
     async with started(responder.journal):
-        assert responder.reconciler is not None
-        await responder.reconciler.once()
+        await _round(responder)
         assert await _timelines(responder) == [], "Alertmanager would not notify a silenced alert"
         alertmanagers.fire()
-        await responder.reconciler.once()
+        await _round(responder)
         alertmanagers.silence(alertname=labels["alertname"], team=labels["team"])
-        await responder.reconciler.once()
+        await _round(responder)
         [instance] = await _timelines(responder)
         assert instance["status"] == "firing", "silenced is still firing"
 
@@ -159,11 +164,10 @@ async def test_a_silenced_alert_is_neither_found_nor_resolved(
 async def test_no_alertmanager_answering_is_counted_and_changes_nothing(tmp_path: Path, cluster: Cluster) -> None:
     responder = await _responder(tmp_path, [f"http://127.0.0.1:{free_port()}"], cluster)
     async with started(responder.journal):
-        assert responder.reconciler is not None
-        report = await responder.reconciler.once()
+        report = await _round(responder)
         assert report.answered == [] and len(report.failed) == 1
         assert _metric(responder, "responder_reconciliations_total", reading="unreachable") == 1
-        await responder.reconciler.close()
+        await _reconciler(responder).close()
 
 
 def test_a_responder_started_after_alertmanager_gave_up_on_it_acts_on_the_alert_at_start(
@@ -201,12 +205,11 @@ async def test_a_start_time_in_nanoseconds_pushed_is_the_same_instance_alertmana
     [listed] = alertmanagers.alerts()
     assert listed["startsAt"] != start, "this Alertmanager lists starts in other precision: the test proves less"
     async with started(responder.journal):
-        assert responder.reconciler is not None
         pushed = alert_payload(cost_alert(fingerprint=listed["fingerprint"], starts_at=start))
         body = json.dumps(pushed).encode()
         await responder.engine.accept(body, "push", parse_notification(body))
-        await responder.reconciler.once()
-        await responder.reconciler.once()  # grace 0s: a second round would resolve what it did not match
+        await _round(responder)
+        await _round(responder)  # grace 0s: a second round would resolve what it did not match
         [instance] = await _timelines(responder)
         assert instance["status"] == "firing"
         await responder.engine.drain()
