@@ -1,0 +1,320 @@
+"""The Transaction protocol over one open PostgreSQL transaction.
+
+Identity is the database's: UNIQUE (fingerprint, starts_at) on instances and UNIQUE
+(instance_id, key) on steps hold across every replica, and a replica that inserts what another
+has just committed meets the unique key, is rolled back and runs its operation again, which then
+finds it (see postgres_writer). Claims lock the rows they take with FOR UPDATE SKIP LOCKED, so
+two replicas claiming at once take different steps; a lease names the replica that holds it.
+The guards' counts are read under a transaction-level advisory lock, so that first firings on
+different replicas plan their mutations in turn and the circuit breaker counts the fleet's.
+
+Statements on `steps` name its kind and status as literals: its partial indexes are on them
+(see sqlite_rows.step_kind).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from responder.alerts import Alert
+from responder.decision import GuardState
+from responder.journal import Instance, Step
+from responder.journal.postgres_schema import GUARD_LOCK
+from responder.journal.postgres_writer import Connection
+from responder.journal.sqlite_rows import (
+    INSTANCE_COLUMNS,
+    INTERRUPTED,
+    JOINED_INSTANCE_COLUMNS,
+    dumps,
+    instance_from_row,
+    step_kind,
+)
+from responder.planner import PlannedStep
+from responder.vocabulary import StepStatus
+
+_PENDING, _RUNNING, _CANCELLED = StepStatus.PENDING.value, StepStatus.RUNNING.value, StepStatus.CANCELLED.value
+_INSERT_STEPS = (
+    "INSERT INTO steps (instance_id, key, kind, name, target_key, params, status, due_at, created_at, updated_at,"
+    " correlation_id, attempts, lease_until, lease_holder)"
+    " SELECT %s, k, kd, n, tk, p::jsonb, st, d, %s, %s, %s, a, lu, lh FROM unnest("
+    "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::int[],"
+    " %s::float8[], %s::text[]) AS u (k, kd, n, tk, p, st, d, a, lu, lh)"
+    " ON CONFLICT (instance_id, key) DO NOTHING RETURNING id, key"
+)
+# The detail of an attempt whose lease ran out (see `PostgresTransaction.claim`).
+LEASE_EXPIRED = dumps(
+    {
+        "error": "interrupted: its lease ran out before the attempt ended; whether it took effect is found out"
+        " by the next attempt before it acts again",
+        "interrupted": "lease expired",
+    }
+)
+
+
+@dataclass
+class _Leases:
+    room: dict[str, int]
+    until: float
+    older_due: dict[str, bool] = field(default_factory=dict)
+    leased: dict[str, list[Step]] = field(default_factory=dict)
+
+
+@dataclass
+class _GuardCache:
+    key: tuple[Any, ...]
+    mutating: frozenset[str]
+    count: int
+    last: dict[str, float | None]
+
+
+class PostgresTransaction:
+    """The Transaction protocol over one open PostgreSQL transaction, for the replica `replica`."""
+
+    def __init__(self, conn: Connection, replica: str) -> None:
+        self._conn, self._replica = conn, replica
+        self._guards: _GuardCache | None = None
+        self._leases: _Leases | None = None
+        self.planned_remediations = 0  # unfinished work this transaction added, for the backlog count
+
+    def instances(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Instance]:
+        if not keys:
+            return {}
+        rows = self._conn.execute(
+            f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE (fingerprint, starts_at) IN"
+            " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        ).fetchall()
+        return {(r[1], r[2]): instance_from_row(r) for r in rows}
+
+    def insert_instance(self, alert: Alert, now: float) -> Instance:
+        values = (
+            alert.fingerprint,
+            alert.starts_at,
+            alert.status,
+            alert.name,
+            alert.severity,
+            alert.action,
+            dumps(alert.labels),
+            dumps(alert.annotations),
+        )
+        row = self._conn.execute(
+            "INSERT INTO instances (fingerprint, starts_at, status, alertname, severity, action,"
+            " labels, annotations, first_seen, last_seen) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (*values, now, now),
+        ).fetchone()
+        assert row is not None
+        return Instance(row[0], *values, now)
+
+    def set_status(self, instance: Instance, status: str, now: float) -> Instance:
+        self._conn.execute(
+            "UPDATE instances SET status = %s, last_seen = %s, resolved_at ="
+            " CASE WHEN %s = 'resolved' THEN %s ELSE resolved_at END WHERE id = %s",
+            (status, now, status, now, instance.id),
+        )
+        return replace(instance, status=status, last_seen=now)
+
+    def touch(self, instance: Instance, now: float) -> Instance:
+        self._conn.execute("UPDATE instances SET last_seen = %s WHERE id = %s", (now, instance.id))
+        return replace(instance, last_seen=now)
+
+    def add_event(
+        self,
+        instance: Instance | None,
+        notification_id: int | None,
+        kind: str,
+        detail: dict[str, Any],
+        now: float,
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO events (instance_id, notification_id, at, kind, detail) VALUES (%s, %s, %s, %s, %s::jsonb)",
+            (instance.id if instance else None, notification_id, now, kind, dumps(detail)),
+        )
+
+    def add_steps(self, instance: Instance, steps: Sequence[PlannedStep], now: float, correlation_id: str) -> int:
+        if not steps:
+            return 0
+        leased = [self._leases_now(s, now) for s in steps]
+        until = self._leases.until if self._leases is not None else None
+        columns: list[list[Any]] = [
+            [s.key for s in steps],
+            [s.kind for s in steps],
+            [s.name for s in steps],
+            [s.target_key for s in steps],
+            [dumps(s.params) for s in steps],
+            [_RUNNING if lease else _PENDING for lease in leased],
+            [now + s.delay_seconds for s in steps],
+            [int(lease) for lease in leased],
+            [until if lease else None for lease in leased],
+            [self._replica if lease else None for lease in leased],
+        ]
+        rows = self._conn.execute(_INSERT_STEPS, (instance.id, now, now, correlation_id, *columns)).fetchall()
+        added = {key: step_id for step_id, key in rows}
+        for step, lease in zip(steps, leased, strict=True):
+            if lease and self._leases is not None:
+                if step.key in added:
+                    self._leases.leased.setdefault(step.kind, []).append(
+                        Step(added[step.key], instance, step.kind, step.name, step.params, 1, correlation_id)
+                    )
+                else:  # planned before: it takes no room
+                    self._leases.room[step.kind] += 1
+        if added:
+            self.planned_remediations += sum(s.kind == "remediation" and s.key in added for s in steps)
+        self._count_planned(steps, added, now)
+        return len(added)
+
+    def _count_planned(self, steps: Sequence[PlannedStep], added: Mapping[str, int], now: float) -> None:
+        """Keep the guards' cached counts current with what this transaction planned."""
+        if self._guards is None:
+            return
+        if len(added) != len(steps):  # some were already planned: count afresh next time
+            self._guards = None
+            return
+        for step in steps:
+            if step.kind == "remediation" and step.name in self._guards.mutating and step.target_key:
+                self._guards.count += 1
+                self._guards.last[step.target_key] = now
+
+    def _leases_now(self, step: PlannedStep, now: float) -> bool:
+        """Whether `step` is inserted leased (see `lease_new`); takes its room if so."""
+        leases = self._leases
+        if leases is None or step.delay_seconds > 0 or leases.room.get(step.kind, 0) <= 0:
+            return False
+        if self._older_due(step.kind, now):
+            return False
+        leases.room[step.kind] -= 1
+        return True
+
+    def lease_new(self, room: Mapping[str, int], now: float, lease_seconds: float) -> None:
+        """Steps this transaction adds from now on that are due now are inserted already leased
+        by this replica, up to `room[kind]` of each kind, unless an older step of that kind is
+        due (a claim serves the oldest first)."""
+        self._leases = _Leases(dict(room), now + lease_seconds)
+
+    def leased(self, kind: str) -> list[Step]:
+        return list(self._leases.leased.get(kind, ())) if self._leases is not None else []
+
+    def _older_due(self, kind: str, now: float) -> bool:
+        assert self._leases is not None
+        older = self._leases.older_due.get(kind)
+        if older is None:
+            kind = step_kind(kind)
+            row = self._conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM steps WHERE kind = '{kind}' AND status = '{_PENDING}'"
+                f" AND due_at <= %s) OR EXISTS (SELECT 1 FROM steps WHERE kind = '{kind}' AND status = '{_RUNNING}'"
+                " AND lease_until < %s)",
+                (now, now),
+            ).fetchone()
+            older = bool(row and row[0])
+            self._leases.older_due[kind] = older
+        return older
+
+    def guard_state(
+        self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float, cap: int
+    ) -> GuardState:
+        """As the SQLite journal counts them (see SqliteTransaction.guard_state), for the whole
+        fleet: read under the guard lock, held until this transaction ends, so no other
+        replica plans a mutation between this count and this transaction's commit."""
+        key = (tuple(mutating), window_seconds, now, cap)
+        names = list(mutating)
+        if self._guards is None or self._guards.key != key:
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (GUARD_LOCK,))
+            row = self._conn.execute(
+                "SELECT COALESCE(SUM(GREATEST(1, (SELECT COUNT(*) FROM changes c WHERE c.step_id = w.id))), 0) FROM"
+                " (SELECT id FROM steps WHERE kind = 'remediation' AND created_at > %s AND name = ANY(%s)"
+                f" AND (status != '{_CANCELLED}' OR EXISTS (SELECT 1 FROM changes c WHERE c.step_id = steps.id))"
+                " LIMIT %s) w",
+                (now - window_seconds, names, cap),
+            ).fetchone()
+            self._guards = _GuardCache(key, frozenset(mutating), int(row[0]) if row else 0, {})
+        cache = self._guards
+        if missing := [t for t in targets if t not in cache.last]:
+            rows = self._conn.execute(
+                "SELECT t, GREATEST((SELECT MAX(created_at) FROM steps WHERE target_key = t AND kind = 'remediation'"
+                f" AND name = ANY(%s) AND status != '{_CANCELLED}'),"
+                " (SELECT MAX(at) FROM changes WHERE deployment = t AND name = ANY(%s))) FROM unnest(%s::text[]) t",
+                (names, names, missing),
+            ).fetchall()
+            cache.last.update({r[0]: r[1] for r in rows})
+        last = {t: at for t in targets if (at := cache.last.get(t)) is not None}
+        return GuardState(mutations_in_window=min(cache.count, cap), last_mutation_at=last)
+
+    def stop_pending(self, instance: Instance, now: float) -> tuple[int, int]:
+        """On resolve: cancel ladder rungs not yet due and every remediation not yet run."""
+        rungs = self._conn.execute(
+            "UPDATE steps SET status = %s, updated_at = %s, outcome = 'ladder stopped'"
+            f" WHERE instance_id = %s AND kind = 'escalation' AND status = '{_PENDING}' AND due_at > %s"
+            " AND params ->> 'event' = 'firing'",
+            (_CANCELLED, now, instance.id, now),
+        ).rowcount
+        remediations = self._conn.execute(
+            "UPDATE steps SET status = %s, updated_at = %s, outcome = 'resolved before it ran'"
+            f" WHERE instance_id = %s AND kind = 'remediation' AND status = '{_PENDING}'",
+            (_CANCELLED, now, instance.id),
+        ).rowcount
+        return rungs, remediations
+
+    def acted_targets(self, instance: Instance, action: str) -> list[dict[str, str]]:
+        """The targets `action` succeeded on for this instance (as planned, before selector resolution)."""
+        rows = self._conn.execute(
+            "SELECT params -> 'target' FROM steps WHERE instance_id = %s AND kind = 'remediation'"
+            " AND name = %s AND status = 'succeeded' ORDER BY id",
+            (instance.id, action),
+        ).fetchall()
+        return [dict(row[0]) for row in rows]
+
+    def held(self, instance: Instance, state: str) -> list[tuple[str, str]]:
+        rows = self._conn.execute(
+            "SELECT namespace, deployment FROM holds WHERE state = %s AND holder = %s ORDER BY namespace, deployment",
+            (state, instance.holder),
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def running(self, instance: Instance, name: str) -> bool:
+        row = self._conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM steps WHERE instance_id = %s AND kind = 'remediation' AND name = %s"
+            f" AND status = '{_RUNNING}')",
+            (instance.id, name),
+        ).fetchone()
+        return bool(row and row[0])
+
+    def notified_channels(self, instance: Instance) -> frozenset[str]:
+        rows = self._conn.execute(
+            "SELECT DISTINCT name FROM steps WHERE instance_id = %s AND kind = 'escalation'"
+            " AND status != %s AND params ->> 'event' = 'firing'",
+            (instance.id, _CANCELLED),
+        ).fetchall()
+        return frozenset(r[0] for r in rows)
+
+    def claim(self, kind: str, limit: int, now: float, lease_seconds: float) -> list[Step]:
+        """Lease up to `limit` due steps of `kind` (oldest due first), also those whose lease ran
+        out, in one statement: rows another replica is claiming now are skipped, not waited for.
+        A step whose lease ran out gets its cut-short attempt (`interrupted`) in the timeline."""
+        if limit <= 0:
+            return []
+        kind = step_kind(kind)
+        rows = self._conn.execute(
+            "WITH chosen AS (SELECT id, status = 'running' AS expired FROM steps WHERE kind = %s AND"
+            f" ((status = '{_PENDING}' AND due_at <= %s) OR (status = '{_RUNNING}' AND lease_until < %s))"
+            " ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED),"
+            " cut_short AS (INSERT INTO attempts (step_id, started_at, finished_at, status, detail)"
+            f" SELECT s.id, s.updated_at, %s, '{INTERRUPTED}', %s::jsonb FROM steps s JOIN chosen c ON c.id = s.id"
+            " WHERE c.expired)"
+            " UPDATE steps s SET status = %s, lease_until = %s, lease_holder = %s, attempts = s.attempts + 1,"
+            f" updated_at = %s, outcome = CASE WHEN c.expired THEN '{INTERRUPTED}' ELSE s.outcome END"
+            " FROM chosen c, instances i WHERE s.id = c.id AND i.id = s.instance_id"
+            f" RETURNING s.id, s.kind, s.name, s.params, s.attempts, s.correlation_id, s.outcome,"
+            f" {JOINED_INSTANCE_COLUMNS}",
+            (kind, now, now, limit, now, LEASE_EXPIRED, _RUNNING, now + lease_seconds, self._replica, now),
+        ).fetchall()
+        return sorted(
+            (
+                Step(r[0], instance_from_row(r[7:]), r[1], r[2], dict(r[3]), r[4], r[5], r[6] == INTERRUPTED)
+                for r in rows
+            ),
+            key=lambda step: step.id,
+        )
+
+    def mark_processed(self, notification_ids: Sequence[int], now: float) -> None:
+        self._conn.execute(
+            "UPDATE notifications SET processed_at = %s WHERE id = ANY(%s)", (now, list(notification_ids))
+        )
