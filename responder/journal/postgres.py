@@ -44,6 +44,7 @@ from responder.journal.postgres_escalation import PostgresEscalationStore
 from responder.journal.postgres_schema import durability_problem, migrate
 from responder.journal.postgres_tx import PostgresTransaction
 from responder.journal.postgres_writer import Connection, GroupCommitWriter, RunAgain
+from responder.journal.sqlite import JournalLockedError
 from responder.planner import PlannedStep
 
 T = TypeVar("T")
@@ -60,8 +61,12 @@ _SESSION = (
 )
 
 
-class ReplicaInUseError(RuntimeError):
+class ReplicaInUseError(JournalLockedError):
     """Another live process runs as this replica on this database."""
+
+
+class JournalUnavailableError(RuntimeError):
+    """The database could not be reached, or refused the responder, at start."""
 
 
 def default_replica() -> str:
@@ -112,7 +117,13 @@ class PostgresJournal:
         """Migrate (under the migration lock), check the server, take this replica's lock, and
         hand back the steps an earlier process of this replica left running."""
         loop = asyncio.get_running_loop()
-        self.durability_warning = await loop.run_in_executor(None, self._prepare)
+        try:
+            self.durability_warning = await loop.run_in_executor(None, self._prepare)
+        except psycopg.OperationalError as exc:
+            raise JournalUnavailableError(
+                f"cannot use the journal on {self.where}: {str(exc).strip()}; check journal.postgresql's DSN,"
+                " and that the server is up and reachable from here"
+            ) from None
         if self.durability_warning is not None:
             log.error("journal is not durable", extra={"error": self.durability_warning, "journal": self.where})
         writer = GroupCommitWriter(lambda: connect(self._dsn), self._on_connect)

@@ -16,6 +16,9 @@ from typing import Any
 
 import psycopg
 
+# The same refusal as the SQLite journal's: whoever starts a journal catches one class.
+from responder.journal.sqlite_schema import JournalSchemaError as JournalSchemaError
+
 # pg_advisory_lock keys: arbitrary, fixed, and the journal's own.
 MIGRATION_LOCK = 7_240_518_001
 GUARD_LOCK = 7_240_518_002  # transaction lock: first firings read and plan the guards' counts in turn
@@ -160,10 +163,6 @@ TABLES = (
     "changes",
     "webhook_events",
 )
-
-
-class JournalSchemaError(RuntimeError):
-    """The database was written by a newer responder, whose schema this one does not know."""
 
 
 def version(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
