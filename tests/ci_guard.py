@@ -21,6 +21,9 @@ REQUIRED_MODULES = (
     "tests.e2e.test_outages",  # Kubernetes, Slack, PagerDuty and Twilio failing at once
     "tests.e2e.test_fuzz",  # hypothesis over HTTP against the live responder
     "tests.e2e.test_demo",  # scripts/demo's story
+    "tests.unit.journal.test_protocol",  # the journal protocol on SQLite and on a real PostgreSQL server
+    "tests.unit.journal.test_postgres",  # several replicas on one real PostgreSQL database
+    "tests.unit.journal.test_journal_commands",  # journal migrate and copy against a real server
 )
 
 
