@@ -55,7 +55,7 @@ def recover(conn: Connection, replica: str, now: float) -> int:
         (now, _INTERRUPTED_BY_RESTART, replica),
     )
     return conn.execute(
-        f"UPDATE steps SET status = '{_PENDING}', lease_until = NULL, lease_holder = NULL, outcome = '{INTERRUPTED}'"
+        f"UPDATE steps SET status = '{_PENDING}', lease_until = NULL, outcome = '{INTERRUPTED}'"
         f" WHERE status = '{_RUNNING}' AND lease_holder = %s",
         (replica,),
     ).rowcount
@@ -137,19 +137,19 @@ def finish_step(
         )
     if retry_at is not None and step.kind == "remediation" and step.name not in ON_RESOLVE and resolved:
         conn.execute(
-            "UPDATE steps SET status = %s, lease_until = NULL, lease_holder = NULL, updated_at = %s,"
+            "UPDATE steps SET status = %s, lease_until = NULL, updated_at = %s,"
             f" outcome = 'resolved before its retry' WHERE id = %s AND status = '{_RUNNING}'",
             (_CANCELLED, now, step.id),
         )
     elif retry_at is not None:
         conn.execute(
-            "UPDATE steps SET status = %s, due_at = %s, lease_until = NULL, lease_holder = NULL, updated_at = %s,"
+            "UPDATE steps SET status = %s, due_at = %s, lease_until = NULL, updated_at = %s,"
             f" outcome = %s WHERE id = %s AND status = '{_RUNNING}'",
             (_PENDING, retry_at, now, result.status, step.id),
         )
     else:
         conn.execute(
-            "UPDATE steps SET status = %s, lease_until = NULL, lease_holder = NULL, updated_at = %s, outcome = %s"
+            "UPDATE steps SET status = %s, lease_until = NULL, updated_at = %s, outcome = %s"
             f" WHERE id = %s AND status = '{_RUNNING}'",
             (result.status, now, result.status, step.id),
         )

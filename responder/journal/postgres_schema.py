@@ -71,7 +71,7 @@ CREATE TABLE steps (
     updated_at DOUBLE PRECISION NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     lease_until DOUBLE PRECISION,
-    lease_holder TEXT,
+    lease_holder TEXT,  -- the replica that holds its lease, or held it last
     correlation_id TEXT NOT NULL,
     outcome TEXT,
     UNIQUE (instance_id, key)
