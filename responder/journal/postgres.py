@@ -42,7 +42,7 @@ from responder.journal import postgres_queries as queries
 from responder.journal import postgres_views as views
 from responder.journal.postgres_escalation import PostgresEscalationStore
 from responder.journal.postgres_schema import durability_problem, migrate
-from responder.journal.postgres_tx import PostgresTransaction
+from responder.journal.postgres_tx import PostgresTransaction, Replica
 from responder.journal.postgres_writer import Connection, GroupCommitWriter, RunAgain
 from responder.journal.sqlite import JournalLockedError
 from responder.planner import PlannedStep
@@ -108,8 +108,13 @@ class PostgresJournal:
         self._writer: GroupCommitWriter | None = None
         self._prober: asyncio.Task[None] | None = None
         self._backlog = 0
+        # False only while no notification is known to wait for ingest: set by anything that may
+        # leave one so (an append, an apply that failed, a rollback, a recount that found one,
+        # a start), cleared by a query that finds none. Spares accept that query nearly always.
+        self._maybe_unapplied = True
+        self._state = Replica(self.replica)
         self.durability_warning: str | None = None
-        self.escalation = PostgresEscalationStore(self.run, self.replica)
+        self.escalation = PostgresEscalationStore(self.run, self._state)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -126,7 +131,7 @@ class PostgresJournal:
             ) from None
         if self.durability_warning is not None:
             log.error("journal is not durable", extra={"error": self.durability_warning, "journal": self.where})
-        writer = GroupCommitWriter(lambda: connect(self._dsn), self._on_connect)
+        writer = GroupCommitWriter(lambda: connect(self._dsn), self._on_connect, self._rolled_back)
         try:
             await writer.submit(lambda conn: queries.recover(conn, self.replica, time.time()), durable=True)
         except BaseException as exc:
@@ -159,6 +164,11 @@ class PostgresJournal:
                 " replica its own name (RESPONDER_REPLICA, by default the host name)"
             )
 
+    def _rolled_back(self) -> None:
+        """A transaction was lost: the instances it cached, and whether it applied notifications."""
+        self._state.instances.clear()
+        self._maybe_unapplied = True
+
     async def close(self) -> None:
         if self._prober is not None:
             self._prober.cancel()
@@ -189,9 +199,11 @@ class PostgresJournal:
     # --- the Journal protocol -----------------------------------------------------------
 
     async def append_notification(self, body: bytes, correlation_id: str, now: float) -> int:
-        notification_id, _ = await self.run(
-            lambda conn: queries.insert_notification(conn, body, correlation_id, now, apply=False), durable=True
-        )
+        def append(conn: Connection) -> int:
+            self._maybe_unapplied = True
+            return queries.insert_notification(conn, self._state, body, correlation_id, now, None)
+
+        notification_id = await self.run(append, durable=True)
         self._backlog += 1
         return notification_id
 
@@ -206,11 +218,14 @@ class PostgresJournal:
         applying = [True]  # False once apply failed: the next call only appends
 
         def append_and_apply(conn: Connection) -> tuple[int, T | None]:
-            notification_id, applied = queries.insert_notification(conn, body, correlation_id, now, applying[0])
-            if not applied:
+            if self._maybe_unapplied:
+                self._maybe_unapplied = queries.any_unapplied(conn)
+            if self._maybe_unapplied or not applying[0]:
+                self._maybe_unapplied = True
                 self._backlog += 1
-                return notification_id, None
-            tx = PostgresTransaction(conn, self.replica)
+                return queries.insert_notification(conn, self._state, body, correlation_id, now, None), None
+            notification_id = queries.insert_notification(conn, self._state, body, correlation_id, now, now)
+            tx = PostgresTransaction(conn, self._state)
             try:
                 result = apply(tx, StoredNotification(notification_id, body, correlation_id))
             except psycopg.Error:  # the database, or another replica first: the writer decides
@@ -231,7 +246,7 @@ class PostgresJournal:
         return await self.run(lambda conn: queries.unprocessed(conn, limit))
 
     async def transact(self, fn: Callable[[PostgresTransaction], T]) -> T:
-        return await self.run(lambda conn: fn(PostgresTransaction(conn, self.replica)))
+        return await self.run(lambda conn: fn(PostgresTransaction(conn, self._state)))
 
     async def finish_step(
         self,
@@ -244,9 +259,7 @@ class PostgresJournal:
         if_resolved: Sequence[PlannedStep] = (),
     ) -> None:
         await self.run(
-            lambda conn: queries.finish_step(
-                conn, self.replica, step, result, started, now, retry_at, then, if_resolved
-            )
+            lambda conn: queries.finish_step(conn, self._state, step, result, started, now, retry_at, then, if_resolved)
         )
 
     async def record_effects(self, step: Step, effects: Sequence[Effect], changed: Sequence[str], now: float) -> None:
@@ -275,10 +288,18 @@ class PostgresJournal:
         return await self.run(views.leases)
 
     async def prune(self, older_than: float) -> int:
-        return await self.run(lambda conn: queries.prune(conn, older_than))
+        def prune(conn: Connection) -> int:
+            pruned = queries.prune(conn, older_than)
+            if pruned:
+                self._state.instances.clear()
+            return pruned
+
+        return await self.run(prune)
 
     async def refresh_backlog(self) -> int:
-        self._backlog = await self.run(queries.backlog)
+        unapplied, remediations = await self.run(queries.backlog)
+        self._maybe_unapplied |= unapplied > 0  # another replica's, perhaps: applied in order by ingest
+        self._backlog = unapplied + remediations
         return self._backlog
 
     def backlog(self) -> int:

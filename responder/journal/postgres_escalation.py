@@ -18,7 +18,7 @@ from responder.journal.escalation import (
     CallbackOutcome,
     DeliveryMark,
 )
-from responder.journal.postgres_tx import PostgresTransaction
+from responder.journal.postgres_tx import PostgresTransaction, Replica
 from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite_rows import INSTANCE_COLUMNS, dumps, instance_from_row
 from responder.vocabulary import StepStatus
@@ -28,7 +28,7 @@ _PENDING, _CANCELLED = StepStatus.PENDING.value, StepStatus.CANCELLED.value
 
 
 class PostgresEscalationStore:
-    def __init__(self, run: Runner, replica: str) -> None:
+    def __init__(self, run: Runner, replica: Replica) -> None:
         self._run = run  # PostgresJournal.run: a function of the connection, in the writer's next batch
         self._replica = replica
 
@@ -201,7 +201,8 @@ def _record_receipt(conn: Connection, channel: str, event_id: str, now: float) -
     """True when the event id is new and now recorded, False when it was recorded before."""
     return bool(
         conn.execute(
-            "INSERT INTO webhook_events (channel, event_id, received_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            "INSERT INTO webhook_events (channel, event_id, received_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+            " RETURNING 1",
             (channel, event_id, now),
-        ).rowcount
+        ).fetchall()
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from responder.journal import Effect, Operation, Step, StepResult, StoredNotification
-from responder.journal.postgres_tx import PostgresTransaction
+from responder.journal.postgres_tx import PostgresTransaction, Replica
 from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite_rows import INTERRUPTED, dumps, step_kind
 from responder.planner import PlannedStep
@@ -23,23 +23,29 @@ _INTERRUPTED_BY_RESTART = dumps(
 
 
 def insert_notification(
-    conn: Connection, body: bytes, correlation_id: str, now: float, apply: bool
-) -> tuple[int, bool]:
-    """Append a notification: marked applied (at `now`) when `apply` and no other notification
-    is left unapplied, read in the same statement. Its id, and whether it was marked applied."""
-    row = conn.execute(
-        "INSERT INTO notifications (received_at, correlation_id, body, processed_at) VALUES (%s, %s, %s,"
-        " CASE WHEN %s AND NOT EXISTS (SELECT 1 FROM notifications WHERE processed_at IS NULL) THEN %s END)"
-        " RETURNING id, processed_at IS NOT NULL",
-        (now, correlation_id, body, apply, now),
-    ).fetchone()
-    assert row is not None
-    return int(row[0]), bool(row[1])
+    conn: Connection, replica: Replica, body: bytes, correlation_id: str, now: float, processed: float | None
+) -> int:
+    """Append a notification (applied at `processed`, or left for ingest when None); its id.
+    Nothing is read back: in pipeline mode it costs no round trip (see postgres_writer)."""
+    notification_id = replica.notification_id(conn)
+    conn.execute(
+        "INSERT INTO notifications (id, received_at, correlation_id, body, processed_at) VALUES (%s, %s, %s, %s, %s)",
+        (notification_id, now, correlation_id, body, processed),
+    )
+    return notification_id
+
+
+def any_unapplied(conn: Connection) -> bool:
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM notifications WHERE processed_at IS NULL)").fetchone()
+    return bool(row and row[0])
 
 
 def unprocessed(conn: Connection, limit: int) -> list[StoredNotification]:
     rows = conn.execute(
-        "SELECT id, body, correlation_id FROM notifications WHERE processed_at IS NULL ORDER BY id LIMIT %s", (limit,)
+        # Each replica takes its ids in blocks: arrival order across replicas is received_at's.
+        "SELECT id, body, correlation_id FROM notifications WHERE processed_at IS NULL ORDER BY received_at, id"
+        " LIMIT %s",
+        (limit,),
     ).fetchall()
     return [StoredNotification(r[0], bytes(r[1]), r[2]) for r in rows]
 
@@ -54,11 +60,13 @@ def recover(conn: Connection, replica: str, now: float) -> int:
         f" WHERE status = '{_RUNNING}' AND lease_holder = %s",
         (now, _INTERRUPTED_BY_RESTART, replica),
     )
-    return conn.execute(
-        f"UPDATE steps SET status = '{_PENDING}', lease_until = NULL, outcome = '{INTERRUPTED}'"
-        f" WHERE status = '{_RUNNING}' AND lease_holder = %s",
-        (replica,),
-    ).rowcount
+    return len(
+        conn.execute(
+            f"UPDATE steps SET status = '{_PENDING}', lease_until = NULL, outcome = '{INTERRUPTED}'"
+            f" WHERE status = '{_RUNNING}' AND lease_holder = %s RETURNING 1",
+            (replica,),
+        ).fetchall()
+    )
 
 
 def apply_effects(conn: Connection, effects: Sequence[Effect], now: float) -> None:
@@ -105,7 +113,7 @@ def record_effects(conn: Connection, step: Step, effects: Sequence[Effect], chan
 
 def finish_step(
     conn: Connection,
-    replica: str,
+    replica: Replica,
     step: Step,
     result: StepResult,
     started: float,
@@ -182,18 +190,19 @@ def prune(conn: Connection, older_than: float) -> int:
     conn.execute("DELETE FROM notifications WHERE processed_at IS NOT NULL AND received_at < %s", (older_than,))
     conn.execute("DELETE FROM operations WHERE at < %s", (older_than,))
     conn.execute("DELETE FROM webhook_events WHERE received_at < %s", (older_than,))
-    return conn.execute(  # never a firing instance: its repeat would look new and act again
-        "DELETE FROM instances WHERE last_seen < %s AND status != 'firing' AND NOT EXISTS (SELECT 1 FROM steps"
-        f" WHERE steps.instance_id = instances.id AND status IN ('{_PENDING}', '{_RUNNING}'))",
-        (older_than,),
-    ).rowcount
+    return len(
+        conn.execute(  # never a firing instance: its repeat would look new and act again
+            "DELETE FROM instances WHERE last_seen < %s AND status != 'firing' AND NOT EXISTS (SELECT 1 FROM steps"
+            f" WHERE steps.instance_id = instances.id AND status IN ('{_PENDING}', '{_RUNNING}')) RETURNING 1",
+            (older_than,),
+        ).fetchall()
+    )
 
 
-def backlog(conn: Connection) -> int:
-    """Notifications not yet applied and remediations not yet finished, fleet-wide."""
+def backlog(conn: Connection) -> tuple[int, int]:
+    """Notifications not yet applied, and remediations not yet finished, fleet-wide."""
     row = conn.execute(
-        "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL)"
-        f" + (SELECT COUNT(*) FROM steps WHERE kind = 'remediation' AND status = '{_PENDING}')"
-        f" + (SELECT COUNT(*) FROM steps WHERE kind = 'remediation' AND status = '{_RUNNING}')"
+        "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL),"
+        f" (SELECT COUNT(*) FROM steps WHERE kind = 'remediation' AND status IN ('{_PENDING}', '{_RUNNING}'))"
     ).fetchone()
-    return int(row[0]) if row else 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)

@@ -51,6 +51,44 @@ LEASE_EXPIRED = dumps(
 )
 
 
+class Replica:
+    """What this process keeps beside the shared database: its name among the replicas, the
+    alert instances it read or wrote, and notification ids reserved in a block.
+
+    The instances are a cache, as the SQLite journal keeps one: a repeat, most of what
+    Alertmanager sends, then reads nothing. It is cleared when a transaction rolls back. Another
+    replica may change an instance meanwhile; what this one then does with its older copy is
+    still right, because the database keeps every identity: a repeat is skipped either way, and
+    a resolve that another replica applied first is applied again without effect (its steps are
+    already planned, under the same keys), with a second `resolved` event in the timeline.
+    """
+
+    CACHED_INSTANCES = 65_536
+    ID_BLOCK = 256  # notification ids taken from the sequence per round trip
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.instances: dict[tuple[str, str], Instance] = {}
+        self._ids: list[int] = []
+
+    def remember(self, instance: Instance) -> Instance:
+        if len(self.instances) >= self.CACHED_INSTANCES:
+            self.instances.clear()
+        self.instances[(instance.fingerprint, instance.starts_at)] = instance
+        return instance
+
+    def notification_id(self, conn: Connection) -> int:
+        """A new notification's id: from the block this process reserved, another block when it
+        is used up. Ids are unique across replicas, and increase with each replica's arrivals."""
+        if not self._ids:
+            rows = conn.execute(
+                "SELECT nextval(pg_get_serial_sequence('notifications', 'id')) FROM generate_series(1, %s)",
+                (self.ID_BLOCK,),
+            ).fetchall()
+            self._ids = [row[0] for row in reversed(rows)]
+        return self._ids.pop()
+
+
 @dataclass
 class _Leases:
     room: dict[str, int]
@@ -68,23 +106,34 @@ class _GuardCache:
 
 
 class PostgresTransaction:
-    """The Transaction protocol over one open PostgreSQL transaction, for the replica `replica`."""
+    """The Transaction protocol over one open PostgreSQL transaction, for `replica`."""
 
-    def __init__(self, conn: Connection, replica: str) -> None:
+    def __init__(self, conn: Connection, replica: Replica) -> None:
         self._conn, self._replica = conn, replica
         self._guards: _GuardCache | None = None
         self._leases: _Leases | None = None
         self.planned_remediations = 0  # unfinished work this transaction added, for the backlog count
 
     def instances(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Instance]:
-        if not keys:
-            return {}
+        cached = self._replica.instances
+        found: dict[tuple[str, str], Instance] = {}
+        missing = []
+        for key in keys:  # one pass: a repeat finds every key cached
+            instance = cached.get(key)
+            if instance is None:
+                missing.append(key)
+            else:
+                found[key] = instance
+        if not missing:
+            return found
         rows = self._conn.execute(
             f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE (fingerprint, starts_at) IN"
             " (SELECT * FROM unnest(%s::text[], %s::text[]))",
-            ([k[0] for k in keys], [k[1] for k in keys]),
+            ([k[0] for k in missing], [k[1] for k in missing]),
         ).fetchall()
-        return {(r[1], r[2]): instance_from_row(r) for r in rows}
+        for row in rows:
+            found[(row[1], row[2])] = self._replica.remember(instance_from_row(row))
+        return found
 
     def insert_instance(self, alert: Alert, now: float) -> Instance:
         values = (
@@ -103,7 +152,7 @@ class PostgresTransaction:
             (*values, now, now),
         ).fetchone()
         assert row is not None
-        return Instance(row[0], *values, now)
+        return self._replica.remember(Instance(row[0], *values, now))
 
     def set_status(self, instance: Instance, status: str, now: float) -> Instance:
         self._conn.execute(
@@ -111,11 +160,11 @@ class PostgresTransaction:
             " CASE WHEN %s = 'resolved' THEN %s ELSE resolved_at END WHERE id = %s",
             (status, now, status, now, instance.id),
         )
-        return replace(instance, status=status, last_seen=now)
+        return self._replica.remember(replace(instance, status=status, last_seen=now))
 
     def touch(self, instance: Instance, now: float) -> Instance:
         self._conn.execute("UPDATE instances SET last_seen = %s WHERE id = %s", (now, instance.id))
-        return replace(instance, last_seen=now)
+        return self._replica.remember(replace(instance, last_seen=now))
 
     def add_event(
         self,
@@ -145,7 +194,7 @@ class PostgresTransaction:
             [now + s.delay_seconds for s in steps],
             [int(lease) for lease in leased],
             [until if lease else None for lease in leased],
-            [self._replica if lease else None for lease in leased],
+            [self._replica.name if lease else None for lease in leased],
         ]
         rows = self._conn.execute(_INSERT_STEPS, (instance.id, now, now, correlation_id, *columns)).fetchall()
         added = {key: step_id for step_id, key in rows}
@@ -243,15 +292,15 @@ class PostgresTransaction:
         rungs = self._conn.execute(
             "UPDATE steps SET status = %s, updated_at = %s, outcome = 'ladder stopped'"
             f" WHERE instance_id = %s AND kind = 'escalation' AND status = '{_PENDING}' AND due_at > %s"
-            " AND params ->> 'event' = 'firing'",
+            " AND params ->> 'event' = 'firing' RETURNING 1",
             (_CANCELLED, now, instance.id, now),
-        ).rowcount
+        )
         remediations = self._conn.execute(
             "UPDATE steps SET status = %s, updated_at = %s, outcome = 'resolved before it ran'"
-            f" WHERE instance_id = %s AND kind = 'remediation' AND status = '{_PENDING}'",
+            f" WHERE instance_id = %s AND kind = 'remediation' AND status = '{_PENDING}' RETURNING 1",
             (_CANCELLED, now, instance.id),
-        ).rowcount
-        return rungs, remediations
+        )
+        return len(rungs.fetchall()), len(remediations.fetchall())
 
     def acted_targets(self, instance: Instance, action: str) -> list[dict[str, str]]:
         """The targets `action` succeeded on for this instance (as planned, before selector resolution)."""
@@ -304,7 +353,7 @@ class PostgresTransaction:
             " FROM chosen c, instances i WHERE s.id = c.id AND i.id = s.instance_id"
             f" RETURNING s.id, s.kind, s.name, s.params, s.attempts, s.correlation_id, s.outcome,"
             f" {JOINED_INSTANCE_COLUMNS}",
-            (kind, now, now, limit, now, LEASE_EXPIRED, _RUNNING, now + lease_seconds, self._replica, now),
+            (kind, now, now, limit, now, LEASE_EXPIRED, _RUNNING, now + lease_seconds, self._replica.name, now),
         ).fetchall()
         return sorted(
             (

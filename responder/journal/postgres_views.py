@@ -3,6 +3,8 @@ timeline, holds and operations, shaped as the SQLite journal's (see sqlite_views
 
 from typing import Any
 
+import psycopg
+
 from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite_rows import INSTANCE_COLUMNS, instance_from_row
 
@@ -117,3 +119,17 @@ def leases(conn: Connection) -> list[dict[str, Any]]:
     ).fetchall()
     keys = ("replica", "step", "kind", "name", "lease_until", "fingerprint", "starts_at")
     return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def start_latencies_ms(dsn: str, since: float = 0.0) -> list[float]:
+    """Per notification received from `since` on: its first remediation attempt's start minus its
+    arrival, in milliseconds, as sqlite_views.start_latencies_ms reads them from a SQLite journal.
+    On a connection of its own (the benchmark reads beside, or after, the responders)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT n.received_at, MIN(a.started_at) FROM notifications n"
+            " JOIN steps s ON s.correlation_id LIKE n.correlation_id || '/%%' AND s.kind = 'remediation'"
+            " JOIN attempts a ON a.step_id = s.id WHERE n.received_at >= %s GROUP BY n.id",
+            (since,),
+        ).fetchall()
+    return [(started - received) * 1000 for received, started in rows]

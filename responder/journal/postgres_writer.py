@@ -1,10 +1,13 @@
 """Group commit over one PostgreSQL connection: operations are functions of the connection, and
 those waiting together run in one transaction. It knows no table.
 
-Operations run on the event loop's thread, their statements one round trip each (the
-`Transaction` protocol is synchronous). The COMMIT leaves the loop: it runs on a thread, and
-what is asked meanwhile waits for the next transaction, which is what groups them: a batch of
-notifications costs one commit, and one wait for the server's WAL flush.
+Operations run on the event loop's thread (the `Transaction` protocol is synchronous), in
+psycopg's pipeline mode: a statement whose result nobody reads is sent without waiting for
+it, and a read waits for everything sent before it, so an operation costs one round trip per
+result it reads, not per statement. The COMMIT leaves the loop: it runs on a thread, and what
+is asked meanwhile waits for the next transaction, which is what groups them: a batch of
+notifications costs one commit, and one wait for the server's WAL flush. A statement's error
+may therefore surface at a later read, or at the batch's end.
 
 The session commits with `synchronous_commit = on` whatever the role's default: a batch holding
 an append, an operation or a delivery mark returns only once its commit is flushed. A batch
@@ -15,9 +18,10 @@ only redoes work that is safe to redo (see `Journal`).
 Replicas share the database, so a transaction can meet another replica's: a unique key taken
 meanwhile, a lock wait that timed out, a deadlock. The batch is then rolled back and run again
 one operation per transaction, each retried a few times (an operation may also ask for that by
-raising `RunAgain`); an operation whose own code raised is run alone once more, so only it
-fails. An error of the database itself (the connection lost,
-a full disk) fails the batch: the connection is dropped and made again by the next batch.
+raising `RunAgain`); an operation whose own code raised, or whose statement the database
+refused, is run alone once more, so only it fails. An error of the database itself (the
+connection lost, a full disk, a shutdown) fails the batch: the connection is dropped and made
+again by the next batch.
 """
 
 import asyncio
@@ -39,7 +43,13 @@ MAX_BATCH = 512
 CONFLICT_RETRIES = 5
 log = logging.getLogger("responder.journal")
 # Another replica's transaction came first: running the operation again sees what it committed.
-CONFLICTS = (errors.IntegrityError, errors.TransactionRollback, errors.LockNotAvailable)
+CONFLICTS = (errors.UniqueViolation, errors.TransactionRollback, errors.LockNotAvailable)
+# The database or the way to it, rather than one operation's statement.
+UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def unavailable(error: BaseException) -> bool:
+    return isinstance(error, UNAVAILABLE) and not isinstance(error, CONFLICTS)
 
 
 class RunAgain(Exception):
@@ -57,11 +67,19 @@ class _OpFailed(Exception):
 
 class GroupCommitWriter:
     """The only user of its connection. `connect` makes a connection (called off the loop);
-    `on_connect` runs on each new one before its first batch. `failure` is the error of the
-    database itself that last failed a batch, until a batch that wrote commits."""
+    `on_connect` runs on each new one before its first batch. `on_rollback` is called when a
+    transaction is rolled back, before its callers are told, so that what the owner keeps about
+    the database (a cache, a flag) forgets the lost writes.
+    `failure` is the error of the database itself that last failed a batch, until a batch that
+    wrote commits."""
 
-    def __init__(self, connect: Callable[[], Connection], on_connect: Callable[[Connection], None]) -> None:
-        self._connect, self._on_connect = connect, on_connect
+    def __init__(
+        self,
+        connect: Callable[[], Connection],
+        on_connect: Callable[[Connection], None],
+        on_rollback: Callable[[], None],
+    ) -> None:
+        self._connect, self._on_connect, self._on_rollback = connect, on_connect, on_rollback
         self._conn: Connection | None = None
         self._loop = asyncio.get_running_loop()
         self._pending: list[_Op] = []
@@ -119,11 +137,14 @@ class GroupCommitWriter:
     async def _execute(self, batch: list[_Op]) -> None:
         try:
             outcomes = await self._transaction(batch)
-        except (_OpFailed, RunAgain, *CONFLICTS):
-            await self._one_by_one(batch)
+        except psycopg.Error as exc:
+            if unavailable(exc):  # the database itself: nothing in the batch holds
+                _settle([(op, None, exc) for op in batch])
+                return
+            await self._one_by_one(batch)  # another replica came first, or one operation's statement failed
             return
-        except psycopg.Error as exc:  # the database itself: nothing in the batch holds
-            _settle([(op, None, exc) for op in batch])
+        except (_OpFailed, RunAgain):
+            await self._one_by_one(batch)
             return
         except BaseException as exc:
             _abandon(batch, exc)
@@ -151,7 +172,7 @@ class GroupCommitWriter:
                 if attempt == CONFLICT_RETRIES:
                     return None, exc
                 continue
-            except psycopg.Error as exc:
+            except psycopg.Error as exc:  # unavailable, or this operation's own statement
                 return None, exc
             return result, error
         raise AssertionError("unreachable: the last attempt returns")
@@ -164,19 +185,20 @@ class GroupCommitWriter:
             raise psycopg.OperationalError(self.failure) from exc
         wrote = self.failure is None  # while failing, only a commit that wrote clears it
         try:
-            if not any(op.durable for op in ops):
-                conn.execute("SET LOCAL synchronous_commit = off")
             results: list[tuple[Any, BaseException | None]] = []
-            for op in ops:
-                try:
-                    results.append((op.fn(conn), None))
-                except (psycopg.Error, RunAgain):
-                    raise
-                except Exception as exc:
-                    raise _OpFailed(exc) from exc
-            if not wrote:
-                row = conn.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()
-                wrote = bool(row and row[0])
+            with conn.pipeline():
+                if not any(op.durable for op in ops):
+                    conn.execute("SET LOCAL synchronous_commit = off")
+                for op in ops:
+                    try:
+                        results.append((op.fn(conn), None))
+                    except (psycopg.Error, RunAgain):
+                        raise
+                    except Exception as exc:
+                        raise _OpFailed(exc) from exc
+                if not wrote:
+                    row = conn.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()
+                    wrote = bool(row and row[0])
             await self._off_loop(conn.commit)
         except BaseException as exc:
             self._rolled_back(conn, exc)
@@ -187,7 +209,8 @@ class GroupCommitWriter:
 
     def _rolled_back(self, conn: Connection, exc: BaseException) -> None:
         """After a failed transaction: roll back, and drop a connection that is broken."""
-        if isinstance(exc, psycopg.Error) and not isinstance(exc, CONFLICTS):
+        self._on_rollback()
+        if unavailable(exc):
             self.failure = str(exc).strip() or type(exc).__name__
         try:
             if not conn.closed:
