@@ -27,7 +27,7 @@ def insert_notification(
 ) -> int:
     """Append a notification (applied at `processed`, or left for ingest when None); its id.
     Nothing is read back: in pipeline mode it costs no round trip (see postgres_writer)."""
-    notification_id = replica.notification_id(conn)
+    notification_id = replica.next_id(conn, "notifications")
     conn.execute(
         "INSERT INTO notifications (id, received_at, correlation_id, body, processed_at) VALUES (%s, %s, %s, %s, %s)",
         (notification_id, now, correlation_id, body, processed),

@@ -16,9 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from psycopg import Cursor
+
 from responder.alerts import Alert
 from responder.decision import GuardState
-from responder.journal import Instance, Step
+from responder.journal import STEP_KINDS, Instance, Step
 from responder.journal.postgres_schema import GUARD_LOCK
 from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite_rows import (
@@ -33,13 +35,23 @@ from responder.planner import PlannedStep
 from responder.vocabulary import StepStatus
 
 _PENDING, _RUNNING, _CANCELLED = StepStatus.PENDING.value, StepStatus.RUNNING.value, StepStatus.CANCELLED.value
-_INSERT_STEPS = (
-    "INSERT INTO steps (instance_id, key, kind, name, target_key, params, status, due_at, created_at, updated_at,"
-    " correlation_id, attempts, lease_until, lease_holder)"
-    " SELECT %s, k, kd, n, tk, p::jsonb, st, d, %s, %s, %s, a, lu, lh FROM unnest("
+_STEP_ARRAYS = (
     "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::int[],"
-    " %s::float8[], %s::text[]) AS u (k, kd, n, tk, p, st, d, a, lu, lh)"
+    " %s::float8[], %s::text[]"
+)
+_STEP_COLUMNS = "correlation_id, instance_id, created_at, updated_at, key, kind, name, target_key, params, status,"
+_STEP_COLUMNS += " due_at, attempts, lease_until, lease_holder"
+# Steps of an instance that may have some already: those it has are skipped, and the rest read back.
+_INSERT_STEPS = (
+    f"INSERT INTO steps ({_STEP_COLUMNS}) SELECT %s, %s, %s, %s, k, kd, n, tk, p::jsonb, st, d, a, lu, lh"
+    f" FROM unnest({_STEP_ARRAYS}) AS u (k, kd, n, tk, p, st, d, a, lu, lh)"
     " ON CONFLICT (instance_id, key) DO NOTHING RETURNING id, key"
+)
+# Steps of an instance this transaction inserted: none can be there, so their ids are this
+# process's own (Replica.next_id) and nothing is read back.
+_INSERT_NEW_STEPS = (
+    f"INSERT INTO steps (id, {_STEP_COLUMNS}) SELECT i, %s, %s, %s, %s, k, kd, n, tk, p::jsonb, st, d, a, lu, lh"
+    f" FROM unnest(%s::bigint[], {_STEP_ARRAYS}) AS u (i, k, kd, n, tk, p, st, d, a, lu, lh)"
 )
 # The detail of an attempt whose lease ran out (see `PostgresTransaction.claim`).
 LEASE_EXPIRED = dumps(
@@ -49,6 +61,16 @@ LEASE_EXPIRED = dumps(
         "interrupted": "lease expired",
     }
 )
+
+
+def _unplanned(steps: Sequence[PlannedStep], planned: set[str]) -> list[PlannedStep]:
+    """The steps whose keys are not in `planned` (the first of any key given twice), now added to it."""
+    fresh = []
+    for step in steps:
+        if step.key not in planned:
+            planned.add(step.key)
+            fresh.append(step)
+    return fresh
 
 
 class Replica:
@@ -64,12 +86,12 @@ class Replica:
     """
 
     CACHED_INSTANCES = 65_536
-    ID_BLOCK = 256  # notification ids taken from the sequence per round trip
+    ID_BLOCK = 256  # ids taken from a table's sequence per round trip
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.instances: dict[tuple[str, str], Instance] = {}
-        self._ids: list[int] = []
+        self._ids: dict[str, list[int]] = {}
 
     def remember(self, instance: Instance) -> Instance:
         if len(self.instances) >= self.CACHED_INSTANCES:
@@ -77,23 +99,26 @@ class Replica:
         self.instances[(instance.fingerprint, instance.starts_at)] = instance
         return instance
 
-    def notification_id(self, conn: Connection) -> int:
-        """A new notification's id: from the block this process reserved, another block when it
-        is used up. Ids are unique across replicas, and increase with each replica's arrivals."""
-        if not self._ids:
+    def next_id(self, conn: Connection, table: str) -> int:
+        """A new row's id in `table` (notifications, instances, steps): from the block this
+        process reserved, another block when it is used up, so that an insert needs not read its
+        id back. Ids are unique across replicas, and increase with each replica's inserts."""
+        ids = self._ids.setdefault(table, [])
+        if not ids:
             rows = conn.execute(
-                "SELECT nextval(pg_get_serial_sequence('notifications', 'id')) FROM generate_series(1, %s)",
-                (self.ID_BLOCK,),
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                (table, self.ID_BLOCK),
             ).fetchall()
-            self._ids = [row[0] for row in reversed(rows)]
-        return self._ids.pop()
+            ids += [row[0] for row in reversed(rows)]
+        return int(ids.pop())
 
 
 @dataclass
 class _Leases:
     room: dict[str, int]
     until: float
-    older_due: dict[str, bool] = field(default_factory=dict)
+    older: Cursor[tuple[Any, ...]]  # the kinds with an older step due, asked as `lease_new` was called
+    older_due: dict[str, bool] | None = None
     leased: dict[str, list[Step]] = field(default_factory=dict)
 
 
@@ -112,6 +137,7 @@ class PostgresTransaction:
         self._conn, self._replica = conn, replica
         self._guards: _GuardCache | None = None
         self._leases: _Leases | None = None
+        self._new: dict[int, set[str]] = {}  # instances this transaction inserted: the step keys planned
         self.planned_remediations = 0  # unfinished work this transaction added, for the backlog count
 
     def instances(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Instance]:
@@ -146,13 +172,14 @@ class PostgresTransaction:
             dumps(alert.labels),
             dumps(alert.annotations),
         )
-        row = self._conn.execute(
-            "INSERT INTO instances (fingerprint, starts_at, status, alertname, severity, action,"
-            " labels, annotations, first_seen, last_seen) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (*values, now, now),
-        ).fetchone()
-        assert row is not None
-        return self._replica.remember(Instance(row[0], *values, now))
+        instance_id = self._replica.next_id(self._conn, "instances")
+        self._conn.execute(
+            "INSERT INTO instances (id, fingerprint, starts_at, status, alertname, severity, action,"
+            " labels, annotations, first_seen, last_seen) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (instance_id, *values, now, now),
+        )
+        self._new[instance_id] = set()
+        return self._replica.remember(Instance(instance_id, *values, now))
 
     def set_status(self, instance: Instance, status: str, now: float) -> Instance:
         self._conn.execute(
@@ -180,6 +207,11 @@ class PostgresTransaction:
         )
 
     def add_steps(self, instance: Instance, steps: Sequence[PlannedStep], now: float, correlation_id: str) -> int:
+        """Add what is not planned yet. For an instance this transaction inserted, that is known
+        here (its keys so far), and nothing is read back; else the database says."""
+        planned = self._new.get(instance.id)
+        if planned is not None:
+            steps = _unplanned(steps, planned)
         if not steps:
             return 0
         leased = [self._leases_now(s, now) for s in steps]
@@ -196,8 +228,12 @@ class PostgresTransaction:
             [until if lease else None for lease in leased],
             [self._replica.name if lease else None for lease in leased],
         ]
-        rows = self._conn.execute(_INSERT_STEPS, (instance.id, now, now, correlation_id, *columns)).fetchall()
-        added = {key: step_id for step_id, key in rows}
+        head = (correlation_id, instance.id, now, now)
+        if planned is not None:
+            added = {s.key: self._replica.next_id(self._conn, "steps") for s in steps}
+            self._conn.execute(_INSERT_NEW_STEPS, (*head, list(added.values()), *columns))
+        else:
+            added = {key: step_id for step_id, key in self._conn.execute(_INSERT_STEPS, (*head, *columns)).fetchall()}
         for step, lease in zip(steps, leased, strict=True):
             if lease and self._leases is not None:
                 if step.key in added:
@@ -228,7 +264,7 @@ class PostgresTransaction:
         leases = self._leases
         if leases is None or step.delay_seconds > 0 or leases.room.get(step.kind, 0) <= 0:
             return False
-        if self._older_due(step.kind, now):
+        if self._older_due(step.kind):
             return False
         leases.room[step.kind] -= 1
         return True
@@ -236,54 +272,61 @@ class PostgresTransaction:
     def lease_new(self, room: Mapping[str, int], now: float, lease_seconds: float) -> None:
         """Steps this transaction adds from now on that are due now are inserted already leased
         by this replica, up to `room[kind]` of each kind, unless an older step of that kind is
-        due (a claim serves the oldest first)."""
-        self._leases = _Leases(dict(room), now + lease_seconds)
+        due (a claim serves the oldest first). Which kinds have one is asked now and read when
+        first needed: its answer comes with the next statement read, at no round trip of its own."""
+        older = self._conn.execute(
+            f"SELECT k FROM unnest(%s::text[]) k WHERE EXISTS (SELECT 1 FROM steps WHERE kind = k"
+            f" AND status = '{_PENDING}' AND due_at <= %s) OR EXISTS (SELECT 1 FROM steps WHERE kind = k"
+            f" AND status = '{_RUNNING}' AND lease_until < %s)",
+            (list(STEP_KINDS), now, now),
+        )
+        self._leases = _Leases(dict(room), now + lease_seconds, older)
 
     def leased(self, kind: str) -> list[Step]:
         return list(self._leases.leased.get(kind, ())) if self._leases is not None else []
 
-    def _older_due(self, kind: str, now: float) -> bool:
-        assert self._leases is not None
-        older = self._leases.older_due.get(kind)
-        if older is None:
-            kind = step_kind(kind)
-            row = self._conn.execute(
-                f"SELECT EXISTS (SELECT 1 FROM steps WHERE kind = '{kind}' AND status = '{_PENDING}'"
-                f" AND due_at <= %s) OR EXISTS (SELECT 1 FROM steps WHERE kind = '{kind}' AND status = '{_RUNNING}'"
-                " AND lease_until < %s)",
-                (now, now),
-            ).fetchone()
-            older = bool(row and row[0])
-            self._leases.older_due[kind] = older
-        return older
+    def _older_due(self, kind: str) -> bool:
+        leases = self._leases
+        assert leases is not None
+        if leases.older_due is None:
+            found = {row[0] for row in leases.older.fetchall()}
+            leases.older_due = {k: k in found for k in STEP_KINDS}
+        return leases.older_due[kind]
 
     def guard_state(
         self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float, cap: int
     ) -> GuardState:
         """As the SQLite journal counts them (see SqliteTransaction.guard_state), for the whole
         fleet: read under the guard lock, held until this transaction ends, so no other
-        replica plans a mutation between this count and this transaction's commit."""
+        replica plans a mutation between this count and this transaction's commit. The lock,
+        the count and the targets are sent together and cost one round trip."""
         key = (tuple(mutating), window_seconds, now, cap)
         names = list(mutating)
+        counted = None
         if self._guards is None or self._guards.key != key:
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (GUARD_LOCK,))
-            row = self._conn.execute(
+            counted = self._conn.execute(
                 "SELECT COALESCE(SUM(GREATEST(1, (SELECT COUNT(*) FROM changes c WHERE c.step_id = w.id))), 0) FROM"
                 " (SELECT id FROM steps WHERE kind = 'remediation' AND created_at > %s AND name = ANY(%s)"
                 f" AND (status != '{_CANCELLED}' OR EXISTS (SELECT 1 FROM changes c WHERE c.step_id = steps.id))"
                 " LIMIT %s) w",
                 (now - window_seconds, names, cap),
-            ).fetchone()
-            self._guards = _GuardCache(key, frozenset(mutating), int(row[0]) if row else 0, {})
+            )
+            self._guards = _GuardCache(key, frozenset(mutating), 0, {})
         cache = self._guards
+        found = None
         if missing := [t for t in targets if t not in cache.last]:
-            rows = self._conn.execute(
+            found = self._conn.execute(
                 "SELECT t, GREATEST((SELECT MAX(created_at) FROM steps WHERE target_key = t AND kind = 'remediation'"
                 f" AND name = ANY(%s) AND status != '{_CANCELLED}'),"
                 " (SELECT MAX(at) FROM changes WHERE deployment = t AND name = ANY(%s))) FROM unnest(%s::text[]) t",
                 (names, names, missing),
-            ).fetchall()
-            cache.last.update({r[0]: r[1] for r in rows})
+            )
+        if counted is not None:
+            row = counted.fetchone()
+            cache.count = int(row[0]) if row else 0
+        if found is not None:
+            cache.last.update({r[0]: r[1] for r in found.fetchall()})
         last = {t: at for t in targets if (at := cache.last.get(t)) is not None}
         return GuardState(mutations_in_window=min(cache.count, cap), last_mutation_at=last)
 
