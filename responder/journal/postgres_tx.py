@@ -117,7 +117,8 @@ class Replica:
 class _Leases:
     room: dict[str, int]
     until: float
-    older: Cursor[tuple[Any, ...]]  # the kinds with an older step due, asked as `lease_new` was called
+    now: float
+    older: Cursor[tuple[Any, ...]] | None = None  # asked for the kinds with an older step due
     older_due: dict[str, bool] | None = None
     leased: dict[str, list[Step]] = field(default_factory=dict)
 
@@ -272,15 +273,21 @@ class PostgresTransaction:
     def lease_new(self, room: Mapping[str, int], now: float, lease_seconds: float) -> None:
         """Steps this transaction adds from now on that are due now are inserted already leased
         by this replica, up to `room[kind]` of each kind, unless an older step of that kind is
-        due (a claim serves the oldest first). Which kinds have one is asked now and read when
-        first needed: its answer comes with the next statement read, at no round trip of its own."""
-        older = self._conn.execute(
-            f"SELECT k FROM unnest(%s::text[]) k WHERE EXISTS (SELECT 1 FROM steps WHERE kind = k"
-            f" AND status = '{_PENDING}' AND due_at <= %s) OR EXISTS (SELECT 1 FROM steps WHERE kind = k"
-            f" AND status = '{_RUNNING}' AND lease_until < %s)",
-            (list(STEP_KINDS), now, now),
-        )
-        self._leases = _Leases(dict(room), now + lease_seconds, older)
+        due (a claim serves the oldest first). Which kinds have one is asked only when a step due
+        now is planned: a repeat, the common case, asks nothing."""
+        self._leases = _Leases(dict(room), now + lease_seconds, now)
+
+    def _ask_older(self) -> None:
+        """Send the question of which kinds have an older step due, if leasing and not yet sent:
+        its answer then comes with the next result read, at no round trip of its own."""
+        leases = self._leases
+        if leases is not None and leases.older is None:
+            leases.older = self._conn.execute(
+                f"SELECT k FROM unnest(%s::text[]) k WHERE EXISTS (SELECT 1 FROM steps WHERE kind = k"
+                f" AND status = '{_PENDING}' AND due_at <= %s) OR EXISTS (SELECT 1 FROM steps WHERE kind = k"
+                f" AND status = '{_RUNNING}' AND lease_until < %s)",
+                (list(STEP_KINDS), leases.now, leases.now),
+            )
 
     def leased(self, kind: str) -> list[Step]:
         return list(self._leases.leased.get(kind, ())) if self._leases is not None else []
@@ -289,6 +296,8 @@ class PostgresTransaction:
         leases = self._leases
         assert leases is not None
         if leases.older_due is None:
+            self._ask_older()
+            assert leases.older is not None
             found = {row[0] for row in leases.older.fetchall()}
             leases.older_due = {k: k in found for k in STEP_KINDS}
         return leases.older_due[kind]
@@ -303,6 +312,7 @@ class PostgresTransaction:
         key = (tuple(mutating), window_seconds, now, cap)
         names = list(mutating)
         counted = None
+        self._ask_older()  # a first firing's steps are leased next: the answer rides with the guards'
         if self._guards is None or self._guards.key != key:
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (GUARD_LOCK,))
             counted = self._conn.execute(
