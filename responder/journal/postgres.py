@@ -43,7 +43,7 @@ from responder.journal import postgres_views as views
 from responder.journal.postgres_escalation import PostgresEscalationStore
 from responder.journal.postgres_schema import durability_problem, migrate
 from responder.journal.postgres_tx import PostgresTransaction, Replica
-from responder.journal.postgres_writer import Connection, GroupCommitWriter, RunAgain
+from responder.journal.postgres_writer import Connection, GroupCommitWriter, RunAgain, unavailable
 from responder.journal.sqlite import JournalLockedError
 from responder.planner import PlannedStep
 
@@ -52,6 +52,12 @@ log = logging.getLogger("responder.journal")
 _NOT_STARTED = "the journal is not started, or was closed: start() it before use"
 REPLICA_LOCK_CLASS = 72_405  # pg_advisory_lock(class, hashtext(replica)): one process per replica name
 PROBE_SECONDS = 1.0
+# How long a step's outcome is retried while the database is unavailable (a restart, a
+# failover) before the step is left to its lease: the work it did is not forgotten meanwhile.
+OUTCOME_RETRY_SECONDS = 60.0
+# How long a step's outcome is retried while the database is unavailable (a restart, a
+# failover) before the step is left to its lease: the work it did is not forgotten meanwhile.
+OUTCOME_RETRY_SECONDS = 60.0
 # Bounds on what one statement may cost the event loop, whose thread runs them.
 _SESSION = (
     "SET synchronous_commit = on",
@@ -258,12 +264,27 @@ class PostgresJournal:
         then: Sequence[PlannedStep] = (),
         if_resolved: Sequence[PlannedStep] = (),
     ) -> None:
-        await self.run(
+        await self._until_recorded(
             lambda conn: queries.finish_step(conn, self._state, step, result, started, now, retry_at, then, if_resolved)
         )
 
     async def record_effects(self, step: Step, effects: Sequence[Effect], changed: Sequence[str], now: float) -> None:
-        await self.run(lambda conn: queries.record_effects(conn, step, effects, changed, now))
+        await self._until_recorded(lambda conn: queries.record_effects(conn, step, effects, changed, now))
+
+    async def _until_recorded(self, fn: Callable[[Connection], None]) -> None:
+        """What a step did, recorded even across a short outage of the database: retried with
+        backoff while it is unavailable, for up to OUTCOME_RETRY_SECONDS. Given up, the step
+        stays `running` until its lease runs out. A commit whose answer was lost and that is
+        run again records the attempt twice; every other write of an outcome is idempotent."""
+        deadline, pause = time.monotonic() + OUTCOME_RETRY_SECONDS, 0.1
+        while True:
+            try:
+                return await self.run(fn)
+            except psycopg.Error as exc:
+                if not unavailable(exc) or time.monotonic() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     async def next_due(self, kind: str) -> float | None:
         return await self.run(lambda conn: queries.next_due(conn, kind))

@@ -6,6 +6,7 @@ next replica; one that refuses the connection (killed) is skipped, as an endpoin
 readiness failed would be. What the tests read of the journal they read from the database.
 """
 
+import json
 import sys
 import time
 from collections import Counter
@@ -28,11 +29,14 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host"
 
 
 class Balancer:
-    """Round robin over `backends`, counting what each one answered."""
+    """Round robin over `backends`, counting what each one answered, and keeping the correlation
+    id of every notification answered 200 and how many were answered 503."""
 
     def __init__(self, backends: list[str]) -> None:
         self.backends = backends
         self.answered: Counter[str] = Counter()
+        self.accepted: list[str] = []
+        self.refused = 0
         self._next = count()
 
     def app(self) -> web.Application:
@@ -54,11 +58,21 @@ class Balancer:
                     ) as r:
                         answer = await r.read()
                         self.answered[backend] += 1
+                        self._note(request.path, r.status, answer)
                         kept = {k: v for k, v in r.headers.items() if k.lower() not in _HOP_BY_HOP}
                         return web.Response(status=r.status, body=answer, headers=kept)
                 except (TimeoutError, aiohttp.ClientConnectionError):
                     continue
+        self._note(request.path, 503, b"")
         return web.Response(status=503, text="no replica answered")
+
+    def _note(self, path: str, status: int, answer: bytes) -> None:
+        if path != "/webhook":
+            return
+        if status == 200:
+            self.accepted.append(json.loads(answer)["correlation_id"])
+        elif status == 503:
+            self.refused += 1
 
 
 class ReplicaStack(Stack):
@@ -115,6 +129,21 @@ class ReplicaStack(Stack):
             time.time() + 1,
         )
         return int(left)
+
+    def unfinished(self) -> list[tuple[Any, ...]]:
+        """Steps due and not finished: kind, name, status, seconds left on the lease, holder, attempts."""
+        return self._rows(
+            "SELECT kind, name, status, lease_until - extract(epoch FROM now()), lease_holder, attempts FROM steps"
+            " WHERE status IN ('pending', 'running') AND due_at <= extract(epoch FROM now()) + 1 LIMIT 20"
+        )
+
+    def correlation_ids(self) -> list[str]:
+        return [c for (c,) in self._rows("SELECT correlation_id FROM notifications")]
+
+    def interrupted(self) -> int:
+        """Attempts cut short (a replica killed, a lease run out) and recorded so."""
+        [(found,)] = self._rows("SELECT COUNT(*) FROM attempts WHERE status = 'interrupted'")
+        return int(found)
 
     def bodies(self) -> list[bytes]:
         """Every journaled notification's body, in the order they arrived."""
