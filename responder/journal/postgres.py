@@ -18,7 +18,8 @@ replica's running steps are left to their leases, which other replicas take over
 out. While the database is unreachable, writes fail (the webhook answers 503), `write_problem`
 says why, and a probe each second finds out when it is back.
 
-The modules around this one: postgres_schema (tables, migrations, server checks),
+The modules around this one: postgres_schema (tables, migrations, server checks), postgres_replica
+(what this process keeps: its name, an instance cache, reserved ids),
 postgres_writer (batches and commits), postgres_tx (the Transaction), postgres_queries and
 postgres_views (statements and read models), postgres_escalation.
 """
@@ -41,8 +42,9 @@ from responder.journal import Effect, Operation, Settled, Step, StepResult, Stor
 from responder.journal import postgres_queries as queries
 from responder.journal import postgres_views as views
 from responder.journal.postgres_escalation import PostgresEscalationStore
+from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_schema import durability_problem, migrate
-from responder.journal.postgres_tx import PostgresTransaction, Replica
+from responder.journal.postgres_tx import PostgresTransaction
 from responder.journal.postgres_writer import Connection, GroupCommitWriter, RunAgain, unavailable
 from responder.journal.sqlite import JournalLockedError
 from responder.planner import PlannedStep

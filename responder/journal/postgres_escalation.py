@@ -18,7 +18,8 @@ from responder.journal.escalation import (
     CallbackOutcome,
     DeliveryMark,
 )
-from responder.journal.postgres_tx import PostgresTransaction, Replica
+from responder.journal.postgres_replica import Replica
+from responder.journal.postgres_tx import PostgresTransaction
 from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite_rows import INSTANCE_COLUMNS, dumps, instance_from_row
 from responder.vocabulary import StepStatus

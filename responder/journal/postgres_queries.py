@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from responder.journal import Effect, Operation, Step, StepResult, StoredNotification
-from responder.journal.postgres_tx import PostgresTransaction, Replica
+from responder.journal.postgres_replica import Replica
+from responder.journal.postgres_tx import PostgresTransaction
 from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite_rows import INTERRUPTED, dumps, step_kind
 from responder.planner import PlannedStep
