@@ -182,7 +182,7 @@ class PostgresEscalationStore:
         _event(conn, instance.id, "acknowledged", {"actor": actor, "via": via, "ladder_cancelled": stopped}, now)
         tx = PostgresTransaction(conn, self._replica)
         planned = plan(instance, tx.notified_channels(instance), stopped)
-        tx.add_steps(instance, planned, now, f"ack/{instance.fingerprint}")
+        tx.add_unread(instance, planned, now, f"ack/{instance.fingerprint}")
         return AckOutcome(1, [instance.starts_at], None, stopped)
 
 

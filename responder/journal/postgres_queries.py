@@ -125,11 +125,10 @@ def finish_step(
 ) -> None:
     """What Journal.finish_step promises, as one transaction's statements."""
     tx = PostgresTransaction(conn, replica)
-    if then:
-        tx.add_steps(step.instance, then, now, step.correlation_id)
+    tx.add_unread(step.instance, then, now, step.correlation_id)
     resolved = _resolved(conn, step.instance.id) if if_resolved or retry_at is not None else False
     if if_resolved and resolved:
-        tx.add_steps(step.instance, if_resolved, now, step.correlation_id)
+        tx.add_unread(step.instance, if_resolved, now, step.correlation_id)
         detail = {"note": "resolved while this ran", "step": step.id, "planned": [s.key for s in if_resolved]}
         tx.add_event(step.instance, None, f"{step.name.lower()}_finished_after_resolve", detail, now)
     conn.execute(

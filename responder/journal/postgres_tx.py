@@ -42,12 +42,14 @@ _STEP_ARRAYS = (
 )
 _STEP_COLUMNS = "correlation_id, instance_id, created_at, updated_at, key, kind, name, target_key, params, status,"
 _STEP_COLUMNS += " due_at, attempts, lease_until, lease_holder"
-# Steps of an instance that may have some already: those it has are skipped, and the rest read back.
-_INSERT_STEPS = (
+# Steps of an instance that may have some already: those it has are skipped, and the rest read
+# back (or not, for `add_unread`).
+_INSERT_STEPS_UNREAD = (
     f"INSERT INTO steps ({_STEP_COLUMNS}) SELECT %s, %s, %s, %s, k, kd, n, tk, p::jsonb, st, d, a, lu, lh"
     f" FROM unnest({_STEP_ARRAYS}) AS u (k, kd, n, tk, p, st, d, a, lu, lh)"
-    " ON CONFLICT (instance_id, key) DO NOTHING RETURNING id, key"
+    " ON CONFLICT (instance_id, key) DO NOTHING"
 )
+_INSERT_STEPS = _INSERT_STEPS_UNREAD + " RETURNING id, key"
 # Steps of an instance this transaction inserted: none can be there, so their ids are this
 # process's own (Replica.next_id) and nothing is read back.
 _INSERT_NEW_STEPS = (
@@ -177,19 +179,7 @@ class PostgresTransaction:
         if not steps:
             return 0
         leased = [self._leases_now(s, now) for s in steps]
-        until = self._leases.until if self._leases is not None else None
-        columns: list[list[Any]] = [
-            [s.key for s in steps],
-            [s.kind for s in steps],
-            [s.name for s in steps],
-            [s.target_key for s in steps],
-            [dumps(s.params) for s in steps],
-            [_RUNNING if lease else _PENDING for lease in leased],
-            [now + s.delay_seconds for s in steps],
-            [int(lease) for lease in leased],
-            [until if lease else None for lease in leased],
-            [self._replica.name if lease else None for lease in leased],
-        ]
+        columns = self._columns(steps, leased, now)
         head = (correlation_id, instance.id, now, now)
         if planned is not None:
             added = {s.key: self._replica.next_id(self._conn, "steps") for s in steps}
@@ -208,6 +198,33 @@ class PostgresTransaction:
             self.planned_remediations += sum(s.kind == "remediation" and s.key in added for s in steps)
         self._count_planned(steps, added, now)
         return len(added)
+
+    def add_unread(self, instance: Instance, steps: Sequence[PlannedStep], now: float, correlation_id: str) -> None:
+        """Add what is not planned yet, as `add_steps` does, but read nothing back: for steps
+        whose count nobody needs (a step's follow-ups, an acknowledgement's announcement), which
+        then cost no round trip. Leasing, the guards' counts and new instances go through
+        `add_steps`, which needs to know what was added."""
+        if self._leases is not None or self._guards is not None or instance.id in self._new:
+            self.add_steps(instance, steps, now, correlation_id)
+        elif steps:
+            columns = self._columns(steps, [False] * len(steps), now)
+            self._conn.execute(_INSERT_STEPS_UNREAD, (correlation_id, instance.id, now, now, *columns))
+
+    def _columns(self, steps: Sequence[PlannedStep], leased: Sequence[bool], now: float) -> list[list[Any]]:
+        """The arrays an insert of `steps` unnests, each leased or not."""
+        until = self._leases.until if self._leases is not None else None
+        return [
+            [s.key for s in steps],
+            [s.kind for s in steps],
+            [s.name for s in steps],
+            [s.target_key for s in steps],
+            [dumps(s.params) for s in steps],
+            [_RUNNING if lease else _PENDING for lease in leased],
+            [now + s.delay_seconds for s in steps],
+            [int(lease) for lease in leased],
+            [until if lease else None for lease in leased],
+            [self._replica.name if lease else None for lease in leased],
+        ]
 
     def _count_planned(self, steps: Sequence[PlannedStep], added: Mapping[str, int], now: float) -> None:
         """Keep the guards' cached counts current with what this transaction planned."""
