@@ -139,7 +139,7 @@ class PostgresJournal:
             ) from None
         if self.durability_warning is not None:
             log.error("journal is not durable", extra={"error": self.durability_warning, "journal": self.where})
-        writer = GroupCommitWriter(lambda: connect(self._dsn), self._on_connect, self._rolled_back)
+        writer = GroupCommitWriter(lambda: connect(self._dsn), self._on_connect, self._begun, self._rolled_back)
         try:
             await writer.submit(lambda conn: queries.recover(conn, self.replica, time.time()), durable=True)
         except BaseException as exc:
@@ -172,10 +172,17 @@ class PostgresJournal:
                 " replica its own name (RESPONDER_REPLICA, by default the host name)"
             )
 
-    def _rolled_back(self) -> None:
-        """A transaction was lost: the instances it cached, and whether it applied notifications."""
+    def _begun(self) -> None:
+        self._state.leasing.clear()
+
+    def _rolled_back(self, error: BaseException) -> None:
+        """A transaction was lost: the instances it cached, whether it applied notifications, and,
+        when the database went away (perhaps after committing), what it leased."""
         self._state.instances.clear()
         self._maybe_unapplied = True
+        if unavailable(error):
+            self._state.uncertain += self._state.leasing
+        self._state.leasing.clear()
 
     async def close(self) -> None:
         if self._prober is not None:
@@ -189,13 +196,23 @@ class PostgresJournal:
 
     async def _probe_while_failing(self) -> None:
         """While the last write failed, commit a small write each second: readiness comes back,
-        and the replica's lock is taken again, as soon as the database is back."""
+        and the replica's lock is taken again, as soon as the database is back. Then hand back
+        what the transactions cut off by the outage leased."""
         while True:
             await asyncio.sleep(PROBE_SECONDS)
             writer = self._writer
-            if writer is not None and writer.failure is not None:
-                with contextlib.suppress(psycopg.Error):
+            if writer is None:
+                continue
+            with contextlib.suppress(psycopg.Error):
+                if writer.failure is not None:
                     await writer.probe()
+                elif uncertain := self._state.uncertain:
+                    self._state.uncertain = []
+                    try:
+                        await self.run(lambda conn: queries.hand_back(conn, self.replica, uncertain))
+                    except psycopg.Error:
+                        self._state.uncertain += uncertain
+                        raise
 
     async def run(self, fn: Callable[[Connection], T], durable: bool = False) -> T:
         """`fn(conn)` in the writer's next transaction (for this backend's own stores)."""

@@ -70,6 +70,17 @@ def recover(conn: Connection, replica: str, now: float) -> int:
     )
 
 
+def hand_back(conn: Connection, replica: str, leases: list[tuple[int, float]]) -> None:
+    """Steps leased by a transaction whose commit's answer was lost: pending again, their
+    attempt not counted, if that commit went through and they are still as it left them."""
+    conn.execute(
+        f"UPDATE steps s SET status = '{_PENDING}', lease_until = NULL, attempts = s.attempts - 1"
+        " FROM unnest(%s::bigint[], %s::float8[]) AS l (id, until)"
+        f" WHERE s.id = l.id AND s.status = '{_RUNNING}' AND s.lease_holder = %s AND s.lease_until = l.until",
+        ([step for step, _ in leases], [until for _, until in leases], replica),
+    )
+
+
 def apply_effects(conn: Connection, effects: Sequence[Effect], now: float) -> None:
     for e in effects:
         if e.on:

@@ -23,6 +23,11 @@ class Replica:
         self.name = name
         self.instances: dict[tuple[str, str], Instance] = {}
         self._ids: dict[str, list[int]] = {}
+        # (step id, lease_until) of the steps the transaction in progress leases; and those of
+        # transactions whose commit was cut off by the database going away: committed or not,
+        # nobody runs them, so they are handed back once the database is back.
+        self.leasing: list[tuple[int, float]] = []
+        self.uncertain: list[tuple[int, float]] = []
 
     def remember(self, instance: Instance) -> Instance:
         if len(self.instances) >= self.CACHED_INSTANCES:

@@ -1,15 +1,11 @@
 """The Transaction protocol over one open PostgreSQL transaction.
 
-Identity is the database's: UNIQUE (fingerprint, starts_at) on instances and UNIQUE
-(instance_id, key) on steps hold across every replica, and a replica that inserts what another
-has just committed meets the unique key, is rolled back and runs its operation again, which then
-finds it (see postgres_writer). Claims lock the rows they take with FOR UPDATE SKIP LOCKED, so
-two replicas claiming at once take different steps; a lease names the replica that holds it.
-The guards' counts are read under a transaction-level advisory lock, so that first firings on
-different replicas plan their mutations in turn and the circuit breaker counts the fleet's.
-
-Statements on `steps` name its kind and status as literals: its partial indexes are on them
-(see sqlite_rows.step_kind).
+Identity is the database's: UNIQUE (fingerprint, starts_at) on instances and UNIQUE (instance_id,
+key) on steps hold across replicas; one that inserts what another has just committed meets the
+key, is rolled back and runs again, finding it (see postgres_writer). Claims lock what they take
+(FOR UPDATE SKIP LOCKED) and a lease names its replica. The guards are read under an advisory
+lock, so first firings on different replicas plan mutations in turn and are counted fleet-wide.
+Statements on `steps` name kind and status as literals, for its partial indexes (sqlite_rows).
 """
 
 from collections.abc import Mapping, Sequence
@@ -192,6 +188,7 @@ class PostgresTransaction:
                     self._leases.leased.setdefault(step.kind, []).append(
                         Step(added[step.key], instance, step.kind, step.name, step.params, 1, correlation_id)
                     )
+                    self._replica.leasing.append((added[step.key], self._leases.until))
                 else:  # planned before: it takes no room
                     self._leases.room[step.kind] += 1
         if added:
@@ -386,6 +383,7 @@ class PostgresTransaction:
             f" {JOINED_INSTANCE_COLUMNS}",
             (kind, now, now, limit, now, LEASE_EXPIRED, _RUNNING, now + lease_seconds, self._replica.name, now),
         ).fetchall()
+        self._replica.leasing += [(r[0], now + lease_seconds) for r in rows]
         return sorted(
             (
                 Step(r[0], instance_from_row(r[7:]), r[1], r[2], dict(r[3]), r[4], r[5], r[6] == INTERRUPTED)

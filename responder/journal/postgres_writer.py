@@ -67,9 +67,10 @@ class _OpFailed(Exception):
 
 class GroupCommitWriter:
     """The only user of its connection. `connect` makes a connection (called off the loop);
-    `on_connect` runs on each new one before its first batch. `on_rollback` is called when a
-    transaction is rolled back, before its callers are told, so that what the owner keeps about
-    the database (a cache, a flag) forgets the lost writes.
+    `on_connect` runs on each new one before its first batch. `on_begin` is called as each
+    transaction begins, and `on_rollback` with the error when one is rolled back, before its
+    callers are told, so that what the owner keeps about the database (a cache, a flag, what
+    the transaction leased) follows what the database holds.
     `failure` is the error of the database itself that last failed a batch, until a batch that
     wrote commits."""
 
@@ -77,9 +78,11 @@ class GroupCommitWriter:
         self,
         connect: Callable[[], Connection],
         on_connect: Callable[[Connection], None],
-        on_rollback: Callable[[], None],
+        on_begin: Callable[[], None],
+        on_rollback: Callable[[BaseException], None],
     ) -> None:
-        self._connect, self._on_connect, self._on_rollback = connect, on_connect, on_rollback
+        self._connect, self._on_connect = connect, on_connect
+        self._on_begin, self._on_rollback = on_begin, on_rollback
         self._conn: Connection | None = None
         self._loop = asyncio.get_running_loop()
         self._pending: list[_Op] = []
@@ -184,6 +187,7 @@ class GroupCommitWriter:
             self.failure = f"cannot connect to PostgreSQL: {exc}"
             raise psycopg.OperationalError(self.failure) from exc
         wrote = self.failure is None  # while failing, only a commit that wrote clears it
+        self._on_begin()
         try:
             results: list[tuple[Any, BaseException | None]] = []
             with conn.pipeline():
@@ -209,7 +213,7 @@ class GroupCommitWriter:
 
     def _rolled_back(self, conn: Connection, exc: BaseException) -> None:
         """After a failed transaction: roll back, and drop a connection that is broken."""
-        self._on_rollback()
+        self._on_rollback(exc)
         if unavailable(exc):
             self.failure = str(exc).strip() or type(exc).__name__
         try:
