@@ -10,16 +10,24 @@ Every measurement is taken in several rounds, responder and bare alternating, an
 median round, because the neighbours' load on a shared machine comes and goes between runs
 (docs/performance.md). Every round is printed.
 
+With `--journal postgresql` the responder is measured on both journals in the same run: SQLite,
+then PostgreSQL on a server the bench starts on this machine (tests/postgres.py), a new database
+for each responder started.
+
 Usage: python -m benchmarks.bench [--seconds 5] [--rounds 3] [--connections 32]   (scripts/bench)
+       python -m benchmarks.bench --journal postgresql                 (and PostgreSQL)
        python -m benchmarks.bench bare PORT                            (the baseline server)
 """
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -27,7 +35,45 @@ from aiohttp import web
 from benchmarks.load import paced, run_wrk
 from benchmarks.payloads import alert, payload
 from benchmarks.servers import bare_app, drain, free_port, main_thread_cpu_seconds, start, start_responder
-from responder.journal.sqlite_views import start_latencies_ms
+from responder.journal import sqlite_views
+
+
+@dataclass
+class JournalUnderTest:
+    """Where a responder started by the bench journals: a new database for each, and how to
+    read back the arrival -> first remediation latencies from it."""
+
+    name: str
+    words: str  # for the header line
+    new_dsn: Callable[[], str | None]  # None: SQLite, under the responder's own directory
+    latencies: Callable[[Path, str | None, float], list[float]]
+
+
+def _sqlite_latencies(work: Path, _: str | None, since: float) -> list[float]:
+    return sqlite_views.start_latencies_ms(work / "journal.db", since)
+
+
+SQLITE = JournalUnderTest("sqlite", "SQLite WAL journal (fsync before each 200)", lambda: None, _sqlite_latencies)
+
+
+@contextlib.contextmanager
+def postgresql() -> Iterator[JournalUnderTest]:
+    """A PostgreSQL server for the run (Debian's package, as the tests start it), stopped after."""
+    from responder.journal.postgres_views import start_latencies_ms
+    from tests.postgres import running_server
+
+    def latencies(_: Path, dsn: str | None, since: float) -> list[float]:
+        assert dsn is not None
+        return start_latencies_ms(dsn, since)
+
+    with running_server() as server:
+        yield JournalUnderTest(
+            "postgresql",
+            "PostgreSQL journal (synchronous_commit on, group commit), server on this machine",
+            server.fresh_dsn,
+            latencies,
+        )
+
 
 PAYLOAD_SIZES = (1, 10, 100)
 TARGET_RATIO, TARGET_P99_MS, TARGET_START_P99_MS = 0.5, 25.0, 50.0
@@ -38,15 +84,15 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
-def throughput(work: Path, seconds: int, rounds: int, connections: int) -> bool:
-    port, responder = start_responder(work, "responder")
+def throughput(work: Path, journal: JournalUnderTest, seconds: int, rounds: int, connections: int) -> bool:
+    port, responder = start_responder(work, f"responder-{journal.name}", journal.new_dsn())
     bare_port = free_port()
     bare = start([sys.executable, "-m", "benchmarks.bench", "bare", str(bare_port)], bare_port, work, "bare")
     ok = True
     try:
         print(
             f"wrk -t2 -c{connections} -d{seconds}s x {rounds} rounds, POST /webhook on 127.0.0.1; responder: bearer "
-            "auth, SQLite WAL journal (fsync before each 200), plan remediator"
+            f"auth, {journal.words}, plan remediator"
         )
         columns = {"alerts": 6, "round": 5, "server": 9, "req/s": 9, "p50 ms": 8, "p99 ms": 8, "errors": 7, "ratio": 6}
         print(" ".join(f"{name:>{width}}" for name, width in columns.items()))
@@ -83,7 +129,7 @@ def throughput(work: Path, seconds: int, rounds: int, connections: int) -> bool:
     return ok
 
 
-def start_latency(work: Path, rate: int, seconds: int, rounds: int, mix: bool) -> bool:
+def start_latency(work: Path, journal: JournalUnderTest, rate: int, seconds: int, rounds: int, mix: bool) -> bool:
     what = (
         "a new alert each, actions rotating EMERGENCY_STOP/FREEZE/INVESTIGATE/none"
         if mix
@@ -93,8 +139,9 @@ def start_latency(work: Path, rate: int, seconds: int, rounds: int, mix: bool) -
     expected = rate * seconds * (3 if mix else 4) // 4
     p99s, complete = [], True
     for round_ in range(1, rounds + 1):
-        name = f"paced-{'mix' if mix else 'stops'}-{round_}"
-        port, responder = start_responder(work, name)
+        name = f"paced-{journal.name}-{'mix' if mix else 'stops'}-{round_}"
+        dsn = journal.new_dsn()
+        port, responder = start_responder(work, name, dsn)
         try:
             # A second of the same load first, not measured: a fresh process's first requests pay
             # for imports and cold caches that a running responder paid long ago.
@@ -107,7 +154,7 @@ def start_latency(work: Path, rate: int, seconds: int, rounds: int, mix: bool) -
         finally:
             responder.terminate()
             responder.wait(timeout=30)
-        latencies = start_latencies_ms(work / name / "journal.db", since)
+        latencies = journal.latencies(work / name, dsn, since)
         if not latencies:
             print(f"  round {round_}: {accepted} accepted, no notification reached a remediation step")
             return False
@@ -124,13 +171,21 @@ def start_latency(work: Path, rate: int, seconds: int, rounds: int, mix: bool) -
     return met
 
 
-def benchmark(seconds: int, rounds: int, connections: int, rate: int) -> bool:
-    with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp:
-        work = Path(tmp)
-        fast = throughput(work, seconds, rounds, connections)
-        mixed = start_latency(work, rate, seconds, rounds, mix=True)
-        worst = start_latency(work, rate, seconds, rounds, mix=False)
+def benchmark(journal: JournalUnderTest, work: Path, seconds: int, rounds: int, connections: int, rate: int) -> bool:
+    print(f"--- journal: {journal.name}")
+    fast = throughput(work, journal, seconds, rounds, connections)
+    mixed = start_latency(work, journal, rate, seconds, rounds, mix=True)
+    worst = start_latency(work, journal, rate, seconds, rounds, mix=False)
     return fast and mixed and worst
+
+
+def run(journal: str, seconds: int, rounds: int, connections: int, rate: int) -> bool:
+    with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp:
+        ok = benchmark(SQLITE, Path(tmp), seconds, rounds, connections, rate)
+        if journal == "postgresql":
+            with postgresql() as shared:
+                ok &= benchmark(shared, Path(tmp), seconds, rounds, connections, rate)
+    return ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,11 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument(
+        "--journal", choices=["sqlite", "postgresql"], default="sqlite", help="postgresql: measure it beside SQLite"
+    )
     args = parser.parse_args(argv)
     if args.mode == "bare":
         web.run_app(bare_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
         return 0
-    return 0 if benchmark(args.seconds, args.rounds, args.connections, args.rate) else 1
+    return 0 if run(args.journal, args.seconds, args.rounds, args.connections, args.rate) else 1
 
 
 if __name__ == "__main__":

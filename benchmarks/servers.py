@@ -48,11 +48,12 @@ def bare_app() -> web.Application:
     return app
 
 
-def responder_config(work: Path, port: int) -> Path:
+def responder_config(work: Path, port: int, dsn: str | None = None) -> Path:
+    """The bench's policy; journaling in PostgreSQL at `dsn` when given, else in SQLite under `work`."""
     config = yaml.safe_load(resources.files("responder").joinpath("default_policy.yaml").read_text())
     config["server"].update({"listen": f"127.0.0.1:{port}", "max_backlog": 1_000_000, "max_body_bytes": 4 * 1024**2})
     config["auth"] = {"bearer_token": TOKEN}
-    config["journal"]["sqlite"] = str(work / "journal.db")
+    config["journal"] = {"postgresql": {"dsn": dsn}} if dsn else {"sqlite": str(work / "journal.db")}
     config["actions"]["EMERGENCY_STOP"]["cooldown"] = "0s"
     # Every paced alert must reach a remediation, so cooldown and breaker are out of the way. The
     # breaker still counts the mutations in its window, up to its maximum: a realistic maximum
@@ -91,8 +92,8 @@ def drain(port: int, limit_seconds: float = 300) -> tuple[int, float]:
     return first, time.monotonic() - start
 
 
-def start_responder(work: Path, name: str) -> tuple[int, subprocess.Popen[bytes]]:
+def start_responder(work: Path, name: str, dsn: str | None = None) -> tuple[int, subprocess.Popen[bytes]]:
     port = free_port()
     (work / name).mkdir()
-    config = responder_config(work / name, port)
+    config = responder_config(work / name, port, dsn)
     return port, start([sys.executable, "-m", "responder", "serve", "--config", str(config)], port, work, name)

@@ -22,6 +22,7 @@ from responder.vocabulary import ACTIONS, SEVERITIES
 from responder.yamlio import YamlError, load_yaml
 
 DEFAULT_SOURCE = "embedded default policy"
+_SERVE_CREDENTIALS = ("auth", "journal.postgresql")  # needed to serve, not to look at a policy
 
 _DEFAULT: dict[str, Any] = yaml.safe_load(Path(__file__).with_name("default_policy.yaml").read_text("utf-8"))
 _MODE_WORDS = {
@@ -91,7 +92,7 @@ class Policy:
     bearer_token: Secret | None
     basic_username: str | None
     basic_password: Secret | None
-    journal_path: Path
+    journal_path: Path  # the SQLite journal, unless journal_dsn is set
     retention_seconds: float
     journal_wal_max: int  # bytes: the WAL's bound
     journal_reserve: int  # bytes kept free on the journal's disk; below, notifications get 503
@@ -107,6 +108,7 @@ class Policy:
     channels: Channels
     kubernetes: KubeSettings | None = None
     alertmanager: AlertmanagerPolicy | None = None  # reconciliation; see responder.reconcile
+    journal_dsn: Secret | None = None  # journal.postgresql: the shared journal of several replicas
     # Loaded offline: why the webhook's own credentials (auth) could not be read; serve needs them.
     unread_secrets: tuple[str, ...] = ()
 
@@ -207,6 +209,33 @@ def parse_size(text: str) -> int:
     return int(text[:-3]) * _SIZE_UNITS[text[-3:]]
 
 
+def _postgresql(journal: Mapping[str, Any], problems: list[str], unread: list[str]) -> Secret | None:
+    """journal.postgresql's DSN, read as a credential: it may hold a password. Like the webhook's
+    own credentials, one that cannot be read is for `serve` to refuse (`unread`)."""
+    if "postgresql" not in journal:
+        return None
+    if "sqlite" in journal:
+        problems.append("journal: give sqlite (one replica) or postgresql (several replicas), not both")
+    dsn = read_secret(journal["postgresql"], "dsn", "journal.postgresql", unread)
+    told = any(p.startswith("journal.postgresql") for p in [*problems, *unread])
+    if (dsn is None or not dsn.value) and not told:
+        problems.append(
+            "journal.postgresql: give dsn (a libpq connection string or URI, e.g. ${RESPONDER_DSN}) or dsn_file"
+        )
+    return dsn
+
+
+def journal_in_words(policy: Policy) -> str:
+    """Which journal the policy uses, for `check-config`: never the DSN, which may hold a password."""
+    kept = f"kept {policy.retention_seconds / 86400:g} days"
+    if policy.journal_dsn is not None:
+        return f"Journal: PostgreSQL (journal.postgresql, shared by every replica; its DSN is not shown), {kept}"
+    return (
+        f"Journal: SQLite {policy.journal_path}, {kept}; WAL at most {policy.journal_wal_max // 2**20} MiB; "
+        f"below {policy.journal_reserve // 2**20} MiB free on its disk, notifications get 503"
+    )
+
+
 def _build(document: dict[str, Any], source: str, problems: list[str], soft: list[str], unread: list[str]) -> Policy:
     """The policy; `unread` collects what is wrong with the auth section's credentials (which
     the caller may take as problems, or as notes for a command that does not serve)."""
@@ -238,6 +267,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
     workers = {**_DEFAULT["workers"], **document.get("workers", {})}
     protected = set(document.get("protected_namespaces", _DEFAULT["protected_namespaces"]))
     server = {**_DEFAULT["server"], **server}
+    dsn = _postgresql(journal, problems, unread)
     journal = {**_DEFAULT["journal"], **journal}
     wal_max, reserve = parse_size(journal["wal_max"]), parse_size(journal["reserve"])
     if reserve < wal_max:
@@ -272,6 +302,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         channels=channels_from(document["escalation"], soft),
         kubernetes=_kubernetes(document.get("kubernetes"), problems),
         alertmanager=alertmanager_from(document.get("alertmanager"), problems),
+        journal_dsn=dsn,
         unread_secrets=tuple(unread),
     )
 
@@ -297,9 +328,9 @@ def load_policy(path: Path | None, env: Mapping[str, str] | None = None, offline
     soft: list[str] = []
     unread: list[str] = []
     document = expand_env(raw, env, CHANNEL_SECTIONS, problems, soft)
-    if offline:  # an unset ${VAR} in auth is one more credential serve needs, not a problem here
-        unread += [p for p in problems if p.startswith("auth")]
-        problems = [p for p in problems if not p.startswith("auth")]
+    if offline:  # an unset ${VAR} in auth or the DSN is one more credential serve needs, not a problem here
+        unread += [p for p in problems if p.startswith(_SERVE_CREDENTIALS)]
+        problems = [p for p in problems if not p.startswith(_SERVE_CREDENTIALS)]
     problems += schemas.problems(document, Path(__file__).with_name("policy.schema.json"), Path(source), text)
     if problems:
         raise PolicyError(problems, f"{source} has errors:")

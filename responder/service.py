@@ -37,9 +37,19 @@ class Responder:
     reconciler: Reconciler | None  # with an alertmanager: section
 
 
+def build_journal(policy: Policy) -> Journal:
+    """The policy's journal: PostgreSQL when journal.postgresql names one (several replicas share
+    it), else the embedded SQLite file. Not started."""
+    if policy.journal_dsn is not None:
+        from responder.journal.postgres import PostgresJournal  # its driver is needed only for this journal
+
+        return PostgresJournal(policy.journal_dsn.value)
+    return SqliteJournal(policy.journal_path, wal_max=policy.journal_wal_max, reserve=policy.journal_reserve)
+
+
 def build_responder(policy: Policy, clock: Callable[[], float] = time.time, console: TextIO = sys.stdout) -> Responder:
     """Wire the parts. Actions in plan mode need no cluster; the policy requires one for the others."""
-    journal = SqliteJournal(policy.journal_path, wal_max=policy.journal_wal_max, reserve=policy.journal_reserve)
+    journal = build_journal(policy)
     metrics = create_metrics()
     kube = Kube(policy.kubernetes, policy.remediation_workers) if policy.kubernetes is not None else None
     remediator = ClusterRemediator(policy, journal, kube, clock)

@@ -33,6 +33,10 @@ REQUIRED_MODULES = (
     "tests.kube.test_demo",  # scripts/demo --real-kube
     "tests.image.test_image",  # the Containerfile built with no registry, run read-only from its unpacked image
     "tests.browser.test_console",  # the operator console in a real headless Chromium
+    "tests.unit.journal.test_protocol",  # the journal protocol on SQLite and on a real PostgreSQL server
+    "tests.unit.journal.test_postgres",  # several replicas on one real PostgreSQL database
+    "tests.unit.journal.test_journal_commands",  # journal migrate and copy against a real server
+    "tests.e2e.test_replicas",  # two replicas on one PostgreSQL behind one address, the Alertmanager pair
 )
 
 

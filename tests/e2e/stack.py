@@ -201,7 +201,7 @@ class Stack:
         """Journaled notifications (raw, as Alertmanager sent them) with `alertname` firing."""
         return [
             body
-            for body in journal_rows.bodies(self.journal)
+            for body in self.bodies()
             if any(
                 a["status"] == "firing" and a["labels"]["alertname"] == alertname for a in json.loads(body)["alerts"]
             )
@@ -230,6 +230,15 @@ class Stack:
                 found += [s for s in instance["steps"] if s["kind"] == kind]
         return found
 
+    def bodies(self) -> list[bytes]:
+        """Every journaled notification's body, in the order they arrived."""
+        return journal_rows.bodies(self.journal)
+
+    @property
+    def ca_file(self) -> Path:
+        """The test CA the PagerDuty fake's certificate is signed by."""
+        return self._ca_file
+
     @property
     def journal(self) -> Path:
         """The responder's SQLite journal, for tests.journal_rows to read what no API exposes."""
@@ -237,7 +246,7 @@ class Stack:
 
     def deliveries_by_replica(self) -> Counter[str]:
         """Notifications journaled, per Alertmanager (its external URL is in every payload)."""
-        return Counter(json.loads(body)["externalURL"] for body in journal_rows.bodies(self.journal))
+        return Counter(json.loads(body)["externalURL"] for body in self.bodies())
 
     # --- the chain --------------------------------------------------------------------------
 

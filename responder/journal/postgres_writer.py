@@ -1,0 +1,235 @@
+"""Group commit over one PostgreSQL connection: operations are functions of the connection, and
+those waiting together run in one transaction. It knows no table.
+
+Operations run on the event loop's thread (the `Transaction` protocol is synchronous), in
+psycopg's pipeline mode: a statement whose result nobody reads is sent without waiting for
+it, and a read waits for everything sent before it, so an operation costs one round trip per
+result it reads, not per statement. The COMMIT leaves the loop: it runs on a thread, and what
+is asked meanwhile waits for the next transaction, which is what groups them: a batch of
+notifications costs one commit, and one wait for the server's WAL flush. A statement's error
+may therefore surface at a later read, or at the batch's end.
+
+The session commits with `synchronous_commit = on` whatever the role's default: a batch holding
+an append, an operation or a delivery mark returns only once its commit is flushed. A batch
+with none of those sets it `off` for itself (`SET LOCAL`): a claim or a step's outcome then
+survives a crash of the responder, and a crash of the server may lose the last of them, which
+only redoes work that is safe to redo (see `Journal`).
+
+Replicas share the database, so a transaction can meet another replica's: a unique key taken
+meanwhile, a lock wait that timed out, a deadlock. The batch is then rolled back and run again
+one operation per transaction, each retried a few times (an operation may also ask for that by
+raising `RunAgain`); an operation whose own code raised, or whose statement the database
+refused, is run alone once more, so only it fails. An error of the database itself (the
+connection lost, a full disk, a shutdown) fails the batch: the connection is dropped and made
+again by the next batch.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors
+
+from responder.journal import Settled
+
+# A batch's operations, and telling their callers, as the SQLite writer does.
+from responder.journal.sqlite_writer import _abandon, _Op, _settle
+
+T = TypeVar("T")
+Connection = psycopg.Connection[tuple[Any, ...]]
+MAX_BATCH = 512
+CONFLICT_RETRIES = 5
+log = logging.getLogger("responder.journal")
+# Another replica's transaction came first: running the operation again sees what it committed.
+CONFLICTS = (errors.UniqueViolation, errors.TransactionRollback, errors.LockNotAvailable)
+# The database or the way to it, rather than one operation's statement.
+UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def unavailable(error: BaseException) -> bool:
+    return isinstance(error, UNAVAILABLE) and not isinstance(error, CONFLICTS)
+
+
+class RunAgain(Exception):
+    """Raised by an operation that must be rolled back and called again: it will do something
+    else the next time (an `accept` whose apply failed appends without applying)."""
+
+
+class _OpFailed(Exception):
+    """An operation's own code raised: its batch is rolled back and run again op by op."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class GroupCommitWriter:
+    """The only user of its connection. `connect` makes a connection (called off the loop);
+    `on_connect` runs on each new one before its first batch. `on_begin` is called as each
+    transaction begins, and `on_rollback` with the error when one is rolled back, before its
+    callers are told, so that what the owner keeps about the database (a cache, a flag, what
+    the transaction leased) follows what the database holds.
+    `failure` is the error of the database itself that last failed a batch, until a batch that
+    wrote commits."""
+
+    def __init__(
+        self,
+        connect: Callable[[], Connection],
+        on_connect: Callable[[Connection], None],
+        on_begin: Callable[[], None],
+        on_rollback: Callable[[BaseException], None],
+    ) -> None:
+        self._connect, self._on_connect = connect, on_connect
+        self._on_begin, self._on_rollback = on_begin, on_rollback
+        self._conn: Connection | None = None
+        self._loop = asyncio.get_running_loop()
+        self._pending: list[_Op] = []
+        self._task: asyncio.Task[None] | None = None
+        self.failure: str | None = None
+
+    def submit(
+        self, fn: Callable[[Connection], T], durable: bool, then: Settled[T] | None = None
+    ) -> "asyncio.Future[T]":
+        """Run `fn(conn)` in the next transaction; the future gets its result or its error once
+        the transaction committed (flushed when `durable`) or failed. `then` is told the same,
+        synchronously as it settles, whether or not the future is still awaited."""
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._pending.append(_Op(fn, future, durable, then))
+        if self._task is None:
+            self._task = self._loop.create_task(self._write())
+        return future
+
+    def probe(self) -> "asyncio.Future[None]":
+        """Commit a transaction that takes a transaction id (so its commit writes and flushes):
+        `failure` clears if the database took it."""
+
+        def take_an_id(conn: Connection) -> None:
+            conn.execute("SELECT pg_current_xact_id()")
+
+        return self.submit(take_an_id, durable=True)
+
+    async def close(self) -> None:
+        """Finish what was submitted before, then close the connection."""
+        while self._task is not None:
+            await asyncio.shield(self._task)
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def _write(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._execute(batch)
+        finally:
+            self._task = None
+
+    async def _connection(self) -> Connection:
+        if self._conn is None or self._conn.closed:
+            conn = await self._loop.run_in_executor(None, self._connect)
+            try:
+                await self._loop.run_in_executor(None, self._on_connect, conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    async def _execute(self, batch: list[_Op]) -> None:
+        try:
+            outcomes = await self._transaction(batch)
+        except psycopg.Error as exc:
+            if unavailable(exc):  # the database itself: nothing in the batch holds
+                _settle([(op, None, exc) for op in batch])
+                return
+            await self._one_by_one(batch)  # another replica came first, or one operation's statement failed
+            return
+        except (_OpFailed, RunAgain):
+            await self._one_by_one(batch)
+            return
+        except BaseException as exc:
+            _abandon(batch, exc)
+            raise
+        _settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
+
+    async def _one_by_one(self, batch: list[_Op]) -> None:
+        done: list[tuple[_Op, Any, BaseException | None]] = []
+        try:
+            for op in batch:
+                done.append((op, *await self._alone(op)))
+        except BaseException as exc:
+            _settle(done)
+            _abandon(batch[len(done) :], exc)
+            raise
+        _settle(done)
+
+    async def _alone(self, op: _Op) -> tuple[Any, BaseException | None]:
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                [(result, error)] = await self._transaction([op])
+            except _OpFailed as failed:
+                return None, failed.error
+            except (RunAgain, *CONFLICTS) as exc:
+                if attempt == CONFLICT_RETRIES:
+                    return None, exc
+                continue
+            except psycopg.Error as exc:  # unavailable, or this operation's own statement
+                return None, exc
+            return result, error
+        raise AssertionError("unreachable: the last attempt returns")
+
+    async def _transaction(self, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
+        try:
+            conn = await self._connection()
+        except Exception as exc:  # the server, or what on_connect found there
+            self.failure = f"cannot connect to PostgreSQL: {exc}"
+            raise psycopg.OperationalError(self.failure) from exc
+        wrote = self.failure is None  # while failing, only a commit that wrote clears it
+        self._on_begin()
+        try:
+            results: list[tuple[Any, BaseException | None]] = []
+            with conn.pipeline():
+                if not any(op.durable for op in ops):
+                    conn.execute("SET LOCAL synchronous_commit = off")
+                for op in ops:
+                    try:
+                        results.append((op.fn(conn), None))
+                    except (psycopg.Error, RunAgain):
+                        raise
+                    except Exception as exc:
+                        raise _OpFailed(exc) from exc
+                if not wrote:
+                    row = conn.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()
+                    wrote = bool(row and row[0])
+            await self._off_loop(conn.commit)
+        except BaseException as exc:
+            self._rolled_back(conn, exc)
+            raise
+        if wrote:
+            self.failure = None
+        return results
+
+    def _rolled_back(self, conn: Connection, exc: BaseException) -> None:
+        """After a failed transaction: roll back, and drop a connection that is broken."""
+        self._on_rollback(exc)
+        if unavailable(exc):
+            self.failure = str(exc).strip() or type(exc).__name__
+        try:
+            if not conn.closed:
+                conn.rollback()
+        except psycopg.Error:
+            conn.close()
+        if conn.broken or conn.closed:
+            conn.close()
+            self._conn = None
+
+    async def _off_loop(self, fn: Callable[[], T]) -> T:
+        """`fn` on a thread; nothing else touches the connection until it is done, cancelled or not."""
+        done = self._loop.run_in_executor(None, fn)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait([done])
+            raise
