@@ -17,6 +17,7 @@ from responder import schemas
 from responder.alertmanager_policy import AlertmanagerPolicy, alertmanager_from, describe_alertmanager
 from responder.channel_policy import CHANNEL_SECTIONS, Channels, channels_from, describe_channels
 from responder.durations import parse_duration
+from responder.journal_policy import JournalSettings, describe_journal, journal_from
 from responder.secrets import Secret, expand_env, read_secret, secret_values, shown_url, url_problem
 from responder.vocabulary import ACTIONS, SEVERITIES
 from responder.yamlio import YamlError, load_yaml
@@ -132,6 +133,11 @@ class Policy:
             return self.ladders["emergency_stop"]
         return self.ladders.get(severity, self.ladders["warning"])
 
+    def journal_settings(self) -> JournalSettings:
+        return JournalSettings(
+            self.journal_path, self.journal_dsn, self.retention_seconds, self.journal_wal_max, self.journal_reserve
+        )
+
 
 _ONLY_FOR = {
     "hook": "EMERGENCY_STOP",
@@ -200,42 +206,6 @@ def _ladder(raw: list[dict[str, Any]]) -> tuple[Rung, ...]:
     return tuple(sorted(rungs, key=lambda r: r.after_seconds))
 
 
-_SIZE_UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
-MIN_RETENTION_SECONDS = 86400.0
-
-
-def parse_size(text: str) -> int:
-    """Bytes in a size such as 64MiB (the schema admits only whole KiB, MiB or GiB)."""
-    return int(text[:-3]) * _SIZE_UNITS[text[-3:]]
-
-
-def _postgresql(journal: Mapping[str, Any], problems: list[str], unread: list[str]) -> Secret | None:
-    """journal.postgresql's DSN, read as a credential: it may hold a password. Like the webhook's
-    own credentials, one that cannot be read is for `serve` to refuse (`unread`)."""
-    if "postgresql" not in journal:
-        return None
-    if "sqlite" in journal:
-        problems.append("journal: give sqlite (one replica) or postgresql (several replicas), not both")
-    dsn = read_secret(journal["postgresql"], "dsn", "journal.postgresql", unread)
-    told = any(p.startswith("journal.postgresql") for p in [*problems, *unread])
-    if (dsn is None or not dsn.value) and not told:
-        problems.append(
-            "journal.postgresql: give dsn (a libpq connection string or URI, e.g. ${RESPONDER_DSN}) or dsn_file"
-        )
-    return dsn
-
-
-def journal_in_words(policy: Policy) -> str:
-    """Which journal the policy uses, for `check-config`: never the DSN, which may hold a password."""
-    kept = f"kept {policy.retention_seconds / 86400:g} days"
-    if policy.journal_dsn is not None:
-        return f"Journal: PostgreSQL (journal.postgresql, shared by every replica; its DSN is not shown), {kept}"
-    return (
-        f"Journal: SQLite {policy.journal_path}, {kept}; WAL at most {policy.journal_wal_max // 2**20} MiB; "
-        f"below {policy.journal_reserve // 2**20} MiB free on its disk, notifications get 503"
-    )
-
-
 def _build(document: dict[str, Any], source: str, problems: list[str], soft: list[str], unread: list[str]) -> Policy:
     """The policy; `unread` collects what is wrong with the auth section's credentials (which
     the caller may take as problems, or as notes for a command that does not serve)."""
@@ -248,11 +218,6 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
     # are the exception: one left out is disabled, never inherited with the default's "*" namespaces.
     actions = {name: _action(name, document["actions"].get(name, {"mode": "disabled"}), problems) for name in ACTIONS}
     problems += _url_problems(document)
-    if parse_duration(journal["retention"]) < MIN_RETENTION_SECONDS:
-        problems.append(
-            "journal.retention: keep at least 1d: the providers' callback ids are kept as long, and a "
-            "signed callback replayed after they are forgotten would act again"
-        )
     problems += [
         f"actions.{name}.mode: {a.mode} needs a cluster; add a kubernetes: section "
         "(in_cluster: true, kubeconfig: PATH or host: URL), or use mode: plan"
@@ -267,15 +232,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
     workers = {**_DEFAULT["workers"], **document.get("workers", {})}
     protected = set(document.get("protected_namespaces", _DEFAULT["protected_namespaces"]))
     server = {**_DEFAULT["server"], **server}
-    dsn = _postgresql(journal, problems, unread)
-    journal = {**_DEFAULT["journal"], **journal}
-    wal_max, reserve = parse_size(journal["wal_max"]), parse_size(journal["reserve"])
-    if reserve < wal_max:
-        problems.append(
-            f"journal.reserve ({journal['reserve']}) is smaller than journal.wal_max ({journal['wal_max']}): a"
-            " checkpoint can grow the database by as much as the WAL holds, so a full disk would stay full;"
-            " set reserve to wal_max plus a margin for a second of writes"
-        )
+    journal = journal_from(journal, _DEFAULT["journal"], problems, unread)
     return Policy(
         source=source,
         host=host,
@@ -286,10 +243,10 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         bearer_token=read_secret(auth, "bearer_token", "auth", unread),
         basic_username=basic["username"] if basic else None,
         basic_password=read_secret(basic, "password", "auth.basic", unread) if basic else None,
-        journal_path=Path(journal["sqlite"]),
-        retention_seconds=parse_duration(journal["retention"]),
-        journal_wal_max=wal_max,
-        journal_reserve=reserve,
+        journal_path=journal.path,
+        retention_seconds=journal.retention_seconds,
+        journal_wal_max=journal.wal_max,
+        journal_reserve=journal.reserve,
         protected_namespaces=frozenset(protected | {server["namespace"]}),
         breaker_max_mutations=breaker["max_mutations"],
         breaker_window_seconds=parse_duration(breaker["window"]),
@@ -302,7 +259,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         channels=channels_from(document["escalation"], soft),
         kubernetes=_kubernetes(document.get("kubernetes"), problems),
         alertmanager=alertmanager_from(document.get("alertmanager"), problems),
-        journal_dsn=dsn,
+        journal_dsn=journal.dsn,
         unread_secrets=tuple(unread),
     )
 
@@ -371,9 +328,7 @@ def describe(policy: Policy) -> list[str]:
         f"Policy: {policy.source}",
         f"Webhook: POST http://{policy.host}:{policy.port}/webhook "
         f"({' or '.join(auth) if auth else 'NO AUTHENTICATION'})",
-        f"Journal: SQLite {policy.journal_path}, kept {policy.retention_seconds / 86400:g} days; "
-        f"WAL at most {policy.journal_wal_max // 2**20} MiB; below {policy.journal_reserve // 2**20} MiB "
-        "free on its disk, notifications get 503",
+        describe_journal(policy.journal_settings()),
         f"Protected namespaces: {', '.join(sorted(policy.protected_namespaces))}",
         f"Circuit breaker: at most {policy.breaker_max_mutations} deployment changes "
         f"per {policy.breaker_window_seconds / 60:g}m (a selector counts each deployment it changes)",

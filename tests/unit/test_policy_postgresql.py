@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from responder.policy import Policy, PolicyError, journal_in_words, load_policy
+from responder.journal_policy import describe_journal
+from responder.policy import Policy, PolicyError, load_policy
 from responder.service import build_journal
 from tests.conftest import write_policy
 
@@ -25,7 +26,7 @@ def postgresql_policy(tmp_path: Path, journal: dict[str, object], env: dict[str,
 def test_the_dsn_comes_from_the_environment_and_is_never_shown(tmp_path: Path) -> None:
     policy = postgresql_policy(tmp_path, {"dsn": "${RESPONDER_DSN}"}, {"RESPONDER_DSN": DSN})
     assert policy.journal_dsn is not None and policy.journal_dsn.value == DSN
-    assert "hunter2" not in repr(policy) + journal_in_words(policy)
+    assert "hunter2" not in repr(policy) + describe_journal(policy.journal_settings())
     assert DSN in policy.logged_secrets(), "the log scrubber knows it"
 
 
