@@ -38,7 +38,6 @@ from responder.workers import Workers
 
 log = logging.getLogger("responder.engine")
 
-LEASE_SECONDS = 300.0
 INGEST_BATCH = 100  # notifications read per round
 IDLE_POLL_SECONDS = 1.0
 BACKLOG_REFRESH_SECONDS = 0.2
@@ -195,7 +194,7 @@ class Engine:
         again: what an earlier run took is given back first."""
         self._give_back(taken)
         if self._tasks:
-            tx.lease_new({kind: self._workers[kind].free for kind in STEP_KINDS}, now, LEASE_SECONDS)
+            tx.lease_new({kind: self._workers[kind].free for kind in STEP_KINDS}, now, self.policy.lease_seconds)
 
     def _take_leased(self, tx: Transaction, taken: dict[StepKind, int]) -> dict[StepKind, list[Step]]:
         """After it applied: a worker for each step it leased. Nothing ran in between, so the
@@ -270,7 +269,7 @@ class Engine:
             if caller.cancelling() > cancellations:
                 return []
             free = workers.free
-            steps = tx.claim(kind, free, self.clock(), LEASE_SECONDS)
+            steps = tx.claim(kind, free, self.clock(), self.policy.lease_seconds)
             taken[kind] = workers.take(len(steps))
             workers.starved = len(steps) == free
             return steps

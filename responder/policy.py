@@ -106,6 +106,7 @@ class Policy:
     escalation_workers: int
     max_attempts: int
     step_timeout_seconds: float
+    lease_seconds: float  # how long a claimed step is its process's; see workers.lease
     channels: Channels
     kubernetes: KubeSettings | None = None
     alertmanager: AlertmanagerPolicy | None = None  # reconciliation; see responder.reconcile
@@ -230,6 +231,12 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
     )
     breaker = document.get("circuit_breaker", _DEFAULT["circuit_breaker"])
     workers = {**_DEFAULT["workers"], **document.get("workers", {})}
+    if parse_duration(workers["lease"]) < 2 * parse_duration(workers["step_timeout"]):
+        problems.append(
+            f"workers.lease ({workers['lease']}) is shorter than twice workers.step_timeout "
+            f"({workers['step_timeout']}): a step still running could be claimed again by another replica; "
+            "set lease to at least twice step_timeout"
+        )
     protected = set(document.get("protected_namespaces", _DEFAULT["protected_namespaces"]))
     server = {**_DEFAULT["server"], **server}
     journal = journal_from(journal, _DEFAULT["journal"], problems, unread)
@@ -256,6 +263,7 @@ def _build(document: dict[str, Any], source: str, problems: list[str], soft: lis
         escalation_workers=workers["escalation"],
         max_attempts=workers["max_attempts"],
         step_timeout_seconds=parse_duration(workers["step_timeout"]),
+        lease_seconds=parse_duration(workers["lease"]),
         channels=channels_from(document["escalation"], soft),
         kubernetes=_kubernetes(document.get("kubernetes"), problems),
         alertmanager=alertmanager_from(document.get("alertmanager"), problems),
@@ -335,7 +343,8 @@ def describe(policy: Policy) -> list[str]:
         f"Cluster: {_cluster_in_words(policy.kubernetes)}",
         f"Steps: {policy.remediation_workers} remediation and {policy.escalation_workers} escalation workers; "
         f"each step tried at most {policy.max_attempts} times, one with no answer after "
-        f"{policy.step_timeout_seconds:g}s retried",
+        f"{policy.step_timeout_seconds:g}s retried; a claimed step is leased for {policy.lease_seconds:g}s "
+        "(with several replicas, a dead replica's steps are taken over when it runs out)",
         *describe_alertmanager(policy.alertmanager),
     ]
     for name in ACTIONS:

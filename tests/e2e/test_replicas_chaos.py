@@ -14,7 +14,6 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is not installed")
 
-from responder.engine import LEASE_SECONDS
 from tests.e2e.processes import wait_for
 from tests.e2e.replicas import ReplicaStack
 from tests.e2e.stack import FREEZE, INVESTIGATE, STOP
@@ -23,6 +22,8 @@ from tests.postgres import PostgresServer, running_server
 TENANTS = [f"t{i:02d}" for i in range(70)]  # one alert instance per tenant and alert: 210 in all
 ALERTS = (STOP, FREEZE, INVESTIGATE)
 DOWN_SECONDS = 3.0
+LEASE = {"workers.step_timeout": "10s", "workers.lease": "30s"}
+LEASE_SECONDS = 30.0
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_a_replica_killed_and_postgresql_restarted_in_a_storm_lose_and_repeat_no
     chaos: tuple[ReplicaStack, PostgresServer], report: list[str]
 ) -> None:
     stack, server = chaos
-    stack.start_replicas(2, {"circuit_breaker.max_mutations": 1000})
+    stack.start_replicas(2, {"circuit_breaker.max_mutations": 1000, **LEASE})
     stack.start_alerting(replicas=2)
     for alert in ALERTS:
         for tenant in TENANTS:

@@ -95,6 +95,15 @@ def test_the_alertmanager_section_turns_reconciliation_on_and_says_so_without_it
     assert "am-bearer-token-123" in policy.logged_secrets(), "the log scrubber knows it"
 
 
+def test_a_lease_shorter_than_twice_the_step_timeout_is_refused_saying_why(tmp_path: Path) -> None:
+    changes = {"workers.step_timeout": "1m", "workers.lease": "90s"}
+    with pytest.raises(PolicyError) as raised:
+        load_policy(write_policy(tmp_path, changes), env={})
+    assert any("set lease to at least twice step_timeout" in p for p in raised.value.problems)
+    policy = load_policy(write_policy(tmp_path, {**changes, "workers.lease": "2m"}), env={})
+    assert policy.lease_seconds == 120
+
+
 def test_a_retention_shorter_than_a_day_is_refused_saying_why(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as raised:
         load_policy(write_policy(tmp_path, {"journal.retention": "10s"}), env={})

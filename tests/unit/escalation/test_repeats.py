@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from responder.engine import LEASE_SECONDS
 from responder.vocabulary import StepKind
 from tests.conftest import alert_payload, cost_alert
 from tests.unit.escalation.conftest import Fakes, Harness
@@ -72,7 +71,7 @@ async def test_a_console_line_printed_again_after_an_interruption_says_so(start:
     await harness.responder.journal.append_notification(resolved.encode(), "test", harness.clock())
     await harness.responder.engine.ingest_once()
     assert await harness.responder.engine.claim(StepKind.ESCALATION), "no resolve message to cut short"
-    await harness.later(LEASE_SECONDS + 1)  # as if the process that claimed it had died
+    await harness.later(harness.responder.policy.lease_seconds + 1)  # as if the process that claimed it had died
     repeated = harness.console.getvalue().splitlines()
     assert repeated and all("REPEATED" in line for line in repeated), repeated
 
