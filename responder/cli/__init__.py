@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from responder.cli import build_commands, client_commands, replay, server_commands
+from responder.cli import backtest, build_commands, client_commands, replay, server_commands
 from responder.cli.common import CLIENT, EXIT_OK, EXIT_PROBLEMS, OUTPUT, ROOT, fill_defaults, report
 from responder.cli.completion import Shell, script
 from responder.client.http import ClientError
@@ -44,6 +44,7 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     run["dashboards"] = dashboards_command.run
     run.update(server_commands.add_parsers(commands))
     run.update(replay.add_parsers(commands))
+    run.update(backtest.add_parsers(commands))
     run.update(client_commands.add_parsers(commands))
     completion = commands.add_parser("completion", help="print a shell completion script (bash or zsh)")
     completion.add_argument("shell", choices=[str(s) for s in Shell], help="the shell to complete for")
