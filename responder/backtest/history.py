@@ -48,10 +48,8 @@ class Prometheus:
         """The `data` of Prometheus's answer to `path`; HistoryError when there is none."""
         parts = urllib.parse.urlsplit(self.url)
         base = urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
-        request = urllib.request.Request(base.rstrip("/") + path, method="POST" if params else "GET")
-        if params:
-            request.data = urllib.parse.urlencode(params).encode()
-            request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        request = urllib.request.Request(base.rstrip("/") + path + query)
         if parts.username is not None:
             pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
             request.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())

@@ -188,3 +188,13 @@ def test_an_unreachable_prometheus_is_named_without_its_password(capsys: pytest.
     err = capsys.readouterr().err
     assert f"cannot reach Prometheus at http://127.0.0.1:{port} (credentials and query not shown)" in err
     assert "s3cret" not in err
+
+
+def test_the_evaluation_interval_is_read_from_prometheus_rule_groups(tmp_path: Path) -> None:
+    rules = tmp_path / "every-20s.rules.yml"
+    group = {"name": "g", "interval": "20s", "rules": [{"alert": "Never", "expr": "vector(1) == 0"}]}
+    rules.write_text(yaml.safe_dump({"groups": [group]}), "utf-8")
+    binary, promtool = real_binary("prometheus"), real_binary("promtool")
+    history_text = openmetrics(_firings()[:1], INTERVAL)
+    with server.prometheus(binary, promtool, tmp_path, history_text, [rules], ready=server.rules_evaluated) as url:
+        assert history.evaluation_interval(history.Prometheus(url)) == 20.0

@@ -75,20 +75,14 @@ def served() -> Iterator[tuple[str, Fake]]:
     fake = Fake({})
 
     class Handler(BaseHTTPRequestHandler):
-        def _serve(self, params: dict[str, str]) -> None:
+        def do_GET(self) -> None:
             fake.authorization.append(self.headers.get("Authorization", ""))
-            status, body = fake.answer(urllib.parse.urlsplit(self.path).path, params)
+            parts = urllib.parse.urlsplit(self.path)
+            status, body = fake.answer(parts.path, dict(urllib.parse.parse_qsl(parts.query)))
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-
-        def do_GET(self) -> None:
-            self._serve({})
-
-        def do_POST(self) -> None:
-            text = self.rfile.read(int(self.headers["Content-Length"])).decode()
-            self._serve(dict(urllib.parse.parse_qsl(text)))
 
         def log_message(self, *args: Any) -> None:
             pass
