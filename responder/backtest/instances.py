@@ -109,10 +109,10 @@ def reconstruct(
     instances = []
     for key, times in series.items():
         labels = dict(key)
-        print_ = fingerprint(labels)
+        identity = fingerprint(labels)
         annotations = annotations_for(labels, rules)
         for first, last in runs(times, gap):
             end = None if window_end - last <= gap else last + interval
-            instances.append(AlertInstance(print_, first, end, labels, annotations))
+            instances.append(AlertInstance(identity, first, end, labels, annotations))
     instances.sort(key=lambda i: (i.start, i.fingerprint))
     return instances

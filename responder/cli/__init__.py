@@ -1,7 +1,7 @@
 """The `responder` command line: one subcommand per job an operator or CI runs.
 
 Offline commands build and check generated files (rules, dashboards, manifests), run the
-responder (serve) or look at a policy without serving it (check-config, replay); client
+responder (serve) or look at a policy without serving it (check-config, replay, backtest); client
 commands (status, alerts, holds, operations, ack, restore, unfreeze) ask a running responder
 over HTTP. Every failure a command knows of is printed in words on standard error, exit code 1.
 """
