@@ -37,6 +37,8 @@ def test_instances_come_in_start_order_across_series() -> None:
 def test_the_fingerprint_is_alertmanagers() -> None:
     # Prometheus's LabelSet.Fingerprint: FNV-1a 64 of name, 0xff, value, 0xff, by sorted name.
     assert fingerprint({}) == "cbf29ce484222325"
+    labels = {"alertname": "ShopWebFlapping", "severity": "critical", "team": "shop", "deployment": "d1"}
+    assert fingerprint(labels) == "d0ce8f3e55312c78"  # what Alertmanager 0.25 answered for these labels
     assert fingerprint({"b": "2", "a": "1"}) == fingerprint({"a": "1", "b": "2"})
     assert fingerprint({"a": "1"}) != fingerprint({"a": "1", "b": ""})
     assert len(fingerprint({"alertname": "A"})) == 16
