@@ -375,5 +375,10 @@ def describe(policy: Policy) -> list[str]:
         for severity in SEVERITIES:
             lines.append(f"  {severity}: {_rungs_in_words(policy.ladder_for(severity, name))}")
     lines += ["", "Missing or unknown action: notify only, by severity, and counted."]
+    lines += [
+        "Backtest: `responder backtest --prometheus URL --from 30d` runs the alerts Prometheus recorded "
+        "through this policy, planning every action, sending nothing, with nobody acknowledging, and counts "
+        "the stops, freezes, investigations, guard refusals, pages and SMS it would have produced"
+    ]
     lines += ["", *describe_channels(policy.channels)]
     return lines

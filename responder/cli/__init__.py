@@ -1,7 +1,7 @@
 """The `responder` command line: one subcommand per job an operator or CI runs.
 
 Offline commands build and check generated files (rules, dashboards, manifests), run the
-responder (serve) or look at a policy without serving it (check-config, replay); client
+responder (serve) or look at a policy without serving it (check-config, replay, backtest); client
 commands (status, alerts, holds, operations, ack, restore, unfreeze) ask a running responder
 over HTTP. Every failure a command knows of is printed in words on standard error, exit code 1.
 """
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from responder.cli import build_commands, client_commands, journal_commands, replay, server_commands
+from responder.cli import backtest, build_commands, client_commands, journal_commands, replay, server_commands
 from responder.cli.common import CLIENT, EXIT_OK, EXIT_PROBLEMS, OUTPUT, ROOT, fill_defaults, report
 from responder.cli.completion import Shell, script
 from responder.client.http import ClientError
@@ -45,6 +45,7 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     run.update(server_commands.add_parsers(commands))
     run.update(replay.add_parsers(commands))
     run.update(journal_commands.add_parsers(commands))
+    run.update(backtest.add_parsers(commands))
     run.update(client_commands.add_parsers(commands))
     completion = commands.add_parser("completion", help="print a shell completion script (bash or zsh)")
     completion.add_argument("shell", choices=[str(s) for s in Shell], help="the shell to complete for")

@@ -14,20 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from responder.alerts import NotJson, PayloadError, parse_notification
+from responder.backtest.simulate import dry_run
 from responder.cli import timeline
 from responder.cli.common import EXIT_OK, OUTPUT, Commands, report
 from responder.cli.output import emit
 from responder.policy import Policy, load_policy
 from responder.service import build_responder
-
-
-def _dry_run(policy: Policy) -> Policy:
-    """Every action that may run only plans."""
-    actions = {
-        name: replace(action, mode="plan" if action.mode != "disabled" else "disabled")
-        for name, action in policy.actions.items()
-    }
-    return replace(policy, actions=actions)
 
 
 async def _replay(policy: Policy, bodies: list[tuple[bytes, set[str]]]) -> list[dict[str, Any]]:
@@ -65,11 +57,13 @@ def _replay_command(args: argparse.Namespace) -> int:
     bodies = _read(args.files)
     if isinstance(bodies, str):
         return report([], f"replay: {bodies}")
-    policy = load_policy(args.config, offline=True)
+    # A replay writes to a SQLite journal (--journal, or the policy's journal.sqlite), never to
+    # a shared PostgreSQL journal, where the replicas would act on what it planned.
+    policy = replace(load_policy(args.config, offline=True), journal_dsn=None)
     if args.journal:
         policy = replace(policy, journal_path=args.journal)
     if args.dry_run:
-        policy = _dry_run(policy)
+        policy = dry_run(policy)
     instances = asyncio.run(_replay(policy, bodies))
     emit(instances, args.output, lambda: timeline.render(instances))
     return EXIT_OK

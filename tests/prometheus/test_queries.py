@@ -10,8 +10,6 @@ match).
 """
 
 import json
-import socket
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -30,11 +28,12 @@ from responder.dashboards.build import BuiltDashboard
 from responder.dashboards.generate import build_all
 from responder.dashboards.lint_base import queries
 from tests.conftest import REPO, real_binary
+from tests.prometheus import server
+from tests.prometheus.server import api, rules_evaluated
 from tests.prometheus.synthetic import load, openmetrics, series_names
 
 SERIES = Path(__file__).with_name("series.yaml")
 RATE_INTERVAL = "1m"  # what Grafana sends for a 15s scrape interval: four scrapes
-START_TIMEOUT = 60.0
 CATALOGUE = load_catalogue(REPO)
 DASHBOARDS = {built.system: built for built in build_all(CATALOGUE)}
 
@@ -70,81 +69,19 @@ class Prometheus:
         return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _backfill(promtool: str, data: Path, end: float) -> None:
-    history = data.parent / "history.om"
-    history.write_text(openmetrics(load(SERIES), end), "utf-8")
-    result = subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(history), str(data)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def _config(path: Path) -> Path:
-    rule_files = [str(p) for p in sorted((REPO / "rules").glob("*.rules.yml"))]
-    config = {"global": {"evaluation_interval": "1s"}, "rule_files": rule_files, "scrape_configs": []}
-    path.write_text(json.dumps(config), "utf-8")  # JSON is YAML
-    return path
-
-
 def _rules(prometheus: Prometheus) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(prometheus.url + "/api/v1/rules", timeout=10) as response:
-        groups: list[dict[str, Any]] = json.load(response)["data"]["groups"]
+    groups: list[dict[str, Any]] = api(prometheus.url, "/api/v1/rules")["groups"]
     return groups
-
-
-def _wait_until_ready(prometheus: Prometheus, process: "subprocess.Popen[bytes]", log: Path) -> None:
-    """Serving, with every rule group evaluated at least once (SLO alerts read recorded series)."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            groups = _rules(prometheus)
-            if groups and all(not g["lastEvaluation"].startswith("0001-") for g in groups):
-                return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"Prometheus did not start and evaluate the rules; log:\n{log.read_text()[-4000:]}")
 
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     binary, promtool = real_binary("prometheus"), real_binary("promtool")
+    history = openmetrics(load(SERIES), time.time() - 5)
+    rule_files = sorted((REPO / "rules").glob("*.rules.yml"))
     root = tmp_path_factory.mktemp("prometheus")
-    data = root / "data"
-    _backfill(promtool, data, time.time() - 5)
-    port = _free_port()
-    log = root / "prometheus.log"
-    argv = [
-        binary,
-        f"--config.file={_config(root / 'prometheus.yml')}",
-        f"--storage.tsdb.path={data}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--storage.tsdb.retention.time=30d",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-    server = Prometheus(f"http://127.0.0.1:{port}")
-    try:
-        _wait_until_ready(server, process, log)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    with server.prometheus(binary, promtool, root, history, rule_files, ready=rules_evaluated) as url:
+        yield Prometheus(url)
 
 
 def _queried_metric_names(catalogue: Catalogue, dashboards: list[BuiltDashboard]) -> set[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from responder.cli import main
-from tests.conftest import REPO, alert_payload, cost_alert
+from tests.conftest import REPO, alert_payload, cost_alert, write_policy
 
 EXAMPLE = REPO / "deploy" / "examples" / "cost-budget-exceeded.json"
 
@@ -59,3 +59,14 @@ def test_a_missing_file_is_one_line(journal: list[str], tmp_path: Path, capsys: 
     )
     assert captured.out == ""
     assert not (tmp_path / "replay.db").exists()  # nothing was replayed
+
+
+def test_a_policy_on_a_shared_postgresql_journal_replays_into_sqlite_never_the_database(
+    journal: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The replicas would act on what a replay planned in their database: it is never opened
+    (port 1 refuses every connection, so opening it would fail the replay)."""
+    policy = write_policy(tmp_path, {"journal": {"postgresql": {"dsn": "postgresql://responder@127.0.0.1:1/x"}}})
+    assert main(["replay", "--dry-run", "--config", str(policy), *journal, str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out.startswith("CostBudgetExceeded [critical] firing")
+    assert (tmp_path / "replay.db").exists()

@@ -1,0 +1,118 @@
+"""Alert instances from raw ALERTS samples: identity, start and end, and the rule's annotations.
+
+ALERTS carries an alert's labels (plus `alertstate`), one sample per rule evaluation while it
+fires. An instance starts at its first sample and ends where its samples stop for longer than
+`gap` seconds: Prometheus writes no staleness marker into backfilled history, so the end is told
+by the samples' absence. An instance's end is its last sample plus one evaluation interval (the
+evaluation that found it no longer firing), unless its samples reach the end of the window: it
+was still firing then, and is never resolved.
+
+Annotations are not in ALERTS: they come from the generated rule files, the rule of the same
+alertname whose own labels the series carries (an alertname can have one rule per severity).
+`{{ $labels.x }}` and `{{ .Labels.x }}` are filled in from the labels; any other template is
+kept as written.
+"""
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from responder.yamlio import load_yaml
+
+Labels = tuple[tuple[str, str], ...]  # sorted (name, value) pairs: hashable, stable
+
+_FNV_OFFSET = 14695981039346656037
+_FNV_PRIME = 1099511628211
+_SEPARATOR = 0xFF
+_LABEL_TEMPLATE = re.compile(r"\{\{\s*(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class AlertInstance:
+    fingerprint: str
+    start: float
+    end: float | None  # None: still firing at the end of the window
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    alertname: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+
+
+def fingerprint(labels: Mapping[str, str]) -> str:
+    """Alertmanager's fingerprint of a label set (Prometheus's `LabelSet.Fingerprint`: FNV-1a 64
+    over the sorted names and values, each followed by 0xff), as 16 hex digits. Equal to the one
+    Alertmanager sent for the same alert when Prometheus adds no external labels."""
+    digest = _FNV_OFFSET
+    for name in sorted(labels):
+        for part in (name, labels[name]):
+            for byte in (*part.encode(), _SEPARATOR):
+                digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return f"{digest:016x}"
+
+
+def load_rules(directory: Path) -> list[Rule]:
+    """Every alerting rule of the `*.rules.yml` files in `directory`."""
+    rules = []
+    for path in sorted(directory.glob("*.rules.yml")):
+        document: dict[str, Any] = load_yaml(path) or {}
+        for group in document.get("groups") or []:
+            for rule in group.get("rules") or []:
+                if "alert" in rule:
+                    rules.append(Rule(rule["alert"], rule.get("labels") or {}, rule.get("annotations") or {}))
+    return rules
+
+
+def annotations_for(labels: Mapping[str, str], rules: Sequence[Rule]) -> dict[str, str]:
+    """The annotations of the rule that made an alert with `labels`, label templates filled in;
+    none when no rule matches (the responder then only notifies, as for an unknown action)."""
+    name = labels.get("alertname", "")
+    for rule in rules:
+        if rule.alertname == name and all(labels.get(k) == v for k, v in rule.labels.items()):
+            return {key: _render(text, labels) for key, text in rule.annotations.items()}
+    return {}
+
+
+def _render(text: str, labels: Mapping[str, str]) -> str:
+    return _LABEL_TEMPLATE.sub(lambda m: labels.get(m.group(1), m.group(0)), text)
+
+
+def runs(times: Iterable[float], gap: float) -> list[tuple[float, float]]:
+    """Sorted sample times cut into (first, last) runs wherever two are more than `gap` apart."""
+    found: list[tuple[float, float]] = []
+    first = last = None
+    for t in times:
+        if first is None or last is None:
+            first = last = t
+        elif t - last > gap:
+            found.append((first, last))
+            first = last = t
+        else:
+            last = t
+    if first is not None and last is not None:
+        found.append((first, last))
+    return found
+
+
+def reconstruct(
+    series: Mapping[Labels, Sequence[float]], rules: Sequence[Rule], interval: float, gap: float, window_end: float
+) -> list[AlertInstance]:
+    """The instances in each series' sample times (`alertstate` already dropped from its
+    labels), by start time; `interval` is the rule evaluation interval, `gap` the longest
+    absence of samples still counted as one instance."""
+    instances = []
+    for key, times in series.items():
+        labels = dict(key)
+        identity = fingerprint(labels)
+        annotations = annotations_for(labels, rules)
+        for first, last in runs(times, gap):
+            end = None if window_end - last <= gap else last + interval
+            instances.append(AlertInstance(identity, first, end, labels, annotations))
+    instances.sort(key=lambda i: (i.start, i.fingerprint))
+    return instances
