@@ -178,7 +178,7 @@ def _workload_meta(policy: Policy) -> dict[str, Any]:
 def _container(policy: Policy, document: Any) -> dict[str, Any]:
     """The responder's container, whichever the journal: its volumes are the workload's to add."""
     probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 10}
-    container = {
+    return {
         "name": "responder",
         "image": f"{IMAGE}:{TAG}",
         "args": ["serve", "--config", "/etc/alert-responder/policy.yaml"],
@@ -198,7 +198,6 @@ def _container(policy: Policy, document: Any) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]},
         },
     }
-    return container
 
 
 def _single_workload(policy: Policy, container: dict[str, Any]) -> list[dict[str, Any]]:
