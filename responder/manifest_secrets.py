@@ -6,10 +6,14 @@ come from the Secret named like the responder, required: a pod missing one does 
 The channels' credentials come from a Secret of their own, each key optional: a channel
 without its keys is disabled and sends to the log (see `channel_policy`), which is better
 than a responder that does not start and so tells nobody anything.
+
+A PostgreSQL DSN given as `journal.postgresql.dsn_file` is the same Secret's `dsn` key mounted
+as that file (`dsn_file_volume`) instead of an environment variable.
 """
 
 import re
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from typing import Any
 
 from responder.channel_policy import CHANNEL_SECTIONS
@@ -49,3 +53,18 @@ def secret_env(document: Any, name: str) -> list[dict[str, Any]]:
             ref["optional"] = True
         entries.setdefault(variable, {"name": variable, "valueFrom": {"secretKeyRef": ref}})
     return list(entries.values())
+
+
+def dsn_file_volume(document: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The volume and the mount that put the Secret `name`'s key `dsn` at the policy's
+    journal.postgresql.dsn_file, or None when the policy gives no such file. Readable by the
+    pod's group only (0440): the file is a credential."""
+    journal = document.get("journal") if isinstance(document, dict) else None
+    postgresql = journal.get("postgresql") if isinstance(journal, dict) else None
+    path = postgresql.get("dsn_file") if isinstance(postgresql, dict) else None
+    if not isinstance(path, str):
+        return None
+    file = PurePosixPath(path)
+    items = [{"key": "dsn", "path": file.name}]
+    volume = {"name": "dsn", "secret": {"secretName": name, "items": items, "defaultMode": 0o440}}
+    return volume, {"name": "dsn", "mountPath": str(file.parent), "readOnly": True}

@@ -12,9 +12,17 @@ Beside them: the Namespace, a ServiceMonitor (the self-monitoring alerts ask for
 listing them, so that an overlay sets the image, the namespace or the resources without
 editing generated files.
 
-The journal's volume is sized from the policy (`journal_storage`): what the journal keeps for
-journal.retention at NOTIFICATIONS_PER_DAY, at BYTES_PER_NOTIFICATION each, plus the WAL's
-bound and the free-space reserve, with half again for headroom, in whole GiB.
+The workload follows the journal. SQLite admits one process: one replica, `strategy: Recreate`
+(the old pod lets go of the file before the new one opens it) and the journal's volume, sized
+from the policy (`journal_storage`): what the journal keeps for journal.retention at
+NOTIFICATIONS_PER_DAY, at BYTES_PER_NOTIFICATION each, plus the WAL's bound and the free-space
+reserve, with half again for headroom, in whole GiB. PostgreSQL is shared by several replicas
+(`_shared_workload`): no volume; REPLICAS or more pods, preferably on different nodes; rolling
+updates that keep every replica answering; a PodDisruptionBudget so that a drain takes one at a
+time; each pod's name as its replica's name (RESPONDER_REPLICA).
+
+Each directory under deploy/ that holds a `policy.yaml` is an example whose manifests are
+generated beside it (`examples`); a policy elsewhere generates into deploy/kubernetes/.
 """
 
 import math
@@ -25,7 +33,7 @@ from typing import Any
 import yaml
 
 from responder.generated import GeneratedFile, Output
-from responder.manifest_secrets import secret_env
+from responder.manifest_secrets import dsn_file_volume, secret_env
 from responder.policy import Policy
 from responder.remediation.kube import permissions
 from responder.schemas import ProblemsError
@@ -34,6 +42,7 @@ from responder.yamlio import dump_yaml
 NAME = "alert-responder"
 OUT_DIR = Path("deploy/kubernetes")
 POLICY = OUT_DIR / "policy.yaml"
+EXAMPLES = "deploy/*/policy.yaml"  # each generates the directory it is in
 IMAGE, TAG = "alert-responder", "latest"
 FILES = ("namespace.yaml", "rbac.yaml", "responder.yaml", "servicemonitor.yaml")  # in the order to apply
 # What one notification costs the journal, everything it leads to included (its body, the alert
@@ -45,6 +54,7 @@ BYTES_PER_NOTIFICATION = 6 * 1024
 # The rate the volume is sized for: about 7 a minute, a busy Alertmanager's grouped notifications.
 NOTIFICATIONS_PER_DAY = 10_000
 GIB = 2**30
+REPLICAS = 2  # for a PostgreSQL journal, unless told more
 
 
 class _Placeholders(Mapping[str, str]):
@@ -136,21 +146,49 @@ def _rbac(policy: Policy) -> list[dict[str, Any]]:
     return documents
 
 
-def _workload(policy: Policy, policy_text: str) -> list[dict[str, Any]]:
-    meta = {"name": NAME, "namespace": policy.namespace, "labels": _labels()}
+def examples(root: Path) -> list[Path]:
+    """The example policies under `root`, each relative to it."""
+    return sorted(path.relative_to(root) for path in root.glob(EXAMPLES))
+
+
+def out_dir(source: Path) -> Path:
+    """Where the manifests of the policy at `source` (relative to the root when it is under it)
+    are written: beside it for an example, else deploy/kubernetes/."""
+    return source.parent if source.match(EXAMPLES) and not source.is_absolute() else OUT_DIR
+
+
+def _workload(policy: Policy, policy_text: str, replicas: int | None) -> list[dict[str, Any]]:
+    document = yaml.safe_load(policy_text)
+    if policy.journal_dsn is not None:
+        return _shared_workload(policy, _container(policy, document), document, replicas or REPLICAS)
+    if replicas not in (None, 1):
+        raise ManifestError(
+            [
+                f"--replicas {replicas}: the SQLite journal (journal.sqlite) admits one process; use journal.postgresql"
+                " for several replicas (docs/replicas.md), or leave --replicas out"
+            ]
+        )
+    return _single_workload(policy, _container(policy, document))
+
+
+def _workload_meta(policy: Policy) -> dict[str, Any]:
+    return {"name": NAME, "namespace": policy.namespace, "labels": _labels()}
+
+
+def _container(policy: Policy, document: Any) -> dict[str, Any]:
+    """The responder's container, whichever the journal: its volumes are the workload's to add."""
     probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 10}
-    container = {
+    return {
         "name": "responder",
         "image": f"{IMAGE}:{TAG}",
         "args": ["serve", "--config", "/etc/alert-responder/policy.yaml"],
         "ports": [{"name": "http", "containerPort": policy.port, "protocol": "TCP"}],
-        "env": secret_env(yaml.safe_load(policy_text), NAME),
+        "env": secret_env(document, NAME),
         "readinessProbe": probe,
         "livenessProbe": {**probe, "httpGet": {"path": "/healthz", "port": "http"}},
         "volumeMounts": [
             {"name": "policy", "mountPath": "/etc/alert-responder"},
-            {"name": "journal", "mountPath": str(policy.journal_path.parent)},
-            {"name": "tmp", "mountPath": "/tmp"},  # SQLite's temporary files; the root filesystem is read-only
+            {"name": "tmp", "mountPath": "/tmp"},  # temporary files; the root filesystem is read-only
         ],
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "securityContext": {
@@ -160,31 +198,24 @@ def _workload(policy: Policy, policy_text: str) -> list[dict[str, Any]]:
             "capabilities": {"drop": ["ALL"]},
         },
     }
+
+
+def _single_workload(policy: Policy, container: dict[str, Any]) -> list[dict[str, Any]]:
+    """One replica on the SQLite journal's volume: the file admits one process."""
+    meta = _workload_meta(policy)
+    container["volumeMounts"].insert(1, {"name": "journal", "mountPath": str(policy.journal_path.parent)})
     return [
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"policy.yaml": policy_text}},
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": meta,
             "spec": {
-                # One replica: the SQLite journal is single-writer (a PostgreSQL journal will lift this).
                 "replicas": 1,
                 "strategy": {"type": "Recreate"},
                 "selector": {"matchLabels": _labels()},
-                "template": {
-                    "metadata": {"labels": _labels()},
-                    "spec": {
-                        "serviceAccountName": NAME,
-                        # A fixed non-root user whose group owns the journal volume.
-                        "securityContext": {"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001},
-                        "containers": [container],
-                        "volumes": [
-                            {"name": "policy", "configMap": {"name": NAME}},
-                            {"name": "journal", "persistentVolumeClaim": {"claimName": NAME}},
-                            {"name": "tmp", "emptyDir": {}},
-                        ],
-                    },
-                },
+                "template": pod_template(
+                    container, [{"name": "journal", "persistentVolumeClaim": {"claimName": NAME}}]
+                ),
             },
         },
         {
@@ -193,6 +224,77 @@ def _workload(policy: Policy, policy_text: str) -> list[dict[str, Any]]:
             "metadata": meta,
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": journal_storage(policy)}}},
         },
+    ]
+
+
+def _shared_workload(policy: Policy, container: dict[str, Any], document: Any, replicas: int) -> list[dict[str, Any]]:
+    """Several replicas on the PostgreSQL journal: nothing of theirs on a volume."""
+    if replicas < REPLICAS:
+        raise ManifestError(
+            [f"--replicas {replicas}: several replicas are the point of journal.postgresql; give {REPLICAS} or more"]
+        )
+    meta = _workload_meta(policy)
+    container["env"].append({"name": "RESPONDER_REPLICA", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
+    volumes = []
+    if dsn := dsn_file_volume(document, NAME):
+        volume, mount = dsn
+        volumes.append(volume)
+        container["volumeMounts"].insert(1, mount)
+    spread = {"labelSelector": {"matchLabels": _labels()}, "topologyKey": "kubernetes.io/hostname"}
+    # Preferred, not required: a cluster with fewer nodes than replicas still runs them all, and
+    # the disruption budget keeps a drain from taking two at once wherever they landed.
+    affinity = {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": spread}]
+        }
+    }
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta,
+            "spec": {
+                "replicas": replicas,
+                # A new pod first, then an old one goes: as many replicas answer throughout.
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                "selector": {"matchLabels": _labels()},
+                "template": pod_template(container, volumes, affinity=affinity),
+            },
+        },
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": meta,
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": _labels()}},
+        },
+    ]
+
+
+def pod_template(container: dict[str, Any], volumes: Sequence[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    """The pod: the container, the policy's and /tmp's volumes and `volumes`, and `spec`'s fields."""
+    return {
+        "metadata": {"labels": _labels()},
+        "spec": {
+            "serviceAccountName": NAME,
+            # A fixed non-root user whose group owns the mounted volumes.
+            "securityContext": {"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001},
+            **spec,
+            "containers": [container],
+            "volumes": [
+                {"name": "policy", "configMap": {"name": NAME}},
+                *volumes,
+                {"name": "tmp", "emptyDir": {}},
+            ],
+        },
+    }
+
+
+def _around(policy: Policy, policy_text: str, workload: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The policy's ConfigMap before the workload, its Service after."""
+    meta = _workload_meta(policy)
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"policy.yaml": policy_text}},
+        *workload,
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -245,9 +347,13 @@ def _file(path: Path, source: Path, documents: Sequence[dict[str, Any]]) -> Gene
     return GeneratedFile(path, f"# {output(source).mark(str(source))}.\n{body}")
 
 
-def generate(policy: Policy, source: Path, policy_text: str) -> list[GeneratedFile]:
-    documents = [_namespace(policy), _rbac(policy), _workload(policy, policy_text), _service_monitor(policy)]
+def generate(policy: Policy, source: Path, policy_text: str, replicas: int | None = None) -> list[GeneratedFile]:
+    """The manifests of the policy at `source`, into `out_dir(source)`; `replicas`: how many for
+    a PostgreSQL journal (REPLICAS when None), refused above one for SQLite."""
+    workload = _around(policy, policy_text, _workload(policy, policy_text, replicas))
+    documents = [_namespace(policy), _rbac(policy), workload, _service_monitor(policy)]
+    into = out_dir(source)
     return [
-        *(_file(OUT_DIR / name, source, docs) for name, docs in zip(FILES, documents, strict=True)),
-        _file(OUT_DIR / "kustomization.yaml", source, [_kustomization()]),
+        *(_file(into / name, source, docs) for name, docs in zip(FILES, documents, strict=True)),
+        _file(into / "kustomization.yaml", source, [_kustomization()]),
     ]

@@ -10,11 +10,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from responder.cli.common import CLIENT, EXIT_OK, OUTPUT, Commands, report
-from responder.cli.output import Cell, Tone, colour_on, emit, table
+from responder.cli.output import Cell, Tone, colour_on, emit, paint, table
 from responder.client.actor import default_actor
 from responder.client.config import connection
 from responder.client.http import Client
 from responder.client.summary import alert_state, current_instance, duration
+from responder.escalation.content import one_line
 from responder.vocabulary import Undo
 
 MAX_DETAILED = 50  # firing alerts whose timelines `status` reads, one request each
@@ -71,7 +72,8 @@ def _status(args: argparse.Namespace) -> int:
         found = client.get(f"/api/v1/alerts/{quote(alert['fingerprint'], safe='')}", accept=(404,))
         alert["timeline"] = current_instance(found.get("instances", []), alert.get("starts_at", ""))
     holds = _holds(client)
-    data = {"url": client.connection.url, "readiness": ready, "firing": firing, "holds": holds}
+    leases = client.get("/api/v1/leases")
+    data = {"url": client.connection.url, "readiness": ready, "firing": firing, "holds": holds, "leases": leases}
     emit(data, args.output, lambda: _status_text(data, time.time(), colour_on()))
     return EXIT_OK
 
@@ -99,6 +101,8 @@ def _status_text(data: dict[str, Any], now: float, colour: bool) -> str:
         ),
         "",
     ]
+    if durability := ready.get("durability"):  # ready, but the database may lose what it committed
+        lines[-1:-1] = [paint(f"WARNING: {one_line(str(durability))}", Tone.BAD, colour)]
     rows: list[list[Cell]] = []
     for alert in data["firing"]:
         state = alert_state(alert.get("timeline") or alert, now)
@@ -119,7 +123,36 @@ def _status_text(data: dict[str, Any], now: float, colour: bool) -> str:
     if len(data["firing"]) > MAX_DETAILED:
         lines.append(f"(outcome, next rung and acknowledgement read for the first {MAX_DETAILED} only)")
     lines += ["", _holds_table(data["holds"], now, colour) if data["holds"] else "no deployment stopped or frozen"]
+    lines += ["", _leases_text(data["leases"], now, colour)]
     return "\n".join(lines)
+
+
+def _leases_text(leases: dict[str, Any], now: float, colour: bool) -> str:
+    """Which replica runs which step, and how long its lease has left; on SQLite, that one
+    process runs them all."""
+    if not leases.get("shared"):
+        return f"journal: {one_line(str(leases.get('detail', '?')))}"
+    rows: list[list[Cell]] = [
+        [
+            str(lease["replica"]),
+            f"{lease['kind']} {lease['name']}",
+            str(lease["fingerprint"]),
+            _lease_left(lease["lease_until"], now),
+        ]
+        for lease in leases["leases"]
+    ]
+    answered = f"answered by replica {one_line(str(leases.get('replica', '?')))}"
+    if not rows:
+        return f"no step running on any replica ({answered})"
+    return f"{table(['replica', 'running step', 'fingerprint', 'lease'], rows, colour)}\n({answered})"
+
+
+def _lease_left(until: object, now: float) -> Cell:
+    if not isinstance(until, int | float):
+        return "?"
+    if until >= now:
+        return f"{duration(until - now)} left"
+    return (f"ran out {duration(now - until)} ago; another replica takes the step over", Tone.WARN)
 
 
 def _alerts(args: argparse.Namespace) -> int:

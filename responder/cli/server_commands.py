@@ -33,6 +33,8 @@ def _listening(policy: Policy) -> Callable[[], None]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from responder.journal.postgres import JournalUnavailableError  # the driver: loaded by serve, not every command
+
     logs.configure()
     policy = load_policy(args.config)
     logs.protect(policy.logged_secrets())  # every log record is scrubbed of these from here on
@@ -57,8 +59,8 @@ def _serve(args: argparse.Namespace) -> int:
     server.raise_open_files_limit()
     try:
         server.run(create_app(responder), policy.host, policy.port, _listening(policy))
-    except (server.StartupError, JournalLockedError, JournalSchemaError) as exc:
-        return report([], f"cannot start: {exc}")
+    except (server.StartupError, JournalLockedError, JournalSchemaError, JournalUnavailableError) as exc:
+        return report([], f"cannot start: {' '.join(str(exc).split())}")  # one line: libpq's reasons span two
     return EXIT_OK
 
 

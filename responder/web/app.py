@@ -14,6 +14,7 @@ from responder.web.console import console
 from responder.web.escalation import escalation_routes
 from responder.web.holds import holds_routes
 from responder.web.ops import healthz, metrics_handler, readyz_handler
+from responder.web.replicas import replicas_routes
 from responder.web.webhook import webhook_handler
 
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -47,6 +48,7 @@ def create_app(responder: Responder, *, lifecycle: bool = True) -> web.Applicati
         web.get("/readyz", readyz_handler(journal, policy.source)),
         web.get("/metrics", metrics_handler(metrics, journal)),
         *audit_routes(journal),
+        *replicas_routes(journal),
         *holds_routes(journal, responder.operator),
         *escalation_routes(
             responder.escalation.slack,

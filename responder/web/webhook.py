@@ -95,6 +95,11 @@ def webhook_handler(
             return error(503, Problem.JOURNAL_FULL, str(exc), headers=RETRY)
         except Exception:
             counted(Outcome.FAILED).inc()
+            if (problem := journal.write_problem()) is not None:  # the journal says why (a database down): no traceback
+                log.warning("journal append failed", extra={"correlation_id": correlation_id, "error": problem})
+                return error(
+                    503, Problem.JOURNAL_UNAVAILABLE, f"could not store the notification; {problem}", headers=RETRY
+                )
             log.exception("journal append failed", extra={"correlation_id": correlation_id})
             return error(503, Problem.JOURNAL_UNAVAILABLE, "could not store the notification; retry", headers=RETRY)
         counted(Outcome.ACCEPTED).inc()

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from responder.cli import main
 from responder.journal.sqlite import SqliteJournal
@@ -71,3 +72,23 @@ def test_listening_is_printed_once_the_port_answers(tmp_path: Path) -> None:
         finally:
             serve.send_signal(signal.SIGTERM)
             serve.wait(timeout=30)
+
+
+async def test_serve_on_an_unreachable_postgresql_says_what_to_check_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No server listens on the DSN's port: one line naming the database (never the password)
+    and what to check, exit 1, no traceback."""
+    port = free_port()
+    policy = write_policy(tmp_path, {"server.listen": "127.0.0.1:0"})
+    document = yaml.safe_load(policy.read_text())
+    document["journal"] = {"postgresql": {"dsn": f"postgresql://responder:hunter2@127.0.0.1:{port}/responder"}}
+    policy.write_text(yaml.safe_dump(document))
+    code = await asyncio.to_thread(main, ["serve", "--config", str(policy)])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "listening on" not in captured.out
+    [line] = _not_logged(captured.err).splitlines()
+    assert line.startswith(f"cannot start: cannot use the journal on PostgreSQL responder on 127.0.0.1:{port}: "), line
+    assert line.endswith("check journal.postgresql's DSN, and that the server is up and reachable from here"), line
+    assert "Traceback" not in captured.err and "hunter2" not in captured.out + captured.err

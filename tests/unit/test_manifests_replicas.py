@@ -1,0 +1,109 @@
+"""The workload follows the journal: several replicas on PostgreSQL (no volume, a disruption
+budget, spread over nodes, each named after its pod), one on SQLite (Recreate, its volume); and
+every example under deploy/ is committed as generated."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from responder import generated, manifests
+from responder.policy import load_policy
+from tests.conftest import REPO, write_policy
+
+POSTGRESQL = Path("deploy/kubernetes-postgresql/policy.yaml")
+
+
+def _documents(files: list[generated.GeneratedFile]) -> dict[str, dict[str, Any]]:
+    """The workload file's documents by kind."""
+    [workload] = [f for f in files if f.path.name == "responder.yaml"]
+    return {d["kind"]: d for d in yaml.safe_load_all(workload.text) if d}
+
+
+def _build(source: Path, replicas: int | None = None) -> dict[str, dict[str, Any]]:
+    policy = load_policy(REPO / source, env=manifests.PLACEHOLDERS)
+    return _documents(manifests.generate(policy, source, (REPO / source).read_text(), replicas))
+
+
+def _pod(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    spec: dict[str, Any] = documents["Deployment"]["spec"]["template"]["spec"]
+    return spec
+
+
+def test_every_example_under_deploy_is_committed_as_its_policy_generates_it() -> None:
+    assert {str(p) for p in manifests.examples(REPO)} >= {str(manifests.POLICY), str(POSTGRESQL)}
+    for source in manifests.examples(REPO):
+        policy = load_policy(REPO / source, env=manifests.PLACEHOLDERS)
+        files = manifests.generate(policy, source, (REPO / source).read_text())
+        assert {f.path.parent for f in files} == {source.parent}, "beside its policy"
+        generated.check(REPO, manifests.output(source), files)
+
+
+def test_a_postgresql_policy_runs_two_replicas_with_no_volume_and_a_disruption_budget() -> None:
+    documents = _build(POSTGRESQL)
+    deployment, budget = documents["Deployment"], documents["PodDisruptionBudget"]
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    assert "PersistentVolumeClaim" not in documents
+    pod = _pod(documents)
+    assert {v["name"] for v in pod["volumes"]} == {"policy", "tmp"}
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert budget["spec"] == {"minAvailable": 1, "selector": {"matchLabels": selector}}
+    [preferred] = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    term = preferred["podAffinityTerm"]
+    assert term["topologyKey"] == "kubernetes.io/hostname" and term["labelSelector"]["matchLabels"] == selector
+    [container] = pod["containers"]
+    env = {e["name"]: e["valueFrom"] for e in container["env"]}
+    assert env["RESPONDER_DSN"] == {"secretKeyRef": {"name": "alert-responder", "key": "dsn"}}
+    assert env["RESPONDER_REPLICA"] == {"fieldRef": {"fieldPath": "metadata.name"}}, "each replica named by its pod"
+
+
+def test_more_replicas_when_asked_and_never_fewer_than_two() -> None:
+    assert _build(POSTGRESQL, replicas=3)["Deployment"]["spec"]["replicas"] == 3
+    with pytest.raises(manifests.ManifestError) as refused:
+        _build(POSTGRESQL, replicas=1)
+    assert refused.value.problems == [
+        "--replicas 1: several replicas are the point of journal.postgresql; give 2 or more"
+    ]
+
+
+def test_a_sqlite_policy_keeps_one_replica_recreated_on_its_volume() -> None:
+    documents = _build(manifests.POLICY)
+    assert documents["Deployment"]["spec"]["replicas"] == 1
+    assert documents["Deployment"]["spec"]["strategy"] == {"type": "Recreate"}
+    assert "PodDisruptionBudget" not in documents and "PersistentVolumeClaim" in documents
+    [container] = _pod(documents)["containers"]
+    assert {"name": "journal", "mountPath": "/var/lib/alert-responder"} in container["volumeMounts"]
+    with pytest.raises(manifests.ManifestError) as refused:
+        _build(manifests.POLICY, replicas=2)
+    assert "the SQLite journal (journal.sqlite) admits one process" in refused.value.problems[0]
+
+
+def test_a_dsn_file_is_the_secrets_dsn_key_mounted_where_the_policy_reads_it(tmp_path: Path) -> None:
+    (tmp_path / "dsn").write_text("postgresql://responder@db/responder\n")
+    (tmp_path / "dsn").chmod(0o600)
+    path = write_policy(tmp_path, {"kubernetes": {"in_cluster": True}})
+    document = yaml.safe_load(path.read_text())
+    document["journal"] = {"postgresql": {"dsn_file": str(tmp_path / "dsn")}}
+    path.write_text(yaml.safe_dump(document))
+    policy = load_policy(path, env=manifests.PLACEHOLDERS)
+    pod = _pod(_documents(manifests.generate(policy, Path("responder.yaml"), path.read_text())))
+    [container] = pod["containers"]
+    assert "RESPONDER_DSN" not in {e["name"] for e in container["env"]}
+    assert {"name": "dsn", "mountPath": str(tmp_path), "readOnly": True} in container["volumeMounts"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == "dsn"]
+    assert volume["secret"] == {
+        "secretName": "alert-responder",
+        "items": [{"key": "dsn", "path": "dsn"}],
+        "defaultMode": 0o440,
+    }
+
+
+def test_a_policy_outside_the_examples_generates_into_deploy_kubernetes() -> None:
+    assert manifests.out_dir(Path("responder.yaml")) == manifests.OUT_DIR
+    assert manifests.out_dir(Path("/etc/deploy/x/policy.yaml")) == manifests.OUT_DIR
+    assert manifests.out_dir(POSTGRESQL) == POSTGRESQL.parent
