@@ -51,17 +51,21 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _manifests(args: argparse.Namespace) -> int:
-    """The in-cluster policy is found under --root unless --config names it; the generated files
-    name it relative to the root, so the same policy given by another path writes the same bytes."""
-    source = args.config if args.config is not None else args.root / manifests.POLICY
-    shown = source.relative_to(args.root) if source.is_relative_to(args.root) else source
-    policy = load_policy(source, env=manifests.PLACEHOLDERS)
-    files = manifests.generate(policy, shown, source.read_text("utf-8"))
-    if args.manifests_command == "check":
-        generated.check(args.root, manifests.output(shown), files)
-        print(f"deploy manifests match {source}")
-        return EXIT_OK
-    print(generated.build(args.root, manifests.output(shown), files))
+    """Every example policy under --root (deploy/*/policy.yaml), each into its own directory,
+    unless --config names one. Generated files name their policy relative to the root, so the
+    same policy given by another path writes the same bytes."""
+    sources = [args.config] if args.config is not None else [args.root / p for p in manifests.examples(args.root)]
+    if not sources:
+        return report([f"create {args.root / manifests.POLICY}, or name a policy with --config"], "no policy to build:")
+    for source in sources:
+        shown = source.relative_to(args.root) if source.is_relative_to(args.root) else source
+        policy = load_policy(source, env=manifests.PLACEHOLDERS, offline=True)
+        files = manifests.generate(policy, shown, source.read_text("utf-8"), args.replicas)
+        if args.manifests_command == "check":
+            generated.check(args.root, manifests.output(shown), files)
+            print(f"deploy manifests match {source}")
+        else:
+            print(generated.build(args.root, manifests.output(shown), files))
     return EXIT_OK
 
 
@@ -85,7 +89,13 @@ def add_parsers(commands: Commands) -> dict[str, Callable[[argparse.Namespace], 
         "--config",
         type=Path,
         default=argparse.SUPPRESS,
-        help=f"the in-cluster policy (default: ROOT/{manifests.POLICY})",
+        help=f"the in-cluster policy (default: every ROOT/{manifests.EXAMPLES}, each built beside it)",
+    )
+    config.add_argument(
+        "--replicas",
+        type=int,
+        default=argparse.SUPPRESS,
+        help=f"replicas for a journal.postgresql policy (default {manifests.REPLICAS}); SQLite runs one",
     )
     levels = [ROOT, config]
     manifests_parser = commands.add_parser(

@@ -44,6 +44,7 @@ OUTPUT = _parent(
 DEFAULTS: dict[str, Any] = {
     "root": Path(),
     "config": None,
+    "replicas": None,
     "context": None,
     "url": None,
     "token_file": None,
