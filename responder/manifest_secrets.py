@@ -55,6 +55,9 @@ def secret_env(document: Any, name: str) -> list[dict[str, Any]]:
     return list(entries.values())
 
 
+SECRET_ROOTS = (PurePosixPath("/var/run/secrets"), PurePosixPath("/run/secrets"))
+
+
 def dsn_file_volume(document: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The volume and the mount that put the Secret `name`'s key `dsn` at the policy's
     journal.postgresql.dsn_file, or None when the policy gives no such file. Readable by the
@@ -65,6 +68,12 @@ def dsn_file_volume(document: Any, name: str) -> tuple[dict[str, Any], dict[str,
     if not isinstance(path, str):
         return None
     file = PurePosixPath(path)
+    if file.parent.parent not in SECRET_ROOTS or file.parent.name == "kubernetes.io":
+        raise ValueError(
+            f"journal.postgresql.dsn_file: {path} is not in a directory of its own under /var/run/secrets/ or "
+            "/run/secrets/: the Secret is mounted on the file's whole directory, which would hide what else is "
+            "there; give a path such as /var/run/secrets/alert-responder-db/dsn"
+        )
     items = [{"key": "dsn", "path": file.name}]
     volume = {"name": "dsn", "secret": {"secretName": name, "items": items, "defaultMode": 0o440}}
     return volume, {"name": "dsn", "mountPath": str(file.parent), "readOnly": True}

@@ -159,7 +159,9 @@ def out_dir(source: Path) -> Path:
 
 def _workload(policy: Policy, policy_text: str, replicas: int | None) -> list[dict[str, Any]]:
     document = yaml.safe_load(policy_text)
-    if policy.journal_dsn is not None:
+    # From the document, not policy.journal_dsn: a dsn_file lives in the pod, so the machine
+    # building the manifests may not be able to read it.
+    if isinstance(document.get("journal"), dict) and "postgresql" in document["journal"]:
         return _shared_workload(policy, _container(policy, document), document, replicas or REPLICAS)
     if replicas not in (None, 1):
         raise ManifestError(
@@ -236,7 +238,11 @@ def _shared_workload(policy: Policy, container: dict[str, Any], document: Any, r
     meta = _workload_meta(policy)
     container["env"].append({"name": "RESPONDER_REPLICA", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
     volumes = []
-    if dsn := dsn_file_volume(document, NAME):
+    try:
+        dsn = dsn_file_volume(document, NAME)
+    except ValueError as exc:
+        raise ManifestError([str(exc)]) from None
+    if dsn:
         volume, mount = dsn
         volumes.append(volume)
         container["volumeMounts"].insert(1, mount)

@@ -83,24 +83,43 @@ def test_a_sqlite_policy_keeps_one_replica_recreated_on_its_volume() -> None:
     assert "the SQLite journal (journal.sqlite) admits one process" in refused.value.problems[0]
 
 
-def test_a_dsn_file_is_the_secrets_dsn_key_mounted_where_the_policy_reads_it(tmp_path: Path) -> None:
-    (tmp_path / "dsn").write_text("postgresql://responder@db/responder\n")
-    (tmp_path / "dsn").chmod(0o600)
+def _with_dsn_file(tmp_path: Path, dsn_file: str) -> tuple[Path, str]:
+    """A policy reading its DSN from `dsn_file`, a path in the pod that this machine lacks: it
+    is loaded offline, as `manifests build` loads it."""
     path = write_policy(tmp_path, {"kubernetes": {"in_cluster": True}})
     document = yaml.safe_load(path.read_text())
-    document["journal"] = {"postgresql": {"dsn_file": str(tmp_path / "dsn")}}
+    document["journal"] = {"postgresql": {"dsn_file": dsn_file}}
     path.write_text(yaml.safe_dump(document))
-    policy = load_policy(path, env=manifests.PLACEHOLDERS)
-    pod = _pod(_documents(manifests.generate(policy, Path("responder.yaml"), path.read_text())))
+    return path, path.read_text()
+
+
+def test_a_dsn_file_is_the_secrets_dsn_key_mounted_where_the_policy_reads_it(tmp_path: Path) -> None:
+    path, text = _with_dsn_file(tmp_path, "/var/run/secrets/alert-responder-db/dsn")
+    policy = load_policy(path, env=manifests.PLACEHOLDERS, offline=True)
+    documents = _documents(manifests.generate(policy, Path("responder.yaml"), text))
+    assert documents["Deployment"]["spec"]["replicas"] == manifests.REPLICAS, "a fleet, though the file is unread"
+    pod = _pod(documents)
     [container] = pod["containers"]
     assert "RESPONDER_DSN" not in {e["name"] for e in container["env"]}
-    assert {"name": "dsn", "mountPath": str(tmp_path), "readOnly": True} in container["volumeMounts"]
+    mount = {"name": "dsn", "mountPath": "/var/run/secrets/alert-responder-db", "readOnly": True}
+    assert mount in container["volumeMounts"]
     [volume] = [v for v in pod["volumes"] if v["name"] == "dsn"]
     assert volume["secret"] == {
         "secretName": "alert-responder",
         "items": [{"key": "dsn", "path": "dsn"}],
         "defaultMode": 0o440,
     }
+
+
+@pytest.mark.parametrize(
+    "dsn_file", ["/etc/alert-responder/dsn", "/tmp/dsn", "/var/run/secrets/kubernetes.io/dsn", "/run/secrets/dsn"]
+)
+def test_a_dsn_file_whose_directory_the_secret_would_hide_is_refused(tmp_path: Path, dsn_file: str) -> None:
+    path, text = _with_dsn_file(tmp_path, dsn_file)
+    policy = load_policy(path, env=manifests.PLACEHOLDERS, offline=True)
+    with pytest.raises(manifests.ManifestError) as refused:
+        manifests.generate(policy, Path("responder.yaml"), text)
+    assert "give a path such as /var/run/secrets/alert-responder-db/dsn" in refused.value.problems[0]
 
 
 def test_a_policy_outside_the_examples_generates_into_deploy_kubernetes() -> None:
