@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from responder.durations import parse_duration
-from responder.secrets import Secret, read_secret
+from responder.secrets import Secret, misread_url, read_secret
 
 _SIZE_UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
 MIN_RETENTION_SECONDS = 86400.0
@@ -47,6 +47,25 @@ def _postgresql(journal: Mapping[str, Any], problems: list[str], unread: list[st
     return dsn
 
 
+def dsn_problem(dsn: str) -> str | None:
+    """What makes `dsn` one libpq would misread or refuse, in words that repeat nothing of it
+    (it may hold a password), or None."""
+    # Imported here: only a policy on PostgreSQL loads the driver.
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    if dsn.startswith(("postgresql://", "postgres://")) and (problem := misread_url(dsn)):
+        return problem
+    try:
+        conninfo_to_dict(dsn)
+    except ProgrammingError:  # its words quote the DSN
+        return (
+            "it parses neither as a libpq connection string (key=value pairs; a value with spaces in single "
+            "quotes) nor as a URI (postgresql://user:password@host:port/database); check its quoting"
+        )
+    return None
+
+
 def journal_from(
     raw: Mapping[str, Any], defaults: Mapping[str, Any], problems: list[str], unread: list[str]
 ) -> JournalSettings:
@@ -73,7 +92,11 @@ def describe_journal(settings: JournalSettings) -> str:
     """Which journal the policy uses, for `check-config`: never the DSN, which may hold a password."""
     kept = f"kept {settings.retention_seconds / 86400:g} days"
     if settings.dsn is not None:
-        return f"Journal: PostgreSQL (journal.postgresql, shared by every replica; its DSN is not shown), {kept}"
+        problem = dsn_problem(settings.dsn.value) if settings.dsn.value else None
+        warning = f"; WARNING: its DSN cannot be used: {problem}" if problem else ""
+        return (
+            f"Journal: PostgreSQL (journal.postgresql, shared by every replica; its DSN is not shown), {kept}{warning}"
+        )
     return (
         f"Journal: SQLite {settings.path}, {kept}; WAL at most {settings.wal_max // 2**20} MiB; "
         f"below {settings.reserve // 2**20} MiB free on its disk, notifications get 503"

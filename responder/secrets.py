@@ -34,9 +34,18 @@ def shown_url(url: str) -> str:
 
 def url_problem(url: str) -> str | None:
     """What makes `url` one a client would misread, in words that repeat nothing of it, or None:
-    an @ after the host (a password with / ? or # in it, not percent-encoded, ends the host early
-    and would be sent, and shown, as part of the path), a host or port that cannot be read, no
-    host."""
+    as `misread_url`, or no host."""
+    if problem := misread_url(url):
+        return problem
+    if not urllib.parse.urlsplit(url).hostname:
+        return "it names no host; write it as scheme://host[:port]/path"
+    return None
+
+
+def misread_url(url: str) -> str | None:
+    """An @ after the host (a password with / ? or # in it, not percent-encoded, ends the host
+    early and would be sent, and shown, as part of the path), or a host or port that cannot be
+    read, in words that repeat nothing of `url`; None when neither."""
     after_scheme = url.partition("://")[2]
     authority_end = min((i for i in (after_scheme.find(c) for c in "/?#") if i >= 0), default=len(after_scheme))
     if "@" in after_scheme[authority_end:]:
@@ -45,12 +54,9 @@ def url_problem(url: str) -> str | None:
             "(%2F %3F %23 %40), and @ anywhere else"
         )
     try:
-        parts = urllib.parse.urlsplit(url)
-        _ = parts.port  # raises for a port that is not a number in range
+        _ = urllib.parse.urlsplit(url).port  # raises for a port that is not a number in range
     except ValueError:  # its words may quote the URL: a password, even
         return "its host or port cannot be read; check them"
-    if not parts.hostname:
-        return "it names no host; write it as scheme://host[:port]/path"
     return None
 
 

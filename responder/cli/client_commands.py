@@ -72,7 +72,7 @@ def _status(args: argparse.Namespace) -> int:
         found = client.get(f"/api/v1/alerts/{quote(alert['fingerprint'], safe='')}", accept=(404,))
         alert["timeline"] = current_instance(found.get("instances", []), alert.get("starts_at", ""))
     holds = _holds(client)
-    leases = client.get("/api/v1/leases")
+    leases = client.get("/api/v1/leases", accept=(404,))  # 404: a responder older than this client
     data = {"url": client.connection.url, "readiness": ready, "firing": firing, "holds": holds, "leases": leases}
     emit(data, args.output, lambda: _status_text(data, time.time(), colour_on()))
     return EXIT_OK
@@ -130,7 +130,9 @@ def _status_text(data: dict[str, Any], now: float, colour: bool) -> str:
 def _leases_text(leases: dict[str, Any], now: float, colour: bool) -> str:
     """Which replica runs which step, and how long its lease has left; on SQLite, that one
     process runs them all."""
-    if not leases.get("shared"):
+    if "shared" not in leases:
+        return "leases: not reported by this responder (a version older than this client)"
+    if not leases["shared"]:
         return f"journal: {one_line(str(leases.get('detail', '?')))}"
     rows: list[list[Cell]] = [
         [

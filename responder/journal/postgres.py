@@ -47,6 +47,7 @@ from responder.journal.postgres_schema import durability_problem, migrate
 from responder.journal.postgres_tx import PostgresTransaction
 from responder.journal.postgres_writer import Connection, GroupCommitWriter, RunAgain, unavailable
 from responder.journal.sqlite import JournalLockedError
+from responder.journal_policy import dsn_problem
 from responder.planner import PlannedStep
 
 T = TypeVar("T")
@@ -54,9 +55,6 @@ log = logging.getLogger("responder.journal")
 _NOT_STARTED = "the journal is not started, or was closed: start() it before use"
 REPLICA_LOCK_CLASS = 72_405  # pg_advisory_lock(class, hashtext(replica)): one process per replica name
 PROBE_SECONDS = 1.0
-# How long a step's outcome is retried while the database is unavailable (a restart, a
-# failover) before the step is left to its lease: the work it did is not forgotten meanwhile.
-OUTCOME_RETRY_SECONDS = 60.0
 # How long a step's outcome is retried while the database is unavailable (a restart, a
 # failover) before the step is left to its lease: the work it did is not forgotten meanwhile.
 OUTCOME_RETRY_SECONDS = 60.0
@@ -84,10 +82,9 @@ def default_replica() -> str:
 
 def describe(dsn: str) -> str:
     """The database a DSN names, for messages: host, port and database, never a password."""
-    try:
-        parts = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "the PostgreSQL database of journal.postgresql (its DSN does not parse)"
+    if dsn_problem(dsn) is not None:
+        return "the PostgreSQL database of journal.postgresql (its DSN cannot be read)"
+    parts = conninfo_to_dict(dsn)
     host = parts.get("host") or "localhost"
     return f"PostgreSQL {parts.get('dbname') or parts.get('user') or ''} on {host}:{parts.get('port') or 5432}"
 
@@ -129,9 +126,16 @@ class PostgresJournal:
     async def start(self) -> None:
         """Migrate (under the migration lock), check the server, take this replica's lock, and
         hand back the steps an earlier process of this replica left running."""
+        if problem := dsn_problem(self._dsn):
+            raise JournalUnavailableError(f"journal.postgresql: its DSN cannot be used: {problem}")
         loop = asyncio.get_running_loop()
         try:
             self.durability_warning = await loop.run_in_executor(None, self._prepare)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise JournalUnavailableError(
+                f"cannot create the journal's tables on {self.where}: {str(exc).strip()}; grant the DSN's role "
+                "CREATE on its schema, or run `responder journal migrate` once as the database's owner"
+            ) from None
         except psycopg.OperationalError as exc:
             raise JournalUnavailableError(
                 f"cannot use the journal on {self.where}: {str(exc).strip()}; check journal.postgresql's DSN,"

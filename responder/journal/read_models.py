@@ -65,7 +65,9 @@ def instances(fetch: Fetch, d: Dialect, filters: dict[str, str], limit: int) -> 
 
 
 def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """`text` anywhere, as a LIKE pattern escaped with `!`: a backslash would be read differently
+    by PostgreSQL with standard_conforming_strings off."""
+    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
     return f"%{escaped}%"
 
 
@@ -83,7 +85,7 @@ def _page_where(d: Dialect, query: Listing) -> tuple[list[str], list[Any]]:
     if query.search:
         # lower() on both sides: ASCII letters compare without case on either backend.
         where.append(
-            f"(lower(i.alertname) LIKE lower({d.mark}) ESCAPE '\\' OR lower(i.labels) LIKE lower({d.mark}) ESCAPE '\\')"
+            f"(lower(i.alertname) LIKE lower({d.mark}) ESCAPE '!' OR lower(i.labels) LIKE lower({d.mark}) ESCAPE '!')"
         )
         values += [_like(query.search)] * 2
     return where, values

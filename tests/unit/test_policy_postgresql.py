@@ -1,12 +1,14 @@
 """journal.postgresql: the shared journal's DSN is read as a credential, never shown, and chooses
 the backend the responder is wired with."""
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from responder.journal.postgres import JournalUnavailableError
 from responder.journal_policy import describe_journal
 from responder.policy import Policy, PolicyError, load_policy
 from responder.service import build_journal
@@ -73,3 +75,22 @@ def test_sqlite_and_postgresql_together_are_refused(make_policy: Callable[..., P
     with pytest.raises(PolicyError) as refused:
         make_policy({"journal.postgresql": {"dsn": DSN}})
     assert refused.value.problems == ["journal: give sqlite (one replica) or postgresql (several replicas), not both"]
+
+
+@pytest.mark.parametrize(
+    ("dsn", "hidden"),
+    [
+        ("postgresql://responder:hun/ter2secret@127.0.0.1:1/x", "ter2secret"),  # a / in the password
+        ("password=hunter 2secretpart host=127.0.0.1", "2secretpart"),  # a space, unquoted
+    ],
+)
+def test_a_dsn_libpq_would_misread_is_refused_at_start_and_flagged_by_check_config_quoting_nothing(
+    tmp_path: Path, dsn: str, hidden: str
+) -> None:
+    policy = postgresql_policy(tmp_path, {"dsn": "${RESPONDER_DSN}"}, {"RESPONDER_DSN": dsn})
+    words = describe_journal(policy.journal_settings())
+    assert "WARNING: its DSN cannot be used" in words and hidden not in words
+    journal = build_journal(policy)
+    with pytest.raises(JournalUnavailableError) as refused:
+        asyncio.run(journal.start())
+    assert "its DSN cannot be used" in str(refused.value) and hidden not in str(refused.value)

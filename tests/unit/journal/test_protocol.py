@@ -349,6 +349,9 @@ async def test_a_listing_is_most_severe_then_latest_first_with_each_instances_st
     assert await fingerprints(severity="critical", labels={"team": "shop"}) == ["c-old"]
     assert await fingerprints(search="100%") == ["c-old"]  # % is a character, not a wildcard
     assert await fingerprints(search="0%") == ["c-old"]
+    assert await fingerprints(search="t_1") == ["c-old"]  # and _ too
+    assert await fingerprints(search="t!1") == []  # ! is the escape character, escaped itself
+    assert await fingerprints(search="Cost_") == ["c-old"]
     assert await fingerprints(search="DB") == ["c-new", "i-new"]  # label values, without case
     assert await fingerprints(limit=2, offset=1) == ["c-old", "w-old"]
     assert await fingerprints(status="resolved") == []
