@@ -46,11 +46,11 @@ def render(report: dict[str, Any]) -> str:
         "",
     ]
     if report["already_firing"]:
-        lines[1:1] = [
-            f"{report['already_firing']} of them already firing when the window opened: simulated, so that "
-            "cooldowns and the breaker saw them, but counted apart (ALREADY FIRING): their actions and "
-            "messages are not in the other columns.",
-        ]
+        lines.insert(
+            1,
+            f"{report['already_firing']} of them already firing when the window opened: simulated (cooldowns "
+            "and the breaker saw them), counted apart under ALREADY FIRING.",
+        )
     rows = [
         [
             a["alertname"],
