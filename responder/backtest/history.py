@@ -4,14 +4,19 @@ A range query (`query_range`) would stretch every instance by Prometheus's 5-min
 and backfilled history has no staleness markers to stop it; so the history is read as raw
 samples instead, by instant queries of a range selector, `ALERTS{alertstate="firing"}[w]` at the
 end of each page. Pages are cut by time so that no query loads more samples than Prometheus's own
-`query.max-samples` (read from its flags): the series in the window are counted first (the
-series API loads no samples) and each holds at most one sample per evaluation interval. A page
-refused all the same (an interval read wrong) is read again in halves.
+`query.max-samples` (read from its flags), nor more than PAGE_SAMPLES, what one page may hold in
+memory here: the series in the window are counted first (the series API loads no samples) and
+each holds at most one sample per evaluation interval (the shortest of the rule groups). A page
+refused all the same (an interval read wrong) is read again in halves. Each page's samples are
+folded into runs as it arrives (`instances.extend_runs`): what is kept grows with the instances,
+not the samples.
 
-Every failure is a `HistoryError` saying what to check; the URL is shown without credentials.
+Every failure is a `HistoryError` saying what to check; the URL is shown without credentials,
+and Prometheus's own error text, untrusted, with its control characters escaped.
 """
 
 import base64
+import http.client
 import json
 import math
 import urllib.error
@@ -21,12 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from responder.backtest.instances import Labels
+from responder.backtest.instances import Labels, Run, Timing, extend_runs
 from responder.durations import parse_duration
+from responder.escalation.content import one_line
 from responder.secrets import shown_url
 
 SELECTOR = 'ALERTS{alertstate="firing"}'
 DEFAULT_MAX_SAMPLES = 50_000_000  # Prometheus's own default for --query.max-samples
+PAGE_SAMPLES = 1_000_000  # the most one page asks for, whatever query.max-samples allows
 DEFAULT_INTERVAL_SECONDS = 60.0  # Prometheus's default evaluation_interval
 MIN_PAGE_SECONDS = 1.0
 _TOO_MANY_SAMPLES = "too many samples"
@@ -46,16 +53,9 @@ class Prometheus:
 
     def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         """The `data` of Prometheus's answer to `path`; HistoryError when there is none."""
-        parts = urllib.parse.urlsplit(self.url)
-        base = urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        request = urllib.request.Request(base.rstrip("/") + path + query)
-        if parts.username is not None:
-            pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
-            request.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
         where = f"Prometheus at {shown_url(self.url)}"
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+            with urllib.request.urlopen(self._request(path, params), timeout=self.timeout_seconds) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
             raise HistoryError(
@@ -66,6 +66,11 @@ class Prometheus:
             raise HistoryError(
                 f"cannot reach {where}: {reason}; check --prometheus (scheme, host and port) and that it is running"
             ) from None
+        except (ValueError, http.client.InvalidURL):  # their words may quote the URL: a password, even
+            raise HistoryError(
+                "the URL given as --prometheus cannot be read (its host or port): check them, and percent-encode "
+                "/ ? # and @ in its user and password (%2F %3F %23 %40)"
+            ) from None
         try:
             answer = json.loads(body)
             return answer["data"]
@@ -75,11 +80,22 @@ class Prometheus:
                 "own address (not a login page or a proxy)"
             ) from None
 
+    def _request(self, path: str, params: Mapping[str, str] | None) -> urllib.request.Request:
+        """The request for `path`, to the URL without its user and password, which go as basic auth."""
+        parts = urllib.parse.urlsplit(self.url)
+        base = urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        request = urllib.request.Request(base.rstrip("/") + path + query)
+        if parts.username is not None:
+            pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+            request.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
+        return request
+
 
 def _error_of(body: bytes) -> str:
     try:
         answer = json.loads(body)
-        return f"{answer['errorType']}: {answer['error']}"
+        return one_line(f"{answer['errorType']}: {answer['error']}")
     except (ValueError, TypeError, KeyError):
         return "no Prometheus error in the answer"
 
@@ -103,12 +119,22 @@ def max_samples(prometheus: Prometheus) -> int:
         return DEFAULT_MAX_SAMPLES
 
 
-def evaluation_interval(prometheus: Prometheus) -> float:
-    """The shortest evaluation interval of Prometheus's rule groups (ALERTS gets a sample per
-    evaluation while an alert fires), or Prometheus's default when it has none."""
+def timing(prometheus: Prometheus, gap: float | None) -> Timing:
+    """Each alertname's evaluation interval, from the rule groups that list it (ALERTS gets a
+    sample per evaluation of its group while an alert fires); Prometheus's default for an alert
+    no group lists, and as the shortest when there is no group."""
     groups = prometheus.get("/api/v1/rules", {"type": "alert"}).get("groups") or []
-    intervals = [float(g["interval"]) for g in groups if float(g.get("interval") or 0) > 0]
-    return min(intervals, default=DEFAULT_INTERVAL_SECONDS)
+    intervals: dict[str, float] = {}
+    every: list[float] = []
+    for group in groups:
+        interval = float(group.get("interval") or 0)
+        if interval <= 0:
+            continue
+        every.append(interval)
+        for rule in group.get("rules") or []:
+            name = rule.get("name", "")
+            intervals[name] = max(interval, intervals.get(name, 0.0))
+    return Timing(intervals, DEFAULT_INTERVAL_SECONDS, min(every, default=DEFAULT_INTERVAL_SECONDS), gap)
 
 
 def series_count(prometheus: Prometheus, start: float, end: float) -> int:
@@ -139,12 +165,12 @@ def parse_time(text: str, now: float, flag: str) -> float:
 
 
 def read_history(
-    prometheus: Prometheus, start: float, end: float, interval: float, limit: int
-) -> dict[Labels, list[float]]:
-    """Each firing series' sample times in (start, end], sorted, keyed by its labels without
-    `alertstate`."""
-    series: dict[Labels, list[float]] = {}
-    width = page_seconds(series_count(prometheus, start, end), interval, limit)
+    prometheus: Prometheus, start: float, end: float, timing: Timing, limit: int
+) -> dict[Labels, list[Run]]:
+    """Each firing series' runs of samples in (start, end], in time order, keyed by its labels
+    without `alertstate`; samples further apart than the alert's gap start a new run."""
+    series: dict[Labels, list[Run]] = {}
+    width = page_seconds(series_count(prometheus, start, end), timing.shortest, min(limit, PAGE_SAMPLES))
     at = start
     while at < end:
         upto = min(at + width, end)
@@ -157,11 +183,9 @@ def read_history(
             continue
         for item in result:
             labels = tuple(sorted((k, v) for k, v in item["metric"].items() if k != "alertstate"))
-            times = series.setdefault(labels, [])
-            times.extend(t for t, _ in item["values"] if at < t <= upto)
+            gap = timing.gap_of(item["metric"].get("alertname", ""))
+            extend_runs(series.setdefault(labels, []), (t for t, _ in item["values"] if at < t <= upto), gap)
         at = upto
-    for times in series.values():
-        times.sort()
     return series
 
 

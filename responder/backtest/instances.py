@@ -1,11 +1,13 @@
 """Alert instances from raw ALERTS samples: identity, start and end, and the rule's annotations.
 
 ALERTS carries an alert's labels (plus `alertstate`), one sample per rule evaluation while it
-fires. An instance starts at its first sample and ends where its samples stop for longer than
-`gap` seconds: Prometheus writes no staleness marker into backfilled history, so the end is told
-by the samples' absence. An instance's end is its last sample plus one evaluation interval (the
-evaluation that found it no longer firing), unless its samples reach the end of the window: it
-was still firing then, and is never resolved.
+fires, at the evaluation interval of its rule's group. An instance starts at its first sample and
+ends where its samples stop for longer than its gap (1.5 of its own intervals unless given):
+Prometheus writes no staleness marker into backfilled history, so the end is told by the samples'
+absence. An instance's end is its last sample plus one evaluation interval (the evaluation that
+found it no longer firing), unless its samples reach the end of the window: it was still firing
+then, and is never resolved. One whose first sample is within its gap of the window's start was
+already firing when the window opened: its firing happened before, and is reported apart.
 
 Annotations are not in ALERTS: they come from the generated rule files, the rule of the same
 alertname whose own labels the series carries (an alertname can have one rule per severity).
@@ -22,6 +24,8 @@ from typing import Any
 from responder.yamlio import load_yaml
 
 Labels = tuple[tuple[str, str], ...]  # sorted (name, value) pairs: hashable, stable
+Run = tuple[float, float]  # the first and last sample time of an instance
+GAP_INTERVALS = 1.5  # an instance ends at the first evaluation its alert missed
 
 _FNV_OFFSET = 14695981039346656037
 _FNV_PRIME = 1099511628211
@@ -36,6 +40,31 @@ class AlertInstance:
     end: float | None  # None: still firing at the end of the window
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
+    already_firing: bool = False  # firing when the window opened: its start is not in the window
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Each alertname's evaluation interval (its rule group's; for one in several groups, the
+    longest), `default` for any other, and the gap that ends an instance: `gap` for every alert
+    when given, else GAP_INTERVALS of the alert's own interval. `shortest` is the shortest interval
+    of all groups, the densest samples may come: what paging counts on."""
+
+    intervals: Mapping[str, float]
+    default: float
+    shortest: float
+    gap: float | None = None
+
+    @classmethod
+    def fixed(cls, interval: float, gap: float | None) -> "Timing":
+        """One interval for every alert."""
+        return cls({}, interval, interval, gap)
+
+    def interval(self, alertname: str) -> float:
+        return self.intervals.get(alertname, self.default)
+
+    def gap_of(self, alertname: str) -> float:
+        return self.gap or GAP_INTERVALS * self.interval(alertname)
 
 
 @dataclass(frozen=True)
@@ -83,36 +112,39 @@ def _render(text: str, labels: Mapping[str, str]) -> str:
     return _LABEL_TEMPLATE.sub(lambda m: labels.get(m.group(1), m.group(0)), text)
 
 
-def runs(times: Iterable[float], gap: float) -> list[tuple[float, float]]:
-    """Sorted sample times cut into (first, last) runs wherever two are more than `gap` apart."""
-    found: list[tuple[float, float]] = []
-    first = last = None
+def extend_runs(found: list[Run], times: Iterable[float], gap: float) -> None:
+    """Add sorted sample times, all after those already in `found`, to its runs: a sample within
+    `gap` of the last run's last sample extends it, any other starts a run. So a history read page
+    by page keeps two floats an instance, not one a sample."""
     for t in times:
-        if first is None or last is None:
-            first = last = t
-        elif t - last > gap:
-            found.append((first, last))
-            first = last = t
+        if found and t - found[-1][1] <= gap:
+            found[-1] = (found[-1][0], t)
         else:
-            last = t
-    if first is not None and last is not None:
-        found.append((first, last))
+            found.append((t, t))
+
+
+def runs(times: Iterable[float], gap: float) -> list[Run]:
+    """Sorted sample times cut into (first, last) runs wherever two are more than `gap` apart."""
+    found: list[Run] = []
+    extend_runs(found, times, gap)
     return found
 
 
 def reconstruct(
-    series: Mapping[Labels, Sequence[float]], rules: Sequence[Rule], interval: float, gap: float, window_end: float
+    series: Mapping[Labels, Sequence[Run]], rules: Sequence[Rule], timing: Timing, window: Run
 ) -> list[AlertInstance]:
-    """The instances in each series' sample times (`alertstate` already dropped from its
-    labels), by start time; `interval` is the rule evaluation interval, `gap` the longest
-    absence of samples still counted as one instance."""
+    """The instances of each series' runs (`alertstate` already dropped from its labels), by start
+    time; `window` is the (start, end) of the history read."""
+    start, end = window
     instances = []
-    for key, times in series.items():
+    for key, found in series.items():
         labels = dict(key)
         identity = fingerprint(labels)
         annotations = annotations_for(labels, rules)
-        for first, last in runs(times, gap):
-            end = None if window_end - last <= gap else last + interval
-            instances.append(AlertInstance(identity, first, end, labels, annotations))
+        name = labels.get("alertname", "")
+        interval, gap = timing.interval(name), timing.gap_of(name)
+        for first, last in found:
+            resolved = None if end - last <= gap else last + interval
+            instances.append(AlertInstance(identity, first, resolved, labels, annotations, first - start <= gap))
     instances.sort(key=lambda i: (i.start, i.fingerprint))
     return instances

@@ -4,10 +4,15 @@ Everything is read from the journal's timelines (`Journal.timeline`), not worked
 remediation counts when its planned step ran (plan mode records what it would have done), a
 refusal is one the firing decision recorded, or one execution recorded on a step, with its
 guard, and a message is an escalation step that was delivered, on the day (UTC) it ran.
+
+An instance already firing when the window opened was simulated (cooldowns and the breaker saw
+its remediation, as they would have) but its firing happened before the window: it is counted
+apart, as `already_firing`, and nothing of it (remediation, refusal, message, hour, flap) is
+counted with the firings.
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,19 +52,30 @@ def _target(instance: dict[str, Any], policy: Policy) -> str:
     return "{" + labels + "}"
 
 
-def build(timelines: Sequence[Timeline], policy: Policy, window: Window) -> dict[str, Any]:
-    """The report, as `--output json` prints it."""
+def build(timelines: Sequence[Timeline], policy: Policy, window: Window, opened: Collection[str]) -> dict[str, Any]:
+    """The report, as `--output json` prints it. `opened`: the fingerprints whose first instance
+    was already firing when the window opened."""
     per_alert: dict[tuple[str, str], dict[str, Any]] = {}
     per_day: defaultdict[str, Counter[str]] = defaultdict(Counter)
     firings_per_hour: Counter[str] = Counter()
     flaps: Counter[tuple[str, str]] = Counter()
-    instances = 0
-    for instance in (i for timeline in timelines for i in timeline):
+    instances = already_firing = 0
+    for instance, first in ((i, n == 0) for timeline in timelines for n, i in enumerate(timeline)):
         instances += 1
         row = per_alert.setdefault(
             (instance["alertname"], instance["action"]),
-            {"fired": 0, "planned": Counter[str](), "refused": Counter[str](), "messages": Counter[str]()},
+            {
+                "fired": 0,
+                "already_firing": 0,
+                "planned": Counter[str](),
+                "refused": Counter[str](),
+                "messages": Counter[str](),
+            },
         )
+        if first and instance["fingerprint"] in opened:
+            row["already_firing"] += 1
+            already_firing += 1
+            continue
         firing = next((e for e in instance["events"] if e["kind"] == TimelineEvent.FIRING), None)
         if firing is None:
             continue
@@ -83,6 +99,7 @@ def build(timelines: Sequence[Timeline], policy: Policy, window: Window) -> dict
         "window": {"from": _time(window.start), "to": _time(window.end)},
         "policy": policy.source,
         "instances": instances,
+        "already_firing": already_firing,
         "acknowledgements": NOBODY_ACKNOWLEDGES,
         "alerts": [
             {"alertname": name, "action": action, **{k: dict(v) if isinstance(v, Counter) else v for k, v in r.items()}}

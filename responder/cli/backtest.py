@@ -19,6 +19,7 @@ from responder.cli.common import EXIT_OK, OUTPUT, Commands, report
 from responder.cli.output import emit, table
 from responder.durations import parse_duration
 from responder.policy import load_policy
+from responder.secrets import url_problem
 from responder.vocabulary import Action
 
 DEFAULT_FLAP_THRESHOLD = 3
@@ -44,18 +45,25 @@ def render(report: dict[str, Any]) -> str:
         f"Note: {NOBODY_ACKNOWLEDGES}.",
         "",
     ]
+    if report["already_firing"]:
+        lines.insert(
+            1,
+            f"{report['already_firing']} of them already firing when the window opened: simulated (cooldowns "
+            "and the breaker saw them), counted apart under ALREADY FIRING.",
+        )
     rows = [
         [
             a["alertname"],
             a["action"],
             str(a["fired"]),
+            str(a["already_firing"]),
             _counts(a["planned"], _PLANNED_WORDS),
             _counts(a["refused"]),
             _counts(a["messages"]),
         ]
         for a in report["alerts"]
     ]
-    lines.append(table(["alert", "action", "fired", "planned", "refused (guard)", "messages"], rows))
+    lines.append(table(["alert", "action", "fired", "already firing", "planned", "refused (guard)", "messages"], rows))
     days = [[day, *(str(c.get(ch, 0)) for ch in PAGING)] for day, c in report["messages_per_day"].items()]
     if any(int(n) for d in days for n in d[1:]):
         lines += ["", "Pages and SMS per day (UTC):", table(["day", *PAGING], [d for d in days if d[1:] != ["0", "0"]])]
@@ -86,6 +94,8 @@ def _seconds(text: str | None, flag: str) -> float | None:
 
 def _options(args: argparse.Namespace) -> Options:
     """ValueError says which flag is wrong and how to write it."""
+    if (problem := url_problem(args.prometheus)) is not None:
+        raise ValueError(f"--prometheus: {problem}")
     now = time.time()
     start, end = parse_time(args.since, now, "--from"), parse_time(args.until, now, "--to")
     if start >= end:
@@ -139,7 +149,9 @@ def add_parsers(commands: Commands) -> dict[str, Callable[[argparse.Namespace], 
         help="report targets fired on more than N times",
     )
     parser.add_argument(
-        "--evaluation-interval", metavar="DURATION", help="rule evaluation interval (default: read from Prometheus)"
+        "--evaluation-interval",
+        metavar="DURATION",
+        help="evaluation interval of every alert (default: each one's rule group's, read from Prometheus)",
     )
     parser.add_argument(
         "--gap", metavar="DURATION", help="samples apart by more than this end an instance (default: 1.5 intervals)"

@@ -9,6 +9,8 @@ The history (backfilled by promtool, 30s evaluations, two days from a UTC midnig
   lets three stops through and refuses the fourth.
 - day 1 from 22:30: ShopSlow (warning, INVESTIGATE) fires until the window ends: its ladder's
   pagerduty rung (after 60m) runs, since nobody acknowledges.
+- Watchdog fires all along, from before the window opened: it is counted apart, as already
+  firing, and none of its messages is counted.
 Prometheus runs with --query.max-samples=250, fewer than the window holds, so the reads are paged.
 """
 
@@ -22,13 +24,14 @@ import pytest
 import yaml
 
 from responder.backtest import history
+from responder.backtest.instances import Timing
 from responder.cli import main
 from tests.conftest import REPO, real_binary
 from tests.prometheus import server
 from tests.prometheus.alerts_history import Firing, openmetrics
 
 INTERVAL = 30.0
-MAX_SAMPLES = 250  # below the window's 311 samples: one query for all of it is refused
+MAX_SAMPLES = 250  # below the window's 6071 samples: one query for all of it is refused
 DAY = 86400.0
 DAY0 = (time.time() // DAY - 3) * DAY  # a UTC midnight three days ago: the whole window is in the past
 END = DAY0 + 2 * DAY
@@ -83,7 +86,8 @@ def _firings() -> list[Firing]:
         for n in range(4)
     ]
     slow = Firing({"alertname": "ShopSlow", "severity": "warning", "team": "shop"}, END - 90 * 60, END + 600)
-    return [*flapping, *storm, slow]
+    watchdog = Firing({"alertname": "Watchdog", "severity": "none"}, DAY0 - 3600, END + 600)
+    return [*flapping, *storm, slow, watchdog]
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +136,9 @@ def test_the_known_history_gives_exactly_the_expected_counts(
     prometheus: str, rules: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = _backtest(prometheus, rules, _policy(tmp_path, "30m"), capsys)
-    assert report["instances"] == 10
+    assert (report["instances"], report["already_firing"]) == (11, 1)
+    watchdog = _alert(report, "Watchdog")
+    assert (watchdog["fired"], watchdog["already_firing"], watchdog["messages"]) == (0, 1, {})
     flapping = _alert(report, "ShopWebFlapping")
     assert (flapping["fired"], flapping["planned"], flapping["refused"]) == (
         5,
@@ -165,14 +171,17 @@ def test_a_longer_cooldown_freezes_once_and_refuses_the_other_four(
 def test_the_history_is_read_in_pages_within_prometheus_max_samples(prometheus: str) -> None:
     client = history.Prometheus(prometheus)
     limit = history.max_samples(client)
-    series = history.read_history(client, DAY0, END, INTERVAL, limit)
+    series = history.read_history(client, DAY0, END, Timing.fixed(INTERVAL, None), limit)
     assert limit == MAX_SAMPLES
     widths = {round(end - start, 3) for start, end in client.queries[:-1]}
-    assert widths == {history.page_seconds(6, INTERVAL, MAX_SAMPLES)}  # no page refused and read again
+    assert widths == {history.page_seconds(7, INTERVAL, MAX_SAMPLES)}  # no page refused and read again
     assert len(client.queries) > 10
-    assert all(ts == sorted(set(ts)) for ts in series.values())  # a sample at a page's edge is read once
-    # ShopSlow's samples from 90m before the window's end up to and including it: 181.
-    assert sorted(len(ts) for ts in series.values()) == [20, 20, 20, 20, 50, 181]
+    runs = {dict(labels)["alertname"]: found for labels, found in sorted(series.items())}
+    flaps = [(DAY0 + 10 * 3600 + n * 1200, DAY0 + 10 * 3600 + n * 1200 + 270) for n in range(5)]
+    assert runs["ShopWebFlapping"] == flaps  # 5 runs of 10 samples, none cut at a page's edge
+    assert runs["ShopOverloaded"] == [(DAY0 + DAY + 12 * 3600, DAY0 + DAY + 12 * 3600 + 570)]
+    assert runs["ShopSlow"] == [(END - 90 * 60, END)]
+    assert runs["Watchdog"] == [(DAY0 + INTERVAL, END)]  # (from, to]: its sample at the window's start is before it
 
 
 def test_the_whole_window_in_one_query_is_what_prometheus_refuses(prometheus: str) -> None:
@@ -190,11 +199,22 @@ def test_an_unreachable_prometheus_is_named_without_its_password(capsys: pytest.
     assert "s3cret" not in err
 
 
-def test_the_evaluation_interval_is_read_from_prometheus_rule_groups(tmp_path: Path) -> None:
-    rules = tmp_path / "every-20s.rules.yml"
-    group = {"name": "g", "interval": "20s", "rules": [{"alert": "Never", "expr": "vector(1) == 0"}]}
-    rules.write_text(yaml.safe_dump({"groups": [group]}), "utf-8")
+def _both_groups_loaded(url: str) -> bool:
+    """Listed with their intervals as soon as loaded: the 2m group's first evaluation may be two
+    minutes away."""
+    return len(server.api(url, "/api/v1/rules")["groups"]) == 2
+
+
+def test_each_alert_evaluation_interval_is_read_from_prometheus_rule_groups(tmp_path: Path) -> None:
+    rules = tmp_path / "mixed.rules.yml"
+    never = {"alert": "Never", "expr": "vector(1) == 0"}
+    groups = [
+        {"name": "fast", "interval": "20s", "rules": [never, {"alert": "Fast", "expr": "vector(1) == 0"}]},
+        {"name": "slow", "interval": "2m", "rules": [never]},
+    ]
+    rules.write_text(yaml.safe_dump({"groups": groups}), "utf-8")
     binary, promtool = real_binary("prometheus"), real_binary("promtool")
     history_text = openmetrics(_firings()[:1], INTERVAL)
-    with server.prometheus(binary, promtool, tmp_path, history_text, [rules], ready=server.rules_evaluated) as url:
-        assert history.evaluation_interval(history.Prometheus(url)) == 20.0
+    with server.prometheus(binary, promtool, tmp_path, history_text, [rules], ready=_both_groups_loaded) as url:
+        timing = history.timing(history.Prometheus(url), None)
+    assert (timing.interval("Fast"), timing.interval("Never"), timing.shortest) == (20.0, 120.0, 20.0)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from responder.backtest import history
+from responder.backtest.instances import Labels, Run, Timing, reconstruct
 
 _RANGE = re.compile(r"\[(\d+)ms\]$")
 
@@ -25,14 +26,16 @@ class Fake:
 
     series: dict[str, list[float]]
     limit: int = 100
-    intervals: list[float] = field(default_factory=lambda: [30.0])
-    broken: str = ""  # "500", "json", "401", or "flags" (no flags page)
+    groups: list[tuple[float, list[str]]] = field(default_factory=lambda: [(30.0, [])])  # interval, alertnames
+    broken: str = ""  # "500", "json", "401", "hostile" (a 500 with control characters), "flags" (no flags page)
     loaded: list[int] = field(default_factory=list)  # samples each query loaded
     authorization: list[str] = field(default_factory=list)
 
     def answer(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
         if self.broken == "500":
             return 500, json.dumps({"status": "error", "errorType": "internal", "error": "disk on fire"}).encode()
+        if self.broken == "hostile":
+            return 500, json.dumps({"status": "error", "errorType": "x", "error": "\x1b[2J\nFAKE LINE"}).encode()
         if self.broken == "json":
             return 200, b"<html>log in</html>"
         if self.broken == "401":
@@ -40,7 +43,11 @@ class Fake:
         if path == "/api/v1/status/flags" and self.broken != "flags":
             return self._ok({"query.max-samples": str(self.limit)})
         if path == "/api/v1/rules":
-            return self._ok({"groups": [{"name": f"g{i}", "interval": s} for i, s in enumerate(self.intervals)]})
+            groups = [
+                {"name": f"g{i}", "interval": s, "rules": [{"name": name, "type": "alerting"} for name in names]}
+                for i, (s, names) in enumerate(self.groups)
+            ]
+            return self._ok({"groups": groups})
         if path == "/api/v1/series":
             return self._ok([{"__name__": "ALERTS", "alertname": name} for name in self.series])
         if path == "/api/v1/query":
@@ -102,23 +109,56 @@ def _every(start: float, end: float, step: float) -> list[float]:
     return [start + i * step for i in range(int((end - start) // step) + 1)]
 
 
-def test_pages_stay_within_the_limit_and_read_every_sample_once(served: tuple[str, Fake]) -> None:
+EVERY_30S = Timing.fixed(30, None)
+
+
+def _by_name(series: dict[Labels, list[Run]]) -> dict[str, list[Run]]:
+    return {dict(k)["alertname"]: v for k, v in series.items()}
+
+
+def test_pages_stay_within_the_limit_and_fold_samples_into_runs_across_them(served: tuple[str, Fake]) -> None:
     url, fake = served
-    fake.series = {"A": _every(30, 6000, 30), "B": _every(3000, 9000, 30), "C": [9990.0]}
+    fake.series = {"A": [*_every(30, 3000, 30), *_every(6000, 7000, 30)], "B": _every(3000, 9000, 30), "C": [9990.0]}
     client = history.Prometheus(url)
-    series = history.read_history(client, 0, 10000, 30, history.max_samples(client))
-    assert {dict(k)["alertname"]: v for k, v in series.items()} == fake.series
+    series = history.read_history(client, 0, 10000, EVERY_30S, history.max_samples(client))
+    assert _by_name(series) == {"A": [(30, 3000), (6000, 6990)], "B": [(3000, 9000)], "C": [(9990, 9990)]}
     assert max(fake.loaded) <= fake.limit
-    assert len(client.queries) > 1
+    assert len(client.queries) > 5  # each run spans several pages
     assert all(("alertstate", "firing") not in key for key in series)
+
+
+def test_a_page_never_asks_for_more_than_a_million_samples_whatever_the_limit(served: tuple[str, Fake]) -> None:
+    url, fake = served
+    fake.limit = history.DEFAULT_MAX_SAMPLES
+    fake.series = {"A": [30.0, 60.0]}
+    client = history.Prometheus(url)
+    span = 3 * history.PAGE_SAMPLES * 30
+    history.read_history(client, 0, span, EVERY_30S, history.max_samples(client))
+    assert len(client.queries) == 4  # one series, a sample every 30s: (1,000,000 - 1) x 30 s a page
+    assert max(end - start for start, end in client.queries) == (history.PAGE_SAMPLES - 1) * 30
+
+
+def test_each_alert_is_cut_at_its_own_group_interval(served: tuple[str, Fake]) -> None:
+    """One group every 15s must not cut the alerts of a group evaluated every minute at every
+    sample; the pages still count on the 15s one."""
+    url, fake = served
+    fake.groups = [(15.0, ["Fast"]), (60.0, ["Slow"])]
+    fake.series = {"Slow": _every(60, 3000, 60), "Fast": [*_every(15, 600, 15), *_every(660, 900, 15)]}
+    client = history.Prometheus(url)
+    timing = history.timing(client, None)
+    series = history.read_history(client, 0, 10000, timing, history.max_samples(client))
+    assert _by_name(series) == {"Slow": [(60, 3000)], "Fast": [(15, 600), (660, 900)]}
+    assert max(fake.loaded) <= fake.limit
+    slow = next(i for i in reconstruct(series, [], timing, (0, 10000)) if i.labels["alertname"] == "Slow")
+    assert slow.end == 3060  # one evaluation of its own group after its last sample
 
 
 def test_a_page_refused_for_too_many_samples_is_read_again_in_halves(served: tuple[str, Fake]) -> None:
     url, fake = served
     fake.series = {"A": _every(10, 5000, 10)}  # every 10s, where the interval read says 30s
     client = history.Prometheus(url)
-    series = history.read_history(client, 0, 5000, 30, 100)
-    assert list(series.values()) == [fake.series["A"]]
+    series = history.read_history(client, 0, 5000, EVERY_30S, 100)
+    assert _by_name(series) == {"A": [(10, 5000)]}
     assert any(n > fake.limit for n in fake.loaded)  # refused, then read in halves
     widths = [end - start for start, end in client.queries]
     assert min(widths) < max(widths)
@@ -136,12 +176,15 @@ def test_the_limit_falls_back_to_prometheus_default_when_its_flags_cannot_be_rea
     assert history.max_samples(history.Prometheus(url)) == history.DEFAULT_MAX_SAMPLES
 
 
-def test_the_interval_is_the_shortest_rule_group_interval_or_the_default(served: tuple[str, Fake]) -> None:
+def test_an_alert_interval_is_its_group_or_its_longest_group_or_the_default(served: tuple[str, Fake]) -> None:
     url, fake = served
-    fake.intervals = [60.0, 15.0]
-    assert history.evaluation_interval(history.Prometheus(url)) == 15.0
-    fake.intervals = []
-    assert history.evaluation_interval(history.Prometheus(url)) == history.DEFAULT_INTERVAL_SECONDS
+    fake.groups = [(15.0, ["Fast", "Both"]), (60.0, ["Slow", "Both"])]
+    timing = history.timing(history.Prometheus(url), None)
+    assert [timing.interval(n) for n in ("Fast", "Slow", "Both", "Gone")] == [15.0, 60.0, 60.0, 60.0]
+    assert (timing.shortest, timing.gap_of("Fast"), timing.gap_of("Slow")) == (15.0, 22.5, 90.0)
+    assert history.timing(history.Prometheus(url), 300.0).gap_of("Fast") == 300.0  # --gap, for every alert
+    fake.groups = []
+    assert history.timing(history.Prometheus(url), None).shortest == history.DEFAULT_INTERVAL_SECONDS
 
 
 @pytest.mark.parametrize(
@@ -150,6 +193,7 @@ def test_the_interval_is_the_shortest_rule_group_interval_or_the_default(served:
         ("500", "answered 500 to /api/v1/series: internal: disk on fire; check Prometheus's log"),
         ("json", "did not answer /api/v1/series with Prometheus's JSON; check that --prometheus is"),
         ("401", "answered 401 to /api/v1/series: no Prometheus error in the answer; check the user and password"),
+        ("hostile", "answered 500 to /api/v1/series: x: \\x1b[2J\\nFAKE LINE; check Prometheus's log"),
     ],
 )
 def test_a_failure_says_what_to_check_and_never_the_password(served: tuple[str, Fake], broken: str, words: str) -> None:
@@ -157,10 +201,26 @@ def test_a_failure_says_what_to_check_and_never_the_password(served: tuple[str, 
     fake.broken = broken
     secret_url = url.replace("http://", "http://reader:hunter2@")
     with pytest.raises(history.HistoryError) as raised:
-        history.read_history(history.Prometheus(secret_url), 0, 100, 30, 1000)
+        history.read_history(history.Prometheus(secret_url), 0, 100, EVERY_30S, 1000)
     assert words in str(raised.value)
+    assert str(raised.value).isprintable()
     assert "hunter2" not in str(raised.value)
     assert "(credentials and query not shown)" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("http://user:pa/ss@127.0.0.1:1", "'pa'"),  # ends the host early: "nonnumeric port: 'pa'"
+        ("http://user:s3cr#et@127.0.0.1:1", "s3cr"),
+        ("http://u:p4ss@[::1", "p4ss"),  # "Invalid IPv6 URL", a ValueError
+    ],
+)
+def test_a_url_that_cannot_be_read_is_a_history_error_quoting_none_of_it(url: str, secret: str) -> None:
+    with pytest.raises(history.HistoryError, match="the URL given as --prometheus cannot be read") as raised:
+        history.Prometheus(url).get("/api/v1/status/flags")
+    assert secret not in str(raised.value)
+    assert "127.0.0.1" not in str(raised.value)
 
 
 def test_a_user_and_password_in_the_url_are_sent_as_basic_auth(served: tuple[str, Fake]) -> None:

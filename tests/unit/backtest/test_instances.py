@@ -4,7 +4,20 @@ from pathlib import Path
 
 import yaml
 
-from responder.backtest.instances import Labels, Rule, annotations_for, fingerprint, load_rules, reconstruct, runs
+from responder.backtest.instances import (
+    Labels,
+    Rule,
+    Run,
+    Timing,
+    annotations_for,
+    extend_runs,
+    fingerprint,
+    load_rules,
+    reconstruct,
+    runs,
+)
+
+EVERY_30S = Timing.fixed(30, None)
 
 
 def test_samples_further_apart_than_the_gap_start_a_new_instance() -> None:
@@ -16,21 +29,51 @@ def test_one_sample_is_an_instance_and_no_sample_is_none() -> None:
     assert runs([], gap=45) == []
 
 
+def test_runs_extend_across_pages_as_the_samples_arrive() -> None:
+    found: list[Run] = []
+    extend_runs(found, [0, 30, 60], gap=45)
+    extend_runs(found, [90, 120, 300], gap=45)
+    assert found == [(0, 120), (300, 300)]
+
+
 def test_an_instance_ends_one_evaluation_after_its_last_sample() -> None:
-    series: dict[Labels, list[float]] = {(("alertname", "A"),): [0.0, 30.0, 60.0]}
-    [instance] = reconstruct(series, [], interval=30, gap=45, window_end=1000)
-    assert (instance.start, instance.end) == (0.0, 90.0)
+    series: dict[Labels, list[Run]] = {(("alertname", "A"),): [(100.0, 160.0)]}
+    [instance] = reconstruct(series, [], EVERY_30S, window=(0, 1000))
+    assert (instance.start, instance.end, instance.already_firing) == (100.0, 190.0, False)
 
 
 def test_an_instance_whose_samples_reach_the_window_end_is_still_firing() -> None:
-    series: dict[Labels, list[float]] = {(("alertname", "A"),): [900.0, 930.0, 960.0, 990.0]}
-    [instance] = reconstruct(series, [], interval=30, gap=45, window_end=1000)
+    series: dict[Labels, list[Run]] = {(("alertname", "A"),): [(900.0, 990.0)]}
+    [instance] = reconstruct(series, [], EVERY_30S, window=(0, 1000))
     assert instance.end is None
 
 
+def test_an_instance_whose_first_sample_is_within_its_gap_of_the_window_start_was_already_firing() -> None:
+    series: dict[Labels, list[Run]] = {(("alertname", "A"),): [(1045.0, 1100.0), (2000.0, 2030.0)]}
+    first, second = reconstruct(series, [], EVERY_30S, window=(1000, 5000))
+    assert (first.already_firing, second.already_firing) == (True, False)
+    [late] = reconstruct({(("alertname", "A"),): [(1046.0, 1100.0)]}, [], EVERY_30S, window=(1000, 5000))
+    assert not late.already_firing  # 46s after the start: a gap of 45s had passed without it
+
+
+def test_each_alert_ends_by_its_own_interval_and_gap() -> None:
+    timing = Timing({"Slow": 60.0}, default=30.0, shortest=15.0)
+    series: dict[Labels, list[Run]] = {
+        (("alertname", "Slow"),): [(100.0, 200.0)],
+        (("alertname", "B"),): [(100.0, 200.0)],
+    }
+    ends = {i.labels["alertname"]: i.end for i in reconstruct(series, [], timing, window=(0, 1000))}
+    assert ends == {"Slow": 260.0, "B": 230.0}
+    [open_slow] = reconstruct({(("alertname", "Slow"),): [(100.0, 911.0)]}, [], timing, window=(0, 1000))
+    assert open_slow.end is None  # 89s before the end: within Slow's gap of 90s, still firing
+
+
 def test_instances_come_in_start_order_across_series() -> None:
-    series: dict[Labels, list[float]] = {(("alertname", "B"),): [100.0], (("alertname", "A"),): [50.0, 500.0]}
-    found = reconstruct(series, [], interval=30, gap=45, window_end=1000)
+    series: dict[Labels, list[Run]] = {
+        (("alertname", "B"),): [(100.0, 100.0)],
+        (("alertname", "A"),): [(50.0, 50.0), (500.0, 500.0)],
+    }
+    found = reconstruct(series, [], EVERY_30S, window=(0, 1000))
     assert [(i.labels["alertname"], i.start) for i in found] == [("A", 50.0), ("B", 100.0), ("A", 500.0)]
 
 

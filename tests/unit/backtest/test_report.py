@@ -18,14 +18,20 @@ MIDNIGHT = datetime(2026, 11, 2, tzinfo=UTC).timestamp()
 WATCH = {"action": "INVESTIGATE", "target_namespace": "shop", "target_deployment": "web"}
 
 
-def _instance(name: str, start: float, end: float | None, annotations: dict[str, str] | None = None) -> AlertInstance:
+FREEZE = {"action": "FREEZE_DEPLOYMENTS", "target_namespace": "shop", "target_deployment": "web"}
+
+
+def _instance(
+    name: str, start: float, end: float | None, annotations: dict[str, str] | None = None, already: bool = False
+) -> AlertInstance:
     labels = {"alertname": name, "severity": "critical"}
-    return AlertInstance(fingerprint(labels), start, end, labels, annotations or WATCH)
+    return AlertInstance(fingerprint(labels), start, end, labels, annotations or WATCH, already)
 
 
 def _report(*instances: AlertInstance, end: float = MIDNIGHT + 86400) -> dict[str, Any]:
     timelines = asyncio.run(simulate(POLICY, instances, MIDNIGHT - 86400, end))
-    return build(timelines, POLICY, Window(MIDNIGHT - 86400, end, 3))
+    opened = {i.fingerprint for i in instances if i.already_firing}
+    return build(timelines, POLICY, Window(MIDNIGHT - 86400, end, 3), opened)
 
 
 def test_the_sms_rung_runs_when_the_alert_outlasts_it_since_nobody_acknowledges() -> None:
@@ -48,6 +54,29 @@ def test_messages_count_on_the_day_they_were_sent() -> None:
 def test_an_alert_firing_at_the_window_end_is_never_resolved() -> None:
     [alert] = _report(_instance("Open", MIDNIGHT, None), end=MIDNIGHT + 60)["alerts"]
     assert alert["messages"] == {"slack": 1, "pagerduty": 1}  # the SMS rung falls after the window
+
+
+def test_an_alert_already_firing_when_the_window_opened_is_counted_apart() -> None:
+    watchdog = _instance("Watchdog", MIDNIGHT - 86400 + 30, MIDNIGHT - 600, already=True)
+    report = _report(watchdog, _instance("Watchdog", MIDNIGHT, MIDNIGHT + 60))  # resolved, then fires anew
+    [alert] = report["alerts"]
+    assert (alert["fired"], alert["already_firing"], report["already_firing"]) == (1, 1, 1)
+    assert alert["messages"] == {"slack": 2, "pagerduty": 2}  # the new firing's, not the open one's ladder
+    assert report["busiest_hour"]["firings"] == 1
+    assert report["flapping"] == []
+
+
+def test_an_alert_already_firing_when_the_window_opened_still_holds_its_cooldown() -> None:
+    opened = _instance("Freeze", MIDNIGHT - 86400 + 30, MIDNIGHT - 86400 + 120, FREEZE, already=True)
+    again = _instance("Freeze", MIDNIGHT - 86400 + 300, MIDNIGHT - 86400 + 400, FREEZE)  # within the 10m cooldown
+    [alert] = _report(opened, again)["alerts"]
+    assert (alert["fired"], alert["already_firing"], alert["planned"], alert["refused"]) == (1, 1, {}, {"cooldown": 1})
+
+
+def test_the_summary_says_how_many_were_already_firing() -> None:
+    text = render(_report(_instance("Watchdog", MIDNIGHT - 86400 + 30, None, already=True)))
+    assert "1 of them already firing when the window opened: simulated" in text
+    assert "No page and no SMS would have been sent." in text
 
 
 def test_the_summary_escapes_control_characters_from_labels() -> None:
