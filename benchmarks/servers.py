@@ -10,6 +10,7 @@ import time
 import urllib.request
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from aiohttp import web
@@ -48,15 +49,18 @@ def bare_app() -> web.Application:
     return app
 
 
-def responder_config(work: Path, port: int, dsn: str | None = None, workers: dict[str, str] | None = None) -> Path:
+def responder_config(
+    work: Path, port: int, dsn: str | None = None, overrides: dict[str, dict[str, Any]] | None = None
+) -> Path:
     """The bench's policy; journaling in PostgreSQL at `dsn` when given, else in SQLite under `work`;
-    `workers` overrides settings of the policy's workers section."""
+    `overrides`, settings of the policy's sections (workers, escalation) replaced."""
     config = yaml.safe_load(resources.files("responder").joinpath("default_policy.yaml").read_text())
     config["server"].update({"listen": f"127.0.0.1:{port}", "max_backlog": 1_000_000, "max_body_bytes": 4 * 1024**2})
     config["auth"] = {"bearer_token": TOKEN}
     config["journal"] = {"postgresql": {"dsn": dsn}} if dsn else {"sqlite": str(work / "journal.db")}
     config["actions"]["EMERGENCY_STOP"]["cooldown"] = "0s"
-    config["workers"].update(workers or {})
+    for section, settings in (overrides or {}).items():
+        config[section].update(settings)
     # Every paced alert must reach a remediation, so cooldown and breaker are out of the way. The
     # breaker still counts the mutations in its window, up to its maximum: a realistic maximum
     # (tens) bounds that count, so the window is kept as short: 100ms holds ~40 at 500/s.
@@ -97,11 +101,15 @@ def drain(port: int, limit_seconds: float = 300) -> tuple[int, float]:
 
 
 def start_responder(
-    work: Path, name: str, dsn: str | None = None, workers: dict[str, str] | None = None, replica: str | None = None
+    work: Path,
+    name: str,
+    dsn: str | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    replica: str | None = None,
 ) -> tuple[int, subprocess.Popen[bytes]]:
     """A responder on a port of its own; `replica`, its name among PostgreSQL replicas."""
     port = free_port()
     (work / name).mkdir()
-    config = responder_config(work / name, port, dsn, workers)
+    config = responder_config(work / name, port, dsn, overrides)
     argv = [sys.executable, "-m", "responder", "serve", "--config", str(config)]
     return port, start(argv, port, work, name, {"RESPONDER_REPLICA": replica} if replica else None)
