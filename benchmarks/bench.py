@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         web.run_app(bare_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
         return 0
     if args.mode == "pace":
-        failover.pace(args.port, args.rate, args.seconds)
+        failover.pace(args.port, args.rate or 500, args.seconds)
         return 0
     if args.failover:
         if args.journal != "postgresql":

@@ -3,13 +3,14 @@ wait before the other runs them, and the survivor's arrival -> first remediation
 meanwhile.
 
 Both replicas are paced with new EMERGENCY_STOP alerts (half the rate each, as a Service would
-spread them); replica A's sender runs in a process of its own so that both are killed together.
-At `kill_at` seconds A is sent SIGKILL. The steps it held then (`running`, leased by A) are read
+spread them); replica A's sender runs in a process of its own so that it stops with A. After
+`kill_at` seconds A is sent SIGKILL. The steps it held then (`running`, leased by A) are read
 from the database at once; each is taken over once its lease runs out, so the lease is set short
-for the run (`workers.lease`, with the step timeout it must be twice of). Notifications A had
-received but not yet answered are Alertmanager's to retry, and are not counted here.
+for the run (`workers.lease`; the step timeout is set to 10s, since the lease must be at least
+twice it). Notifications A had received but not yet answered are Alertmanager's to retry, and
+are not counted here.
 
-Usage: python -m benchmarks.bench --journal postgresql --failover [--lease 30s] [--rate 500]
+Usage: python -m benchmarks.bench --journal postgresql --failover [--lease 30] [--rate 200] [--kill-at 10]
 """
 
 import asyncio
@@ -32,10 +33,8 @@ WARM_UP_SECONDS = 1.0
 # The alerts' numbers (their fingerprints, 16 hex digits): the survivor's from SURVIVOR_FIRST up
 # to the killed replica's, A_FIRST on.
 SURVIVOR_FIRST, A_FIRST = 3_000_000, 4_000_000
-AFTER_EXPIRY_SECONDS = 5.0
-Responder = tuple[
-    int, "subprocess.Popen[bytes]"
-]  # its port and process  # the survivor's load goes on this long after the leases ran out
+AFTER_EXPIRY_SECONDS = 5.0  # the survivor's load goes on this long after the leases ran out
+Responder = tuple[int, "subprocess.Popen[bytes]"]  # its port and process
 
 
 def _held_by(dsn: str, replica: str) -> dict[int, float]:
