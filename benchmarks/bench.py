@@ -14,9 +14,14 @@ With `--journal postgresql` the responder is measured on both journals in the sa
 then PostgreSQL on a server the bench starts on this machine (tests/postgres.py), a new database
 for each responder started.
 
+With `--failover` (PostgreSQL only) it measures, instead, two replicas on one database under a
+paced load while one of them is killed (benchmarks/failover.py).
+
 Usage: python -m benchmarks.bench [--seconds 5] [--rounds 3] [--connections 32]   (scripts/bench)
        python -m benchmarks.bench --journal postgresql                 (and PostgreSQL)
+       python -m benchmarks.bench --journal postgresql --failover [--lease 30]
        python -m benchmarks.bench bare PORT                            (the baseline server)
+       python -m benchmarks.bench pace PORT --rate R --seconds S       (a paced sender, for failover)
 """
 
 import argparse
@@ -32,6 +37,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from benchmarks import failover
 from benchmarks.load import paced, run_wrk
 from benchmarks.payloads import alert, payload
 from benchmarks.servers import bare_app, drain, free_port, main_thread_cpu_seconds, start, start_responder
@@ -188,22 +194,38 @@ def run(journal: str, seconds: int, rounds: int, connections: int, rate: int) ->
     return ok
 
 
+def run_failover(rate: int, lease_seconds: float, kill_at: float) -> bool:
+    with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp, postgresql() as server:
+        print(f"--- journal: postgresql, two replicas ({server.words})")
+        return failover.failover(Path(tmp), server.new_dsn() or "", rate, kill_at, lease_seconds)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__)
-    parser.add_argument("mode", nargs="?", default="run", choices=["run", "bare"])
+    parser.add_argument("mode", nargs="?", default="run", choices=["run", "bare", "pace"])
     parser.add_argument("port", nargs="?", type=int)
     parser.add_argument("--seconds", type=int, default=5, help="per round and server")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--rate", type=int, help="paced new alerts per second (default 500; --failover: 200)")
     parser.add_argument(
         "--journal", choices=["sqlite", "postgresql"], default="sqlite", help="postgresql: measure it beside SQLite"
     )
+    parser.add_argument("--failover", action="store_true", help="two PostgreSQL replicas, one killed (only that)")
+    parser.add_argument("--lease", type=float, default=30.0, help="--failover: workers.lease in seconds")
+    parser.add_argument("--kill-at", type=float, default=10.0, help="--failover: seconds of load before the kill")
     args = parser.parse_args(argv)
     if args.mode == "bare":
         web.run_app(bare_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
         return 0
-    return 0 if run(args.journal, args.seconds, args.rounds, args.connections, args.rate) else 1
+    if args.mode == "pace":
+        failover.pace(args.port, args.rate or 500, args.seconds)
+        return 0
+    if args.failover:
+        if args.journal != "postgresql":
+            parser.error("--failover needs --journal postgresql: only replicas on PostgreSQL fail over")
+        return 0 if run_failover(args.rate or 200, args.lease, args.kill_at) else 1
+    return 0 if run(args.journal, args.seconds, args.rounds, args.connections, args.rate or 500) else 1
 
 
 if __name__ == "__main__":

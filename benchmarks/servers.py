@@ -10,6 +10,7 @@ import time
 import urllib.request
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from aiohttp import web
@@ -48,13 +49,18 @@ def bare_app() -> web.Application:
     return app
 
 
-def responder_config(work: Path, port: int, dsn: str | None = None) -> Path:
-    """The bench's policy; journaling in PostgreSQL at `dsn` when given, else in SQLite under `work`."""
+def responder_config(
+    work: Path, port: int, dsn: str | None = None, overrides: dict[str, dict[str, Any]] | None = None
+) -> Path:
+    """The bench's policy; journaling in PostgreSQL at `dsn` when given, else in SQLite under `work`;
+    `overrides`, settings of the policy's sections (workers, escalation) replaced."""
     config = yaml.safe_load(resources.files("responder").joinpath("default_policy.yaml").read_text())
     config["server"].update({"listen": f"127.0.0.1:{port}", "max_backlog": 1_000_000, "max_body_bytes": 4 * 1024**2})
     config["auth"] = {"bearer_token": TOKEN}
     config["journal"] = {"postgresql": {"dsn": dsn}} if dsn else {"sqlite": str(work / "journal.db")}
     config["actions"]["EMERGENCY_STOP"]["cooldown"] = "0s"
+    for section, settings in (overrides or {}).items():
+        config[section].update(settings)
     # Every paced alert must reach a remediation, so cooldown and breaker are out of the way. The
     # breaker still counts the mutations in its window, up to its maximum: a realistic maximum
     # (tens) bounds that count, so the window is kept as short: 100ms holds ~40 at 500/s.
@@ -64,9 +70,11 @@ def responder_config(work: Path, port: int, dsn: str | None = None) -> Path:
     return path
 
 
-def start(argv: list[str], port: int, work: Path, name: str) -> subprocess.Popen[bytes]:
+def start(
+    argv: list[str], port: int, work: Path, name: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     log = (work / f"{name}.log").open("wb")
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, **(env or {})})
     _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
     return process
 
@@ -92,8 +100,16 @@ def drain(port: int, limit_seconds: float = 300) -> tuple[int, float]:
     return first, time.monotonic() - start
 
 
-def start_responder(work: Path, name: str, dsn: str | None = None) -> tuple[int, subprocess.Popen[bytes]]:
+def start_responder(
+    work: Path,
+    name: str,
+    dsn: str | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    replica: str | None = None,
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """A responder on a port of its own; `replica`, its name among PostgreSQL replicas."""
     port = free_port()
     (work / name).mkdir()
-    config = responder_config(work / name, port, dsn)
-    return port, start([sys.executable, "-m", "responder", "serve", "--config", str(config)], port, work, name)
+    config = responder_config(work / name, port, dsn, overrides)
+    argv = [sys.executable, "-m", "responder", "serve", "--config", str(config)]
+    return port, start(argv, port, work, name, {"RESPONDER_REPLICA": replica} if replica else None)

@@ -41,6 +41,7 @@ from psycopg.types.json import set_json_loads
 from responder.journal import Effect, Listing, Operation, Settled, Step, StepResult, StoredNotification
 from responder.journal import postgres_queries as queries
 from responder.journal import postgres_views as views
+from responder.journal.postgres_batch import BatchState
 from responder.journal.postgres_escalation import PostgresEscalationStore
 from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_schema import durability_problem, migrate
@@ -118,6 +119,7 @@ class PostgresJournal:
         # a start), cleared by a query that finds none. Spares accept that query nearly always.
         self._maybe_unapplied = True
         self._state = Replica(self.replica)
+        self._batch = BatchState()  # of the writer's transaction in progress
         self.durability_warning: str | None = None
         self.escalation = PostgresEscalationStore(self.run, self._state)
 
@@ -178,6 +180,7 @@ class PostgresJournal:
 
     def _begun(self) -> None:
         self._state.leasing.clear()
+        self._batch = BatchState()
 
     def _rolled_back(self, error: BaseException) -> None:
         """A transaction was lost: the instances it cached, whether it applied notifications, and,
@@ -254,7 +257,7 @@ class PostgresJournal:
                 self._backlog += 1
                 return queries.insert_notification(conn, self._state, body, correlation_id, now, None), None
             notification_id = queries.insert_notification(conn, self._state, body, correlation_id, now, now)
-            tx = PostgresTransaction(conn, self._state)
+            tx = PostgresTransaction(conn, self._state, self._batch)
             try:
                 result = apply(tx, StoredNotification(notification_id, body, correlation_id))
             except psycopg.Error:  # the database, or another replica first: the writer decides
@@ -275,7 +278,7 @@ class PostgresJournal:
         return await self.run(lambda conn: queries.unprocessed(conn, limit))
 
     async def transact(self, fn: Callable[[PostgresTransaction], T]) -> T:
-        return await self.run(lambda conn: fn(PostgresTransaction(conn, self._state)))
+        return await self.run(lambda conn: fn(PostgresTransaction(conn, self._state, self._batch)))
 
     async def finish_step(
         self,

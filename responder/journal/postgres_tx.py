@@ -12,11 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from psycopg import Cursor
-
 from responder.alerts import Alert
 from responder.decision import GuardState
-from responder.journal import STEP_KINDS, Instance, Step
+from responder.journal import Instance, Step
+from responder.journal.postgres_batch import BatchState
 from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_schema import GUARD_LOCK
 from responder.journal.postgres_writer import Connection
@@ -52,6 +51,18 @@ _INSERT_NEW_STEPS = (
     f"INSERT INTO steps (id, {_STEP_COLUMNS}) SELECT i, %s, %s, %s, %s, k, kd, n, tk, p::jsonb, st, d, a, lu, lh"
     f" FROM unnest(%s::bigint[], {_STEP_ARRAYS}) AS u (i, k, kd, n, tk, p, st, d, a, lu, lh)"
 )
+# The guards' reads (see `PostgresTransaction.guard_state`), as rows (target, time): the count of
+# mutations in the window, capped, with no target; and each target's last mutation.
+_COUNT_MUTATIONS = (
+    "SELECT NULL::text, COALESCE(SUM(GREATEST(1, (SELECT COUNT(*) FROM changes c WHERE c.step_id = w.id))), 0)::float8"
+    " FROM (SELECT id FROM steps WHERE kind = 'remediation' AND created_at > %s AND name = ANY(%s)"
+    f" AND (status != '{_CANCELLED}' OR EXISTS (SELECT 1 FROM changes c WHERE c.step_id = steps.id)) LIMIT %s) w"
+)
+_LAST_MUTATIONS = (
+    "SELECT t, GREATEST((SELECT MAX(created_at) FROM steps WHERE target_key = t AND kind = 'remediation'"
+    f" AND name = ANY(%s) AND status != '{_CANCELLED}'),"
+    " (SELECT MAX(at) FROM changes WHERE deployment = t AND name = ANY(%s))) FROM unnest(%s::text[]) t"
+)
 # The detail of an attempt whose lease ran out (see `PostgresTransaction.claim`).
 LEASE_EXPIRED = dumps(
     {
@@ -77,8 +88,6 @@ class _Leases:
     room: dict[str, int]
     until: float
     now: float
-    older: Cursor[tuple[Any, ...]] | None = None  # asked for the kinds with an older step due
-    older_due: dict[str, bool] | None = None
     leased: dict[str, list[Step]] = field(default_factory=dict)
 
 
@@ -91,10 +100,12 @@ class _GuardCache:
 
 
 class PostgresTransaction:
-    """The Transaction protocol over one open PostgreSQL transaction, for `replica`."""
+    """The Transaction protocol over one open PostgreSQL transaction, for `replica`; `batch`, what
+    that transaction's other operations found out already (by default, nothing)."""
 
-    def __init__(self, conn: Connection, replica: Replica) -> None:
+    def __init__(self, conn: Connection, replica: Replica, batch: BatchState | None = None) -> None:
         self._conn, self._replica = conn, replica
+        self._batch = batch if batch is not None else BatchState()
         self._guards: _GuardCache | None = None
         self._leases: _Leases | None = None
         self._new: dict[int, set[str]] = {}  # instances this transaction inserted: the step keys planned
@@ -210,6 +221,9 @@ class PostgresTransaction:
     def _columns(self, steps: Sequence[PlannedStep], leased: Sequence[bool], now: float) -> list[list[Any]]:
         """The arrays an insert of `steps` unnests, each leased or not."""
         until = self._leases.until if self._leases is not None else None
+        for step, lease in zip(steps, leased, strict=True):
+            if not lease and step.delay_seconds <= 0:
+                self._batch.made_due(step.kind)
         return [
             [s.key for s in steps],
             [s.kind for s in steps],
@@ -240,7 +254,7 @@ class PostgresTransaction:
         leases = self._leases
         if leases is None or step.delay_seconds > 0 or leases.room.get(step.kind, 0) <= 0:
             return False
-        if self._older_due(step.kind):
+        if self._batch.older_due(self._conn, step.kind, leases.now):
             return False
         leases.room[step.kind] -= 1
         return True
@@ -249,69 +263,44 @@ class PostgresTransaction:
         """Steps this transaction adds from now on that are due now are inserted already leased
         by this replica, up to `room[kind]` of each kind, unless an older step of that kind is
         due (a claim serves the oldest first). Which kinds have one is asked only when a step due
-        now is planned: a repeat, the common case, asks nothing."""
+        now is planned, once per database transaction (BatchState): a repeat, the common case,
+        asks nothing."""
         self._leases = _Leases(dict(room), now + lease_seconds, now)
-
-    def _ask_older(self) -> None:
-        """Send the question of which kinds have an older step due, if leasing and not yet sent:
-        its answer then comes with the next result read, at no round trip of its own."""
-        leases = self._leases
-        if leases is not None and leases.older is None:
-            leases.older = self._conn.execute(
-                f"SELECT k FROM unnest(%s::text[]) k WHERE EXISTS (SELECT 1 FROM steps WHERE kind = k"
-                f" AND status = '{_PENDING}' AND due_at <= %s) OR EXISTS (SELECT 1 FROM steps WHERE kind = k"
-                f" AND status = '{_RUNNING}' AND lease_until < %s)",
-                (list(STEP_KINDS), leases.now, leases.now),
-            )
 
     def leased(self, kind: str) -> list[Step]:
         return list(self._leases.leased.get(kind, ())) if self._leases is not None else []
-
-    def _older_due(self, kind: str) -> bool:
-        leases = self._leases
-        assert leases is not None
-        if leases.older_due is None:
-            self._ask_older()
-            assert leases.older is not None
-            found = {row[0] for row in leases.older.fetchall()}
-            leases.older_due = {k: k in found for k in STEP_KINDS}
-        return leases.older_due[kind]
 
     def guard_state(
         self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float, cap: int
     ) -> GuardState:
         """As the SQLite journal counts them (see SqliteTransaction.guard_state), for the whole
-        fleet: read under the guard lock, held until this transaction ends, so no other
-        replica plans a mutation between this count and this transaction's commit. The lock,
-        the count and the targets are sent together and cost one round trip."""
+        fleet: read under the guard lock, taken by the transaction's first first firing and held
+        until it ends, so no other replica plans a mutation between this count and this
+        transaction's commit. The count and the targets are one statement, sent with the lock
+        and cost one round trip."""
         key = (tuple(mutating), window_seconds, now, cap)
         names = list(mutating)
-        counted = None
-        self._ask_older()  # a first firing's steps are leased next: the answer rides with the guards'
-        if self._guards is None or self._guards.key != key:
+        if self._leases is not None:  # a first firing's steps are leased next: the answer rides with the guards'
+            self._batch.ask_older(self._conn, self._leases.now)
+        if not self._batch.guard_locked:
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (GUARD_LOCK,))
-            counted = self._conn.execute(
-                "SELECT COALESCE(SUM(GREATEST(1, (SELECT COUNT(*) FROM changes c WHERE c.step_id = w.id))), 0) FROM"
-                " (SELECT id FROM steps WHERE kind = 'remediation' AND created_at > %s AND name = ANY(%s)"
-                f" AND (status != '{_CANCELLED}' OR EXISTS (SELECT 1 FROM changes c WHERE c.step_id = steps.id))"
-                " LIMIT %s) w",
-                (now - window_seconds, names, cap),
-            )
+            self._batch.guard_locked = True
+        parts: list[str] = []
+        params: list[Any] = []
+        if self._guards is None or self._guards.key != key:
+            parts.append(_COUNT_MUTATIONS)
+            params += [now - window_seconds, names, cap]
             self._guards = _GuardCache(key, frozenset(mutating), 0, {})
         cache = self._guards
-        found = None
         if missing := [t for t in targets if t not in cache.last]:
-            found = self._conn.execute(
-                "SELECT t, GREATEST((SELECT MAX(created_at) FROM steps WHERE target_key = t AND kind = 'remediation'"
-                f" AND name = ANY(%s) AND status != '{_CANCELLED}'),"
-                " (SELECT MAX(at) FROM changes WHERE deployment = t AND name = ANY(%s))) FROM unnest(%s::text[]) t",
-                (names, names, missing),
-            )
-        if counted is not None:
-            row = counted.fetchone()
-            cache.count = int(row[0]) if row else 0
-        if found is not None:
-            cache.last.update({r[0]: r[1] for r in found.fetchall()})
+            parts.append(_LAST_MUTATIONS)
+            params += [names, names, missing]
+        if parts:
+            for target, at in self._conn.execute(" UNION ALL ".join(parts), params).fetchall():
+                if target is None:
+                    cache.count = int(at)
+                else:
+                    cache.last[target] = at
         last = {t: at for t in targets if (at := cache.last.get(t)) is not None}
         return GuardState(mutations_in_window=min(cache.count, cap), last_mutation_at=last)
 

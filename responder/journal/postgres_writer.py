@@ -33,13 +33,10 @@ import psycopg
 from psycopg import errors
 
 from responder.journal import Settled
-
-# A batch's operations, and telling their callers, as the SQLite writer does.
-from responder.journal.sqlite_writer import _abandon, _Op, _settle
+from responder.journal.group_commit import MAX_BATCH, Op, OpFailed, Outcome, abandon, off_loop, settle
 
 T = TypeVar("T")
 Connection = psycopg.Connection[tuple[Any, ...]]
-MAX_BATCH = 512
 CONFLICT_RETRIES = 5
 log = logging.getLogger("responder.journal")
 # Another replica's transaction came first: running the operation again sees what it committed.
@@ -55,14 +52,6 @@ def unavailable(error: BaseException) -> bool:
 class RunAgain(Exception):
     """Raised by an operation that must be rolled back and called again: it will do something
     else the next time (an `accept` whose apply failed appends without applying)."""
-
-
-class _OpFailed(Exception):
-    """An operation's own code raised: its batch is rolled back and run again op by op."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class GroupCommitWriter:
@@ -85,7 +74,7 @@ class GroupCommitWriter:
         self._on_begin, self._on_rollback = on_begin, on_rollback
         self._conn: Connection | None = None
         self._loop = asyncio.get_running_loop()
-        self._pending: list[_Op] = []
+        self._pending: list[Op] = []
         self._task: asyncio.Task[None] | None = None
         self.failure: str | None = None
 
@@ -96,7 +85,7 @@ class GroupCommitWriter:
         the transaction committed (flushed when `durable`) or failed. `then` is told the same,
         synchronously as it settles, whether or not the future is still awaited."""
         future: asyncio.Future[T] = self._loop.create_future()
-        self._pending.append(_Op(fn, future, durable, then))
+        self._pending.append(Op(fn, future, durable, then))
         if self._task is None:
             self._task = self._loop.create_task(self._write())
         return future
@@ -137,39 +126,39 @@ class GroupCommitWriter:
             self._conn = conn
         return self._conn
 
-    async def _execute(self, batch: list[_Op]) -> None:
+    async def _execute(self, batch: list[Op]) -> None:
         try:
             outcomes = await self._transaction(batch)
         except psycopg.Error as exc:
             if unavailable(exc):  # the database itself: nothing in the batch holds
-                _settle([(op, None, exc) for op in batch])
+                settle([(op, None, exc) for op in batch])
                 return
             await self._one_by_one(batch)  # another replica came first, or one operation's statement failed
             return
-        except (_OpFailed, RunAgain):
+        except (OpFailed, RunAgain):
             await self._one_by_one(batch)
             return
         except BaseException as exc:
-            _abandon(batch, exc)
+            abandon(batch, exc)
             raise
-        _settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
+        settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
 
-    async def _one_by_one(self, batch: list[_Op]) -> None:
-        done: list[tuple[_Op, Any, BaseException | None]] = []
+    async def _one_by_one(self, batch: list[Op]) -> None:
+        done: list[Outcome] = []
         try:
             for op in batch:
                 done.append((op, *await self._alone(op)))
         except BaseException as exc:
-            _settle(done)
-            _abandon(batch[len(done) :], exc)
+            settle(done)
+            abandon(batch[len(done) :], exc)
             raise
-        _settle(done)
+        settle(done)
 
-    async def _alone(self, op: _Op) -> tuple[Any, BaseException | None]:
+    async def _alone(self, op: Op) -> tuple[Any, BaseException | None]:
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
                 [(result, error)] = await self._transaction([op])
-            except _OpFailed as failed:
+            except OpFailed as failed:
                 return None, failed.error
             except (RunAgain, *CONFLICTS) as exc:
                 if attempt == CONFLICT_RETRIES:
@@ -180,7 +169,7 @@ class GroupCommitWriter:
             return result, error
         raise AssertionError("unreachable: the last attempt returns")
 
-    async def _transaction(self, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
+    async def _transaction(self, ops: list[Op]) -> list[tuple[Any, BaseException | None]]:
         try:
             conn = await self._connection()
         except Exception as exc:  # the server, or what on_connect found there
@@ -199,11 +188,11 @@ class GroupCommitWriter:
                     except (psycopg.Error, RunAgain):
                         raise
                     except Exception as exc:
-                        raise _OpFailed(exc) from exc
+                        raise OpFailed(exc) from exc
                 if not wrote:
                     row = conn.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()
                     wrote = bool(row and row[0])
-            await self._off_loop(conn.commit)
+            await off_loop(self._loop, None, conn.commit)
         except BaseException as exc:
             self._rolled_back(conn, exc)
             raise
@@ -224,12 +213,3 @@ class GroupCommitWriter:
         if conn.broken or conn.closed:
             conn.close()
             self._conn = None
-
-    async def _off_loop(self, fn: Callable[[], T]) -> T:
-        """`fn` on a thread; nothing else touches the connection until it is done, cancelled or not."""
-        done = self._loop.run_in_executor(None, fn)
-        try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            await asyncio.wait([done])
-            raise

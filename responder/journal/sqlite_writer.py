@@ -14,33 +14,16 @@ import asyncio
 import concurrent.futures
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from responder.journal import Settled
+from responder.journal.group_commit import MAX_BATCH, Op, OpFailed, Outcome, abandon, off_loop, settle
 from responder.journal.sqlite_checkpoint import restart_wal
 
 T = TypeVar("T")
 C = TypeVar("C", bound=sqlite3.Connection)
-MAX_BATCH = 512
 log = logging.getLogger("responder.journal")
-
-
-class _OpFailed(Exception):
-    """One operation of a batch raised; the batch is rolled back and run again op by op."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-@dataclass
-class _Op:
-    fn: Callable[[Any], Any]
-    future: "asyncio.Future[Any]"
-    durable: bool  # must be on disk, not just in the WAL, when the caller hears back
-    then: Settled[Any] | None = None  # told the outcome as it settles, whoever still awaits the future
 
 
 class GroupCommitWriter(Generic[C]):
@@ -55,7 +38,7 @@ class GroupCommitWriter(Generic[C]):
         self._conn = conn
         self._on_rollback = on_rollback
         self._loop = asyncio.get_running_loop()
-        self._pending: list[_Op] = []
+        self._pending: list[Op] = []
         self._task: asyncio.Task[None] | None = None
         self._flusher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-fsync")
         self._synchronous_full = True  # as the connection was opened
@@ -68,7 +51,7 @@ class GroupCommitWriter(Generic[C]):
         the transaction committed (on disk when `durable`) or failed. `then` is told the same,
         synchronously as it settles, whether or not the future is still awaited."""
         future: asyncio.Future[T] = self._loop.create_future()
-        self._pending.append(_Op(fn, future, durable, then))
+        self._pending.append(Op(fn, future, durable, then))
         if self._task is None:
             self._task = self._loop.create_task(self._write())
         return future
@@ -119,37 +102,37 @@ class GroupCommitWriter(Generic[C]):
         if not restarted:
             log.warning("journal WAL not restarted; retried in a second", extra={"error": error})
 
-    async def _execute(self, batch: list[_Op]) -> None:
+    async def _execute(self, batch: list[Op]) -> None:
         """The whole batch in one transaction with one fsync. If an operation raises, the batch
         is rolled back and run again one operation per transaction, so only the failing one fails."""
         try:
             outcomes = await self._transaction(batch)
-        except _OpFailed:
-            one_by_one: list[tuple[_Op, Any, BaseException | None]] = []
+        except OpFailed:
+            one_by_one: list[Outcome] = []
             try:
                 for op in batch:
                     try:
                         [(result, error)] = await self._transaction([op])
-                    except _OpFailed as failed:
+                    except OpFailed as failed:
                         result, error = None, failed.error
                     except sqlite3.Error as exc:
                         result, error = None, exc
                     one_by_one.append((op, result, error))
             except BaseException as exc:
-                _settle(one_by_one)
-                _abandon(batch[len(one_by_one) :], exc)
+                settle(one_by_one)
+                abandon(batch[len(one_by_one) :], exc)
                 raise
-            _settle(one_by_one)
+            settle(one_by_one)
             return
         except sqlite3.Error as exc:  # the disk or the database itself: nothing in the batch holds
-            _settle([(op, None, exc) for op in batch])
+            settle([(op, None, exc) for op in batch])
             return
         except BaseException as exc:
-            _abandon(batch, exc)
+            abandon(batch, exc)
             raise
-        _settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
+        settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
 
-    async def _transaction(self, ops: list[_Op]) -> list[tuple[Any, BaseException | None]]:
+    async def _transaction(self, ops: list[Op]) -> list[tuple[Any, BaseException | None]]:
         conn = self._conn
         durable = any(op.durable for op in ops)
         if durable != self._synchronous_full:
@@ -165,7 +148,7 @@ class GroupCommitWriter(Generic[C]):
                 except sqlite3.OperationalError:
                     raise
                 except Exception as exc:
-                    raise _OpFailed(exc) from exc
+                    raise OpFailed(exc) from exc
             if durable:
                 await self._on_flusher(lambda: conn.execute("COMMIT"))
             else:
@@ -188,37 +171,4 @@ class GroupCommitWriter(Generic[C]):
     async def _on_flusher(self, fn: Callable[[], T]) -> T:
         """`fn` (a statement on the connection, and its fsync) on the flusher thread. Nothing else
         touches the connection until it is done, cancelled or not: the writer is its only user."""
-        done = self._loop.run_in_executor(self._flusher, fn)
-        try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            await asyncio.wait([done])
-            raise
-
-
-def _tell(then: Settled[Any], result: Any, error: BaseException | None) -> None:
-    try:
-        then(result, error)
-    except Exception:  # a bug in what acts on it must not leave the rest of the batch unsettled
-        log.exception("acting on a settled journal operation failed")
-
-
-def _abandon(ops: Sequence[_Op], error: BaseException) -> None:
-    """The writer itself is cancelled (the loop is closing): the callers' futures are cancelled,
-    and `then` is told why, though a commit may have reached the disk."""
-    for op in ops:
-        op.future.cancel()
-        if op.then is not None:
-            _tell(op.then, None, error)
-
-
-def _settle(outcomes: Sequence[tuple[_Op, Any, BaseException | None]]) -> None:
-    for op, result, error in outcomes:
-        if op.then is not None:
-            _tell(op.then, result, error)
-        if op.future.done():  # the caller went away (client disconnected); only `then` is told
-            continue
-        if error is not None:
-            op.future.set_exception(error)
-        else:
-            op.future.set_result(result)
+        return await off_loop(self._loop, self._flusher, fn)

@@ -1,0 +1,81 @@
+"""What both journals' group-commit writers share: an operation waiting for its batch, telling
+its callers how the batch ended, and running a blocking call on a thread without letting
+anything else at the connection meanwhile. The writers (sqlite_writer, postgres_writer) own
+their connection and decide how a batch becomes transactions."""
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from responder.journal import Settled
+
+T = TypeVar("T")
+MAX_BATCH = 512  # operations per transaction: what waits beyond it joins the next one
+log = logging.getLogger("responder.journal")
+
+
+@dataclass
+class Op:
+    """An operation submitted to a writer: `fn` of the connection, and who hears of its outcome."""
+
+    fn: Callable[[Any], Any]
+    future: "asyncio.Future[Any]"
+    durable: bool  # must be on disk, not just in the log, when the caller hears back
+    then: Settled[Any] | None = None  # told the outcome as it settles, whoever still awaits the future
+
+
+class OpFailed(Exception):
+    """An operation's own code raised: its batch is rolled back and run again op by op, so that
+    only it fails."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+Outcome = tuple[Op, Any, BaseException | None]
+
+
+def _tell(then: Settled[Any], result: Any, error: BaseException | None) -> None:
+    try:
+        then(result, error)
+    except Exception:  # a bug in what acts on it must not leave the rest of the batch unsettled
+        log.exception("acting on a settled journal operation failed")
+
+
+def abandon(ops: Sequence[Op], error: BaseException) -> None:
+    """The writer itself is cancelled (the loop is closing): the callers' futures are cancelled,
+    and `then` is told why, though a commit may have reached the disk."""
+    for op in ops:
+        op.future.cancel()
+        if op.then is not None:
+            _tell(op.then, None, error)
+
+
+def settle(outcomes: Sequence[Outcome]) -> None:
+    """Tell each operation's `then` and future its result or its error."""
+    for op, result, error in outcomes:
+        if op.then is not None:
+            _tell(op.then, result, error)
+        if op.future.done():  # the caller went away (client disconnected); only `then` is told
+            continue
+        if error is not None:
+            op.future.set_exception(error)
+        else:
+            op.future.set_result(result)
+
+
+async def off_loop(
+    loop: asyncio.AbstractEventLoop, executor: concurrent.futures.Executor | None, fn: Callable[[], T]
+) -> T:
+    """`fn` (a commit, a flush) on a thread of `executor` (None: the loop's default). Nothing else
+    touches the connection until it is done, cancelled or not: the writer is its only user."""
+    done = loop.run_in_executor(executor, fn)
+    try:
+        return await asyncio.shield(done)
+    except asyncio.CancelledError:
+        await asyncio.wait([done])
+        raise
