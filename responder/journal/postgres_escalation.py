@@ -131,11 +131,15 @@ class PostgresEscalationStore:
         return found
 
     async def confirm_delivery(self, step_id: int, recipient: str, provider_id: str) -> None:
+        """Durably, as the mark: committed without waiting for the flush, a crash of the server
+        (which, unlike SQLite's file, can fail while the process lives on) would lose the
+        provider's id, and the step's retry would have only a lookup at the provider to go by."""
         await self._run(
             lambda conn: conn.execute(
                 "UPDATE deliveries SET provider_id = %s WHERE step_id = %s AND recipient = %s",
                 (provider_id, step_id, recipient),
-            )
+            ),
+            durable=True,
         )
 
     async def acted_targets(

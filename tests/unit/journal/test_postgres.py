@@ -154,3 +154,26 @@ async def test_writes_fail_while_the_server_is_down_and_resume_when_it_returns(u
         await journal.finish_step(step, StepResult("succeeded", {}), NOW, NOW + 1, None)
         assert await journal.append_notification(b"{}", "c2", NOW) > 0
         assert await journal.transact(lambda tx: list(tx.instances([KEY]))) == [KEY], "what was flushed survived"
+
+
+@pytest.fixture(scope="module")
+def lazy_wal_server() -> Iterator[PostgresServer]:
+    """A server whose WAL writer writes every 10 s: what a transaction committed without waiting
+    for the flush is still in memory when the server crashes right after it."""
+    with running_server({"wal_writer_delay": "10s"}) as server:
+        yield server
+
+
+async def test_an_sms_provider_id_survives_a_crash_of_the_server(lazy_wal_server: PostgresServer) -> None:
+    """The provider's id is what tells a retry, certainly, that the text went: lost in a crash,
+    the retry has only a lookup at the provider to go by."""
+    dsn = lazy_wal_server.fresh_dsn()
+    async with started(PostgresJournal(dsn, replica="a")) as journal:
+        await plan(journal, STOP)
+        [step] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
+        assert await journal.escalation.begin_delivery(step.id, "+15550000999", NOW) is None
+        await journal.escalation.confirm_delivery(step.id, "+15550000999", "SM1")
+    await asyncio.get_running_loop().run_in_executor(None, lazy_wal_server.restart, "immediate")
+    async with started(PostgresJournal(dsn, replica="a")) as journal:
+        mark = await journal.escalation.begin_delivery(step.id, "+15550000999", NOW + 1)
+        assert mark is not None and (mark.marked_at, mark.provider_id) == (NOW, "SM1")
