@@ -163,3 +163,19 @@ class ReplicaStack(Stack):
         """How many steps of `kind` each replica ran (the last to hold the step's lease)."""
         rows = self._rows("SELECT lease_holder, COUNT(*) FROM steps WHERE kind = %s GROUP BY lease_holder", kind)
         return Counter({holder: n for holder, n in rows if holder is not None})
+
+    def leased_by(self, replica: str) -> dict[int, float]:
+        """The steps `replica` holds the lease of and has not finished, each with its lease's end."""
+        rows = self._rows("SELECT id, lease_until FROM steps WHERE status = 'running' AND lease_holder = %s", replica)
+        return dict(rows)
+
+    def taken_up(self, steps: list[int]) -> dict[int, tuple[str | None, float | None, float | None]]:
+        """Each of `steps`: who holds it last, and when its last attempt that ran to an end (not
+        `interrupted`) started and finished; None while there is none."""
+        rows = self._rows(
+            "SELECT s.id, s.lease_holder, a.started_at, a.finished_at FROM steps s LEFT JOIN LATERAL (SELECT"
+            " started_at, finished_at FROM attempts WHERE step_id = s.id AND status != 'interrupted'"
+            " ORDER BY id DESC LIMIT 1) a ON true WHERE s.id = ANY(%s)",
+            steps,
+        )
+        return {step: (holder, started, finished) for step, holder, started, finished in rows}
