@@ -11,6 +11,7 @@ Bar: the survivor takes up the dead replica's leased steps within one lease peri
 (and the poll that finds them expired), nothing goes twice, and every ladder completes."""
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -42,8 +43,7 @@ def test_a_replica_killed_and_postgresql_restarted_in_a_storm_lose_and_repeat_no
     chaos: tuple[ReplicaStack, PostgresServer], report: list[str]
 ) -> None:
     stack, server = chaos
-    stack.start_replicas(2, {"circuit_breaker.max_mutations": 1000, **LEASE})
-    stack.start_alerting(replicas=2)
+    _two_replicas(stack, LEASE)
     for alert in ALERTS:
         for tenant in TENANTS:
             stack.trip(alert, tenant=tenant)
@@ -73,15 +73,7 @@ def test_a_replica_killed_and_postgresql_restarted_in_a_storm_lose_and_repeat_no
     journaled = set(stack.correlation_ids())
     missing = [c for c in stack.balancer.accepted if c not in journaled]
     assert not missing, f"answered 200 but not in the journal: {missing[:5]}"
-    assert stack.fakes.scale_writes("o3-audit-proxy") == [0], "one stop, never twice"
-    assert stack.fakes.pause_writes("gemini-audit") == [True], "one freeze, never twice"
-    assert not [w for w in stack.fakes.kube.writes if w[1] == "meta-builder"]
-    remediations = stack.per_instance("remediation")
-    assert len(remediations) == expected * len(ALERTS), "an alert instance was lost"
-    assert max(remediations.values()) == 1, "an instance was remediated twice"
-    sms = stack.fakes.sms_per_step()
-    assert sms and set(sms.values()) == {1}, f"an SMS went twice: {sms}"
-    assert stack.backlog() == 0, "a ladder did not complete"
+    remediations, sms = _once_each_and_every_ladder_done(stack, expected)
     report.append(
         f"chaos: {len(remediations)} instances over 2 replicas; {len(stack.balancer.accepted)} notifications answered"
         f" 200, all journaled; {stack.balancer.refused} answered 503 (Alertmanager retried); replica killed and"
@@ -90,6 +82,28 @@ def test_a_replica_killed_and_postgresql_restarted_in_a_storm_lose_and_repeat_no
         f" {len(sms)} SMS, at most {max(sms.values())} per step; interrupted attempts {stack.interrupted()};"
         f" settled {settled_in:.0f}s after every instance was seen"
     )
+
+
+def _two_replicas(stack: ReplicaStack, lease: dict[str, str]) -> None:
+    """Two replicas on the stack's database with `lease`'s workers settings, the circuit breaker
+    open wide for the storm, and the Alertmanager pair sending to them."""
+    stack.start_replicas(2, {"circuit_breaker.max_mutations": 1000, **lease})
+    stack.start_alerting(replicas=2)
+
+
+def _once_each_and_every_ladder_done(stack: ReplicaStack, tenants: int) -> tuple[dict[int, int], Counter[str]]:
+    """The fakes' request logs hold each mutation and each SMS once, every alert instance was
+    remediated once, and no ladder is left: the remediations per instance and the SMS per step."""
+    assert stack.fakes.scale_writes("o3-audit-proxy") == [0], "one stop, never twice"
+    assert stack.fakes.pause_writes("gemini-audit") == [True], "one freeze, never twice"
+    assert not [w for w in stack.fakes.kube.writes if w[1] == "meta-builder"]
+    remediations = stack.per_instance("remediation")
+    assert len(remediations) == tenants * len(ALERTS), "an alert instance was lost"
+    assert max(remediations.values()) == 1, "an instance was remediated twice"
+    sms = stack.fakes.sms_per_step()
+    assert sms and set(sms.values()) == {1}, f"an SMS went twice: {sms}"
+    assert stack.backlog() == 0, "a ladder did not complete"
+    return remediations, sms
 
 
 FAILOVER_LEASE = {"workers.step_timeout": "5s", "workers.lease": "15s"}
@@ -103,8 +117,7 @@ def test_the_survivor_runs_a_dead_replicas_leased_steps_within_one_lease_period(
     chaos: tuple[ReplicaStack, PostgresServer], report: list[str]
 ) -> None:
     stack, _ = chaos
-    stack.start_replicas(2, {"circuit_breaker.max_mutations": 1000, **FAILOVER_LEASE})
-    stack.start_alerting(replicas=2)
+    _two_replicas(stack, FAILOVER_LEASE)
     victim, survivor = stack.replicas[1], "replica-0"
     for wave in range(0, len(FAILOVER_TENANTS), 10):
         for tenant in FAILOVER_TENANTS[wave : wave + 10]:
@@ -134,13 +147,7 @@ def test_the_survivor_runs_a_dead_replicas_leased_steps_within_one_lease_period(
     finished = max(f for *_, f in taken_up.values() if f is not None) - killed_at
     stack.settled(60)
 
-    assert stack.fakes.scale_writes("o3-audit-proxy") == [0], "one stop, never twice"
-    assert stack.fakes.pause_writes("gemini-audit") == [True], "one freeze, never twice"
-    remediations = stack.per_instance("remediation")
-    assert len(remediations) == expected * len(ALERTS) and max(remediations.values()) == 1
-    sms = stack.fakes.sms_per_step()
-    assert sms and set(sms.values()) == {1}, f"an SMS went twice: {sms}"
-    assert stack.backlog() == 0, "a ladder did not complete"
+    remediations, sms = _once_each_and_every_ladder_done(stack, expected)
     report.append(
         f"failover: {len(remediations)} instances over 2 replicas, paced; replica-1 SIGKILLed holding"
         f" {len(orphaned)} leases (lease {FAILOVER_LEASE_SECONDS:g}s, the last running out {runs_out:.1f}s after"
