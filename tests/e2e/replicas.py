@@ -30,12 +30,12 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host"
 
 class Balancer:
     """Round robin over `backends`, counting what each one answered, and keeping the correlation
-    id of every notification answered 200 and how many were answered 503."""
+    id and journal id of every notification answered 200 and how many were answered 503."""
 
     def __init__(self, backends: list[str]) -> None:
         self.backends = backends
         self.answered: Counter[str] = Counter()
-        self.accepted: list[str] = []
+        self.accepted: dict[str, int] = {}  # correlation id: the notification's id in the journal
         self.refused = 0
         self._next = count()
 
@@ -70,7 +70,8 @@ class Balancer:
         if path != "/webhook":
             return
         if status == 200:
-            self.accepted.append(json.loads(answer)["correlation_id"])
+            accepted = json.loads(answer)
+            self.accepted[accepted["correlation_id"]] = accepted["id"]
         elif status == 503:
             self.refused += 1
 
@@ -139,6 +140,12 @@ class ReplicaStack(Stack):
 
     def correlation_ids(self) -> list[str]:
         return [c for (c,) in self._rows("SELECT correlation_id FROM notifications")]
+
+    def notifications_with_ids(self, ids: list[int]) -> list[tuple[Any, ...]]:
+        """The notifications whose ids are among `ids`: id, correlation id, received, applied."""
+        return self._rows(
+            "SELECT id, correlation_id, received_at, processed_at FROM notifications WHERE id = ANY(%s)", ids
+        )
 
     def interrupted(self) -> int:
         """Attempts cut short (a replica killed, a lease run out) and recorded so."""

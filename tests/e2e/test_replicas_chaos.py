@@ -71,8 +71,11 @@ def test_a_replica_killed_and_postgresql_restarted_in_a_storm_lose_and_repeat_no
 
     assert stack.balancer is not None
     journaled = set(stack.correlation_ids())
-    missing = [c for c in stack.balancer.accepted if c not in journaled]
-    assert not missing, f"answered 200 but not in the journal: {missing[:5]}"
+    missing = {c: i for c, i in stack.balancer.accepted.items() if c not in journaled}
+    assert not missing, (
+        f"answered 200 but not in the journal (correlation id: id): {missing}; the rows that hold those ids:"
+        f" {stack.notifications_with_ids(list(missing.values()))}"
+    )
     remediations, sms = _once_each_and_every_ladder_done(stack, expected)
     report.append(
         f"chaos: {len(remediations)} instances over 2 replicas; {len(stack.balancer.accepted)} notifications answered"
