@@ -3,9 +3,14 @@
 Never twice for the same step. Before each message goes to Twilio a mark (step, recipient) is
 committed to the journal with a full fsync. A retry that finds a mark with Twilio's message
 sid skips that recipient; one that finds a mark without a sid (the call timed out, or the
-process died in it) asks Twilio for the recent messages to that number and looks for the
-step's reference before sending anything. A definite refusal from Twilio means nothing was
-created, so the mark is harmless: the lookup finds nothing and the retry sends.
+process died in it) asks Twilio for the messages to that number sent since the mark and looks
+for the step's reference before sending anything. Since the mark, not the last few: in a storm
+the on-call number receives many texts between a send whose answer was lost and its retry
+(other steps', other replicas'), and the one looked for must not have scrolled out of sight.
+Newest first, page by page, until a message older than the mark by more than the two clocks
+may disagree (and at least the newest LOOKBACK_MESSAGES whatever the clocks say). A definite
+refusal from Twilio means nothing was created, so the mark is harmless: the lookup finds
+nothing and the retry sends.
 """
 
 import asyncio
@@ -14,6 +19,7 @@ from collections.abc import Callable
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
+from twilio.base.page import Page
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
@@ -25,6 +31,8 @@ from responder.journal.escalation import EscalationStore
 
 CHANNEL = "sms"
 LOOKBACK_MESSAGES = 20
+LOOKBACK_PAGE = 1000  # Twilio's largest page
+CLOCK_SKEW_SECONDS = 300.0  # how far Twilio's clock and this host's may disagree
 _WORDS = {"firing": "", "remediation_failed": "REMEDIATION FAILED ", "resolved": "RESOLVED "}
 
 
@@ -88,18 +96,36 @@ class SmsNotifier:
             return mark.provider_id
         client, ref = self._twilio(), reference(step)
         if mark is not None:
-            async with asyncio.timeout(self._policy.timeout_seconds):
-                recent = await client.messages.list_async(to=number, from_=self._policy.sender, limit=LOOKBACK_MESSAGES)
-            earlier = next((m for m in recent if m.body and m.body.endswith(f"ref {ref}") and m.sid), None)
+            earlier = await self._sent_since(client, number, ref, mark.marked_at)
             if earlier is not None:
-                await self._store.confirm_delivery(step.id, number, str(earlier.sid))
-                return str(earlier.sid)
+                await self._store.confirm_delivery(step.id, number, earlier)
+                return earlier
         await self._pacer.turn(priority(step))
         async with asyncio.timeout(self._policy.timeout_seconds):
             message = await client.messages.create_async(to=number, from_=self._policy.sender, body=sms_text(step))
         sid = str(message.sid)
         await self._store.confirm_delivery(step.id, number, sid)
         return sid
+
+    async def _sent_since(self, client: Client, number: str, ref: str, marked_at: float) -> str | None:
+        """The sid of the message to `number` that ends with `ref`, among those created since
+        `marked_at` (see the module's docstring); None when there is none."""
+        oldest, seen = marked_at - CLOCK_SKEW_SECONDS, 0
+        async with asyncio.timeout(self._policy.timeout_seconds):
+            page: Page | None = await client.messages.page_async(
+                to=number, from_=self._policy.sender, page_size=LOOKBACK_PAGE
+            )
+        while page is not None:
+            for message in page:
+                if message.sid and message.body and message.body.endswith(f"ref {ref}"):
+                    return str(message.sid)
+                seen += 1
+                created = message.date_created
+                if seen >= LOOKBACK_MESSAGES and created is not None and created.timestamp() < oldest:
+                    return None
+            async with asyncio.timeout(self._policy.timeout_seconds):
+                page = await page.next_page_async()
+        return None
 
     async def close(self) -> None:
         if self._client is not None and isinstance(self._client.http_client, AsyncTwilioHttpClient):

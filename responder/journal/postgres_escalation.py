@@ -25,7 +25,11 @@ from responder.journal.sqlite_rows import INSTANCE_COLUMNS, dumps, instance_from
 from responder.vocabulary import StepStatus
 
 Runner = Callable[..., Awaitable[Any]]
-_PENDING, _CANCELLED = StepStatus.PENDING.value, StepStatus.CANCELLED.value
+_PENDING, _RUNNING, _CANCELLED = StepStatus.PENDING.value, StepStatus.RUNNING.value, StepStatus.CANCELLED.value
+
+
+class LeaseLostError(RuntimeError):
+    """A step's side effect was about to start in a replica that no longer holds its lease."""
 
 
 class PostgresEscalationStore:
@@ -113,9 +117,28 @@ class PostgresEscalationStore:
         return [f"{name} (rung {rung})" for name, rung in rows]
 
     async def begin_delivery(self, step_id: int, recipient: str, now: float) -> DeliveryMark | None:
-        """The earlier mark for (step, recipient), or None after writing one, durably, now."""
+        """The earlier mark for (step, recipient), or None after writing one, durably, now.
+
+        Only while this replica holds the step's lease (else LeaseLostError), checked with the
+        step's row locked, in a transaction that commits with a flush whether or not it writes a
+        mark: the flush makes the claim that leased the step durable too. A claim commits
+        without waiting for the flush, so a crash of the server may lose it; the replica that
+        made it runs the step on, while the database, recovered, shows the step free and another
+        replica claims it. Both would then send: one finding no mark, or both finding the same
+        mark without the provider's id and looking for a text that neither has sent yet."""
 
         def mark(conn: Connection) -> DeliveryMark | None:
+            held = conn.execute(
+                f"SELECT status = '{_RUNNING}' AND lease_holder = %s AND lease_until >= %s, pg_current_xact_id()"
+                " FROM steps WHERE id = %s FOR UPDATE",
+                (self._replica.name, now, step_id),
+            ).fetchone()
+            if not held or not held[0]:
+                raise LeaseLostError(
+                    f"step {step_id} is no longer leased by replica {self._replica.name!r} (its lease ran out, or a"
+                    " crash of the database lost the claim): nothing is sent for it from here; the replica that"
+                    " claims it next sends, after checking the step's delivery mark"
+                )
             row = conn.execute(
                 "SELECT marked_at, provider_id FROM deliveries WHERE step_id = %s AND recipient = %s",
                 (step_id, recipient),
@@ -131,11 +154,15 @@ class PostgresEscalationStore:
         return found
 
     async def confirm_delivery(self, step_id: int, recipient: str, provider_id: str) -> None:
+        """Durably, as the mark: committed without waiting for the flush, a crash of the server
+        (which, unlike SQLite's file, can fail while the process lives on) would lose the
+        provider's id, and the step's retry would have only a lookup at the provider to go by."""
         await self._run(
             lambda conn: conn.execute(
                 "UPDATE deliveries SET provider_id = %s WHERE step_id = %s AND recipient = %s",
                 (provider_id, step_id, recipient),
-            )
+            ),
+            durable=True,
         )
 
     async def acted_targets(

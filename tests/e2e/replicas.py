@@ -30,12 +30,12 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host"
 
 class Balancer:
     """Round robin over `backends`, counting what each one answered, and keeping the correlation
-    id of every notification answered 200 and how many were answered 503."""
+    id and journal id of every notification answered 200 and how many were answered 503."""
 
     def __init__(self, backends: list[str]) -> None:
         self.backends = backends
         self.answered: Counter[str] = Counter()
-        self.accepted: list[str] = []
+        self.accepted: dict[str, int] = {}  # correlation id: the notification's id in the journal
         self.refused = 0
         self._next = count()
 
@@ -70,7 +70,8 @@ class Balancer:
         if path != "/webhook":
             return
         if status == 200:
-            self.accepted.append(json.loads(answer)["correlation_id"])
+            accepted = json.loads(answer)
+            self.accepted[accepted["correlation_id"]] = accepted["id"]
         elif status == 503:
             self.refused += 1
 
@@ -140,6 +141,12 @@ class ReplicaStack(Stack):
     def correlation_ids(self) -> list[str]:
         return [c for (c,) in self._rows("SELECT correlation_id FROM notifications")]
 
+    def notifications_with_ids(self, ids: list[int]) -> list[tuple[Any, ...]]:
+        """The notifications whose ids are among `ids`: id, correlation id, received, applied."""
+        return self._rows(
+            "SELECT id, correlation_id, received_at, processed_at FROM notifications WHERE id = ANY(%s)", ids
+        )
+
     def interrupted(self) -> int:
         """Attempts cut short (a replica killed, a lease run out) and recorded so."""
         [(found,)] = self._rows("SELECT COUNT(*) FROM attempts WHERE status = 'interrupted'")
@@ -163,3 +170,19 @@ class ReplicaStack(Stack):
         """How many steps of `kind` each replica ran (the last to hold the step's lease)."""
         rows = self._rows("SELECT lease_holder, COUNT(*) FROM steps WHERE kind = %s GROUP BY lease_holder", kind)
         return Counter({holder: n for holder, n in rows if holder is not None})
+
+    def leased_by(self, replica: str) -> dict[int, float]:
+        """The steps `replica` holds the lease of and has not finished, each with its lease's end."""
+        rows = self._rows("SELECT id, lease_until FROM steps WHERE status = 'running' AND lease_holder = %s", replica)
+        return dict(rows)
+
+    def taken_up(self, steps: list[int]) -> dict[int, tuple[str | None, float | None, float | None]]:
+        """Each of `steps`: who holds it last, and when its last attempt that ran to an end (not
+        `interrupted`) started and finished; None while there is none."""
+        rows = self._rows(
+            "SELECT s.id, s.lease_holder, a.started_at, a.finished_at FROM steps s LEFT JOIN LATERAL (SELECT"
+            " started_at, finished_at FROM attempts WHERE step_id = s.id AND status != 'interrupted'"
+            " ORDER BY id DESC LIMIT 1) a ON true WHERE s.id = ANY(%s)",
+            steps,
+        )
+        return {step: (holder, started, finished) for step, holder, started, finished in rows}

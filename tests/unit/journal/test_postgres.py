@@ -10,8 +10,9 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is not installed")
 
-from responder.journal import StepResult, Transaction  # noqa: E402
+from responder.journal import Step, StepResult, Transaction  # noqa: E402
 from responder.journal.postgres import PostgresJournal, ReplicaInUseError  # noqa: E402
+from responder.journal.postgres_escalation import LeaseLostError  # noqa: E402
 from responder.journal.postgres_schema import SCHEMA_VERSION, JournalSchemaError  # noqa: E402
 from responder.planner import PlannedStep  # noqa: E402
 from responder.vocabulary import StepKind  # noqa: E402
@@ -154,3 +155,66 @@ async def test_writes_fail_while_the_server_is_down_and_resume_when_it_returns(u
         await journal.finish_step(step, StepResult("succeeded", {}), NOW, NOW + 1, None)
         assert await journal.append_notification(b"{}", "c2", NOW) > 0
         assert await journal.transact(lambda tx: list(tx.instances([KEY]))) == [KEY], "what was flushed survived"
+
+
+@pytest.fixture(scope="module")
+def lazy_wal_server() -> Iterator[PostgresServer]:
+    """A server whose WAL writer writes every 10 s: what a transaction committed without waiting
+    for the flush is still in memory when the server crashes right after it."""
+    with running_server({"wal_writer_delay": "10s"}) as server:
+        yield server
+
+
+async def test_an_sms_provider_id_survives_a_crash_of_the_server(lazy_wal_server: PostgresServer) -> None:
+    """The provider's id is what tells a retry, certainly, that the text went: lost in a crash,
+    the retry has only a lookup at the provider to go by."""
+    dsn = lazy_wal_server.fresh_dsn()
+    async with started(PostgresJournal(dsn, replica="a")) as journal:
+        await plan(journal, STOP)
+        [step] = await claim(journal, StepKind.REMEDIATION, 1, NOW, 60)
+        assert await journal.escalation.begin_delivery(step.id, "+15550000999", NOW) is None
+        await journal.escalation.confirm_delivery(step.id, "+15550000999", "SM1")
+    await asyncio.get_running_loop().run_in_executor(None, lazy_wal_server.restart, "immediate")
+    async with started(PostgresJournal(dsn, replica="a")) as journal:
+        [again] = await claim(journal, StepKind.REMEDIATION, 1, NOW + 1, 60)  # handed back at start
+        mark = await journal.escalation.begin_delivery(again.id, "+15550000999", NOW + 1)
+        assert mark is not None and (mark.marked_at, mark.provider_id) == (NOW, "SM1")
+
+
+async def test_a_claim_lost_in_a_crash_of_the_server_lets_no_sms_go(lazy_wal_server: PostgresServer) -> None:
+    """A claim commits without waiting for the flush: the server's crash loses it, the step is
+    free again for every replica, and the one that claimed it must not send from then on."""
+    dsn = lazy_wal_server.fresh_dsn()
+    async with started(PostgresJournal(dsn, replica="a")) as a:
+        await plan(a, STOP)
+        await a.append_notification(b"{}", "c0", NOW)  # durable: flushes the plan committed before it
+        [step] = await claim(a, StepKind.REMEDIATION, 1, NOW, 60)
+        await asyncio.get_running_loop().run_in_executor(None, lazy_wal_server.restart, "immediate")
+        with pytest.raises(psycopg.OperationalError):  # the connection the crash cut
+            await a.escalation.begin_delivery(step.id, "+15550000999", NOW + 1)
+        with pytest.raises(LeaseLostError, match="no longer leased by replica 'a'"):
+            await a.escalation.begin_delivery(step.id, "+15550000999", NOW + 1)
+        async with started(PostgresJournal(dsn, replica="b")) as b:
+            [taken] = await claim(b, StepKind.REMEDIATION, 1, NOW + 2, 60)
+            assert taken.id == step.id and await b.escalation.begin_delivery(step.id, "+15550000999", NOW + 2) is None
+
+
+async def finish(journal: PostgresJournal, step: Step) -> None:
+    """The step's attempt ended without an answer: retried at once."""
+    await journal.finish_step(step, StepResult("retry", {"error": "no answer"}), NOW, NOW, NOW)
+
+
+async def test_a_mark_before_a_crash_makes_the_claim_durable(lazy_wal_server: PostgresServer) -> None:
+    """The mark found (a retry's) flushes too: the retry's claim survives the crash, and nobody
+    else may take the step until that lease runs out, not merely the first one."""
+    dsn = lazy_wal_server.fresh_dsn()
+    async with started(PostgresJournal(dsn, replica="a")) as a:
+        await plan(a, STOP)
+        [step] = await claim(a, StepKind.REMEDIATION, 1, NOW, 60)
+        assert await a.escalation.begin_delivery(step.id, "+15550000999", NOW) is None
+        await finish(a, step)  # a retry is due at once: the next attempt finds the mark
+        [retry] = await claim(a, StepKind.REMEDIATION, 1, NOW + 1, 60)
+        assert await a.escalation.begin_delivery(retry.id, "+15550000999", NOW + 1) is not None
+    await asyncio.get_running_loop().run_in_executor(None, lazy_wal_server.restart, "immediate")
+    async with started(PostgresJournal(dsn, replica="b")) as b:
+        assert await claim(b, StepKind.REMEDIATION, 1, NOW + 60.5, 60) == [], "a's second lease holds"
