@@ -28,6 +28,7 @@ class BatchState:
 
     def __init__(self) -> None:
         self.guard_locked = False
+        self._flushes = False
         self._question: Cursor[tuple[Any, ...]] | None = None
         self._older: frozenset[str] | None = None
         self._made_due: set[str] = set()  # by this transaction, after the question was sent
@@ -45,6 +46,15 @@ class BatchState:
             self._older = frozenset(row[0] for row in self._question.fetchall())
             self._question = None
         return kind in self._older or kind in self._made_due
+
+    def flush_on_commit(self, conn: Connection) -> None:
+        """Have this transaction's commit wait for its flush, whatever its batch asked: a lease it
+        takes must not be lost in a crash of the server while its replica runs the step, or
+        another replica would claim the step and run it too. Sent once, read never: no round
+        trip (the setting in force at commit is the one that counts)."""
+        if not self._flushes:
+            conn.execute("SET LOCAL synchronous_commit = on")
+            self._flushes = True
 
     def made_due(self, kind: str) -> None:
         """This transaction inserted a step of `kind` due now without leasing it."""

@@ -257,6 +257,7 @@ class PostgresTransaction:
         if self._batch.older_due(self._conn, step.kind, leases.now):
             return False
         leases.room[step.kind] -= 1
+        self._batch.flush_on_commit(self._conn)
         return True
 
     def lease_new(self, room: Mapping[str, int], now: float, lease_seconds: float) -> None:
@@ -375,6 +376,8 @@ class PostgresTransaction:
             (kind, now, now, limit, now, LEASE_EXPIRED, _RUNNING, now + lease_seconds, self._replica.name, now),
         ).fetchall()
         self._replica.leasing += [(r[0], now + lease_seconds) for r in rows]
+        if rows:
+            self._batch.flush_on_commit(self._conn)
         return sorted(
             (
                 Step(r[0], instance_from_row(r[7:]), r[1], r[2], dict(r[3]), r[4], r[5], r[6] == INTERRUPTED)

@@ -181,22 +181,26 @@ async def test_an_sms_provider_id_survives_a_crash_of_the_server(lazy_wal_server
         assert mark is not None and (mark.marked_at, mark.provider_id) == (NOW, "SM1")
 
 
-async def test_a_claim_lost_in_a_crash_of_the_server_lets_no_sms_go(lazy_wal_server: PostgresServer) -> None:
-    """A claim commits without waiting for the flush: the server's crash loses it, the step is
-    free again for every replica, and the one that claimed it must not send from then on."""
+async def test_a_claim_survives_a_crash_of_the_server_and_a_lease_taken_over_lets_no_sms_go(
+    lazy_wal_server: PostgresServer,
+) -> None:
+    """A claim's commit waits for its flush: the server's crash keeps it, so no other replica
+    takes the step while its replica runs it. Once the lease ran out and another replica took
+    the step, the first may not send from then on."""
     dsn = lazy_wal_server.fresh_dsn()
     async with started(PostgresJournal(dsn, replica="a")) as a:
         await plan(a, STOP)
-        await a.append_notification(b"{}", "c0", NOW)  # durable: flushes the plan committed before it
         [step] = await claim(a, StepKind.REMEDIATION, 1, NOW, 60)
         await asyncio.get_running_loop().run_in_executor(None, lazy_wal_server.restart, "immediate")
         with pytest.raises(psycopg.OperationalError):  # the connection the crash cut
             await a.escalation.begin_delivery(step.id, "+15550000999", NOW + 1)
-        with pytest.raises(LeaseLostError, match="no longer leased by replica 'a'"):
-            await a.escalation.begin_delivery(step.id, "+15550000999", NOW + 1)
         async with started(PostgresJournal(dsn, replica="b")) as b:
-            [taken] = await claim(b, StepKind.REMEDIATION, 1, NOW + 2, 60)
-            assert taken.id == step.id and await b.escalation.begin_delivery(step.id, "+15550000999", NOW + 2) is None
+            assert await claim(b, StepKind.REMEDIATION, 1, NOW + 2, 60) == [], "a's lease survived the crash"
+            [taken] = await claim(b, StepKind.REMEDIATION, 1, NOW + 61, 60)  # a's lease ran out
+            assert taken.id == step.id
+            with pytest.raises(LeaseLostError, match="no longer leased by replica 'a'"):
+                await a.escalation.begin_delivery(step.id, "+15550000999", NOW + 62)
+            assert await b.escalation.begin_delivery(step.id, "+15550000999", NOW + 62) is None
 
 
 async def finish(journal: PostgresJournal, step: Step) -> None:
