@@ -134,7 +134,10 @@ def finish_step(
     then: Sequence[PlannedStep],
     if_resolved: Sequence[PlannedStep],
 ) -> None:
-    """What Journal.finish_step promises, as one transaction's statements."""
+    """What Journal.finish_step promises, as one transaction's statements. The attempt and its
+    effects are recorded whoever holds the step now (they happened); its status changes only
+    while this replica still holds its lease, so a replica whose lease ran out and was taken over
+    does not overwrite what the new holder will record."""
     tx = PostgresTransaction(conn, replica)
     tx.add_unread(step.instance, then, now, step.correlation_id)
     resolved = _resolved(conn, step.instance.id) if if_resolved or retry_at is not None else False
@@ -157,20 +160,20 @@ def finish_step(
     if retry_at is not None and step.kind == "remediation" and step.name not in ON_RESOLVE and resolved:
         conn.execute(
             "UPDATE steps SET status = %s, lease_until = NULL, updated_at = %s,"
-            f" outcome = 'resolved before its retry' WHERE id = %s AND status = '{_RUNNING}'",
-            (_CANCELLED, now, step.id),
+            f" outcome = 'resolved before its retry' WHERE id = %s AND status = '{_RUNNING}' AND lease_holder = %s",
+            (_CANCELLED, now, step.id, replica.name),
         )
     elif retry_at is not None:
         conn.execute(
             "UPDATE steps SET status = %s, due_at = %s, lease_until = NULL, updated_at = %s,"
-            f" outcome = %s WHERE id = %s AND status = '{_RUNNING}'",
-            (_PENDING, retry_at, now, result.status, step.id),
+            f" outcome = %s WHERE id = %s AND status = '{_RUNNING}' AND lease_holder = %s",
+            (_PENDING, retry_at, now, result.status, step.id, replica.name),
         )
     else:
         conn.execute(
             "UPDATE steps SET status = %s, lease_until = NULL, updated_at = %s, outcome = %s"
-            f" WHERE id = %s AND status = '{_RUNNING}'",
-            (result.status, now, result.status, step.id),
+            f" WHERE id = %s AND status = '{_RUNNING}' AND lease_holder = %s",
+            (result.status, now, result.status, step.id, replica.name),
         )
 
 

@@ -222,3 +222,26 @@ async def test_a_mark_before_a_crash_makes_the_claim_durable(lazy_wal_server: Po
     await asyncio.get_running_loop().run_in_executor(None, lazy_wal_server.restart, "immediate")
     async with started(PostgresJournal(dsn, replica="b")) as b:
         assert await claim(b, StepKind.REMEDIATION, 1, NOW + 60.5, 60) == [], "a's second lease holds"
+
+
+async def test_a_replica_whose_lease_was_taken_over_records_its_attempt_but_not_the_steps_status(
+    pair: tuple[PostgresJournal, PostgresJournal],
+) -> None:
+    a, b = pair
+    await plan(a, STOP)
+    [step] = await claim(a, StepKind.REMEDIATION, 1, NOW, 60)
+    [taken] = await claim(b, StepKind.REMEDIATION, 1, NOW + 61, 60)  # a's lease ran out
+    await a.finish_step(step, StepResult("succeeded", {}), NOW, NOW + 62, None)
+    assert await b.leases() == [
+        {
+            "replica": "b",
+            "step": taken.id,
+            "kind": "remediation",
+            "name": "EMERGENCY_STOP",
+            "lease_until": NOW + 121,
+            "fingerprint": step.instance.fingerprint,
+            "starts_at": step.instance.starts_at,
+        }
+    ], "still running, b's"
+    [timeline] = await b.timeline(step.instance.fingerprint)
+    assert [attempt["status"] for attempt in timeline["steps"][0]["attempts"]] == ["interrupted", "succeeded"]
