@@ -54,7 +54,8 @@ def _copy_table(db: sqlite3.Connection, target: Connection, table: str) -> int:
     ours = [
         r[0]
         for r in target.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+            " AND table_schema = current_schema() ORDER BY ordinal_position",
             (table,),
         ).fetchall()
     ]
