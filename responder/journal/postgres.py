@@ -113,6 +113,7 @@ class PostgresJournal:
         self.where = describe(dsn)
         self._writer: GroupCommitWriter | None = None
         self._prober: asyncio.Task[None] | None = None
+        # What the writer's operations keep, changed only on its thread (the loop reads `_backlog`).
         self._backlog = 0
         # False only while no notification is known to wait for ingest: set by anything that may
         # leave one so (an append, an apply that failed, a rollback, a recount that found one,
@@ -188,7 +189,7 @@ class PostgresJournal:
         self._state.instances.clear()
         self._maybe_unapplied = True
         if unavailable(error):
-            self._state.uncertain += self._state.leasing
+            self._state.lost_leasing()
         self._state.leasing.clear()
 
     async def close(self) -> None:
@@ -213,12 +214,11 @@ class PostgresJournal:
             with contextlib.suppress(psycopg.Error):
                 if writer.failure is not None:
                     await writer.probe()
-                elif uncertain := self._state.uncertain:
-                    self._state.uncertain = []
+                elif uncertain := self._state.take_uncertain():
                     try:
                         await self.run(lambda conn: queries.hand_back(conn, self.replica, uncertain))
                     except psycopg.Error:
-                        self._state.uncertain += uncertain
+                        self._state.keep_uncertain(uncertain)
                         raise
 
     async def run(self, fn: Callable[[Connection], T], durable: bool = False) -> T:
@@ -233,11 +233,10 @@ class PostgresJournal:
     async def append_notification(self, body: bytes, correlation_id: str, now: float) -> int:
         def append(conn: Connection) -> int:
             self._maybe_unapplied = True
+            self._backlog += 1
             return queries.insert_notification(conn, self._state, body, correlation_id, now, None)
 
-        notification_id = await self.run(append, durable=True)
-        self._backlog += 1
-        return notification_id
+        return await self.run(append, durable=True)
 
     def accept(
         self,
@@ -350,10 +349,13 @@ class PostgresJournal:
         return await self.run(prune)
 
     async def refresh_backlog(self) -> int:
-        unapplied, remediations = await self.run(queries.backlog)
-        self._maybe_unapplied |= unapplied > 0  # another replica's, perhaps: applied in order by ingest
-        self._backlog = unapplied + remediations
-        return self._backlog
+        def recount(conn: Connection) -> int:
+            unapplied, remediations = queries.backlog(conn)
+            self._maybe_unapplied |= unapplied > 0  # another replica's, perhaps: applied in order by ingest
+            self._backlog = unapplied + remediations
+            return self._backlog
+
+        return await self.run(recount)
 
     def backlog(self) -> int:
         return self._backlog
