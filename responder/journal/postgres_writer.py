@@ -62,8 +62,9 @@ class GroupCommitWriter:
     """The only user of its connection, through its own thread. `connect` makes a connection
     and `on_connect` runs on each new one before its first batch, both on that thread.
     `on_begin` is called as each transaction begins, and `on_rollback` with the error when one
-    is rolled back, before its callers are told, both on that thread too, so that what the owner keeps about the database (a cache, a flag, what
-    the transaction leased) follows what the database holds.
+    is rolled back, before its callers are told, both on that thread too, so that what the
+    owner keeps about the database (a cache, a flag, what the transaction leased) follows what
+    the database holds.
     `failure` is the error of the database itself that last failed a batch, until a batch that
     wrote commits."""
 
