@@ -5,6 +5,7 @@ slow statement neither stalls the loop nor a concurrent write."""
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ async def journal(dsn: str) -> AsyncIterator[PostgresJournal]:
         yield opened
 
 
-async def longest_stall(work: "asyncio.Future[object]") -> float:
+async def longest_stall(work: "asyncio.Future[Any]") -> float:
     """The longest the loop went without running a 10 ms tick while `work` was under way."""
     longest, last = 0.0, time.monotonic()
     while not work.done():
