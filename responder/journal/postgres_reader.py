@@ -13,6 +13,8 @@ import concurrent.futures
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg
+
 from responder.journal.group_commit import off_loop
 from responder.journal.postgres_writer import Connection
 
@@ -31,7 +33,19 @@ class Reader:
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """`fn(conn)` on the reader's thread, after the reads asked before it."""
-        return await off_loop(self._loop, self._thread, lambda: fn(self._connection()))
+        return await off_loop(self._loop, self._thread, lambda: self._read(fn))
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        """A connection kept from an earlier read may have been dropped by the server since (a
+        restart, a failover): found broken, the read runs once more on a new one."""
+        kept = self._conn is not None and not self._conn.closed and not self._conn.broken
+        conn = self._connection()
+        try:
+            return fn(conn)
+        except psycopg.OperationalError:
+            if not kept or not conn.broken:
+                raise
+        return fn(self._connection())
 
     def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
