@@ -270,8 +270,7 @@ class Engine:
                 return []
             free = workers.free
             steps = tx.claim(kind, free, self.clock(), self.policy.lease_seconds)
-            taken[kind] = workers.take(len(steps))
-            workers.starved = len(steps) == free
+            taken[kind] = workers.claim(len(steps), free)
             return steps
 
         try:
@@ -289,8 +288,7 @@ class Engine:
             task.add_done_callback(self._running.discard)
 
     def _free(self, kind: StepKind) -> None:
-        self._workers[kind].give(1)
-        if self._workers[kind].starved:
+        if self._workers[kind].give(1):
             self.wake(kind)
 
     async def _dispatch(self, kind: StepKind) -> None:

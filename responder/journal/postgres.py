@@ -19,9 +19,10 @@ out. While the database is unreachable, writes fail (the webhook answers 503), `
 says why, and a probe each second finds out when it is back.
 
 The modules around this one: postgres_schema (tables, migrations, server checks), postgres_replica
-(what this process keeps: its name, an instance cache, reserved ids),
-postgres_writer (batches and commits), postgres_tx (the Transaction), postgres_queries and
-postgres_views (statements and read models), postgres_escalation.
+(what this process keeps: its name, an instance cache, reserved ids), postgres_writer (batches
+and commits, on a thread of its own), postgres_reader (the reads, beside them), postgres_tx (the
+Transaction), postgres_queries and postgres_views (statements and read models),
+postgres_escalation.
 """
 
 import asyncio
@@ -43,6 +44,7 @@ from responder.journal import postgres_queries as queries
 from responder.journal import postgres_views as views
 from responder.journal.postgres_batch import BatchState
 from responder.journal.postgres_escalation import PostgresEscalationStore
+from responder.journal.postgres_reader import Reader
 from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_schema import durability_problem, migrate
 from responder.journal.postgres_tx import PostgresTransaction
@@ -59,13 +61,14 @@ PROBE_SECONDS = 1.0
 # How long a step's outcome is retried while the database is unavailable (a restart, a
 # failover) before the step is left to its lease: the work it did is not forgotten meanwhile.
 OUTCOME_RETRY_SECONDS = 60.0
-# Bounds on what one statement may cost the event loop, whose thread runs them.
+# Bounds on what one statement may hold the writer, and the transactions waiting for it.
 _SESSION = (
     "SET synchronous_commit = on",
     "SET lock_timeout = '2s'",
     "SET statement_timeout = '10s'",
     "SET idle_in_transaction_session_timeout = '60s'",
 )
+_READ_TIMEOUT = b"SET statement_timeout = '5s'"
 
 
 class ReplicaInUseError(JournalLockedError):
@@ -112,7 +115,9 @@ class PostgresJournal:
         self.replica = replica or default_replica()
         self.where = describe(dsn)
         self._writer: GroupCommitWriter | None = None
+        self._reader: Reader | None = None
         self._prober: asyncio.Task[None] | None = None
+        # What the writer's operations keep, changed only on its thread (the loop reads `_backlog`).
         self._backlog = 0
         # False only while no notification is known to wait for ingest: set by anything that may
         # leave one so (an append, an apply that failed, a rollback, a recount that found one,
@@ -154,6 +159,7 @@ class PostgresJournal:
                 raise exc.__cause__ from None
             raise
         self._writer = writer
+        self._reader = Reader(self._reads_connection)
         await self.refresh_backlog()
         self._prober = loop.create_task(self._probe_while_failing())
 
@@ -178,6 +184,15 @@ class PostgresJournal:
                 " replica its own name (RESPONDER_REPLICA, by default the host name)"
             )
 
+    def _reads_connection(self) -> Connection:
+        """The reads' session: autocommit, JSON decoded by orjson, and a shorter statement timeout
+        than the writer's, since a person or a dispatcher waits for it."""
+        conn = connect(self._dsn, autocommit=True)
+        set_json_loads(orjson.loads, conn)
+        conn.execute(_READ_TIMEOUT)
+        conn.execute("SELECT set_config('application_name', %s, false)", (f"responder {self.replica} reads"[:63],))
+        return conn
+
     def _begun(self) -> None:
         self._state.leasing.clear()
         self._batch = BatchState()
@@ -188,7 +203,7 @@ class PostgresJournal:
         self._state.instances.clear()
         self._maybe_unapplied = True
         if unavailable(error):
-            self._state.uncertain += self._state.leasing
+            self._state.lost_leasing()
         self._state.leasing.clear()
 
     async def close(self) -> None:
@@ -197,6 +212,9 @@ class PostgresJournal:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._prober
             self._prober = None
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
@@ -213,12 +231,11 @@ class PostgresJournal:
             with contextlib.suppress(psycopg.Error):
                 if writer.failure is not None:
                     await writer.probe()
-                elif uncertain := self._state.uncertain:
-                    self._state.uncertain = []
+                elif uncertain := self._state.take_uncertain():
                     try:
                         await self.run(lambda conn: queries.hand_back(conn, self.replica, uncertain))
                     except psycopg.Error:
-                        self._state.uncertain += uncertain
+                        self._state.keep_uncertain(uncertain)
                         raise
 
     async def run(self, fn: Callable[[Connection], T], durable: bool = False) -> T:
@@ -233,11 +250,10 @@ class PostgresJournal:
     async def append_notification(self, body: bytes, correlation_id: str, now: float) -> int:
         def append(conn: Connection) -> int:
             self._maybe_unapplied = True
+            self._backlog += 1
             return queries.insert_notification(conn, self._state, body, correlation_id, now, None)
 
-        notification_id = await self.run(append, durable=True)
-        self._backlog += 1
-        return notification_id
+        return await self.run(append, durable=True)
 
     def accept(
         self,
@@ -313,32 +329,39 @@ class PostgresJournal:
             pause = min(pause * 2, 5.0)
 
     async def next_due(self, kind: str) -> float | None:
-        return await self.run(lambda conn: queries.next_due(conn, kind))
+        return await self._read(lambda conn: queries.next_due(conn, kind))
 
     async def instances(self, filters: dict[str, str], limit: int) -> list[dict[str, Any]]:
-        return await self.run(lambda conn: views.instances(conn, filters, limit))
+        return await self._read(lambda conn: views.instances(conn, filters, limit))
 
     async def timeline(self, fingerprint: str) -> list[dict[str, Any]]:
-        return await self.run(lambda conn: views.timeline(conn, fingerprint))
+        return await self._read(lambda conn: views.timeline(conn, fingerprint))
 
     async def listing(self, query: Listing) -> list[dict[str, Any]]:
-        return await self.run(lambda conn: views.listing(conn, query))
+        return await self._read(lambda conn: views.listing(conn, query))
 
     async def acknowledgements(self, limit: int) -> list[dict[str, Any]]:
-        return await self.run(lambda conn: views.acknowledgements(conn, limit))
+        return await self._read(lambda conn: views.acknowledgements(conn, limit))
+
+    async def _read(self, fn: Callable[[Connection], T]) -> T:
+        """`fn(conn)` on the reads' own connection (see postgres_reader), not in a batch."""
+        reader = self._reader
+        if reader is None:
+            raise RuntimeError(_NOT_STARTED)
+        return await reader.read(fn)
 
     async def record_operation(self, operation: Operation) -> None:
         await self.run(lambda conn: queries.record_operation(conn, operation), durable=True)
 
     async def holds(self, state: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
-        return await self.run(lambda conn: views.holds(conn, state, namespace))
+        return await self._read(lambda conn: views.holds(conn, state, namespace))
 
     async def operations(self, limit: int) -> list[dict[str, Any]]:
-        return await self.run(lambda conn: views.operations(conn, limit))
+        return await self._read(lambda conn: views.operations(conn, limit))
 
     async def leases(self) -> list[dict[str, Any]]:
         """The steps running now, each with the replica that holds its lease and until when."""
-        return await self.run(views.leases)
+        return await self._read(views.leases)
 
     async def prune(self, older_than: float) -> int:
         def prune(conn: Connection) -> int:
@@ -350,10 +373,13 @@ class PostgresJournal:
         return await self.run(prune)
 
     async def refresh_backlog(self) -> int:
-        unapplied, remediations = await self.run(queries.backlog)
-        self._maybe_unapplied |= unapplied > 0  # another replica's, perhaps: applied in order by ingest
-        self._backlog = unapplied + remediations
-        return self._backlog
+        def recount(conn: Connection) -> int:
+            unapplied, remediations = queries.backlog(conn)
+            self._maybe_unapplied |= unapplied > 0  # another replica's, perhaps: applied in order by ingest
+            self._backlog = unapplied + remediations
+            return self._backlog
+
+        return await self.run(recount)
 
     def backlog(self) -> int:
         return self._backlog

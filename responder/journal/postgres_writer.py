@@ -1,13 +1,16 @@
 """Group commit over one PostgreSQL connection: operations are functions of the connection, and
 those waiting together run in one transaction. It knows no table.
 
-Operations run on the event loop's thread (the `Transaction` protocol is synchronous), in
-psycopg's pipeline mode: a statement whose result nobody reads is sent without waiting for
-it, and a read waits for everything sent before it, so an operation costs one round trip per
-result it reads, not per statement. The COMMIT leaves the loop: it runs on a thread, and what
-is asked meanwhile waits for the next transaction, which is what groups them: a batch of
+A transaction runs whole on the writer's own thread, which alone uses the connection: its
+operations (the `Transaction` protocol is synchronous), in psycopg's pipeline mode, then its
+COMMIT. So no round trip blocks the event loop: a statement whose result nobody reads is sent
+without waiting for it, a read waits for everything sent before it (an operation costs one
+round trip per result it reads, not per statement), and the loop serves requests meanwhile.
+What is asked meanwhile waits for the next transaction, which is what groups them: a batch of
 notifications costs one commit, and one wait for the server's WAL flush. A statement's error
-may therefore surface at a later read, or at the batch's end.
+may therefore surface at a later read, or at the batch's end. An operation, and `on_begin` and
+`on_rollback`, therefore run on that thread while the loop runs: what they share with the loop
+must be safe for it (see PostgresJournal, Engine). Callers are told on the loop.
 
 The session commits with `synchronous_commit = on` whatever the role's default: a batch holding
 an append, an operation or a delivery mark returns only once its commit is flushed. A batch
@@ -25,6 +28,7 @@ again by the next batch.
 """
 
 import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -55,11 +59,12 @@ class RunAgain(Exception):
 
 
 class GroupCommitWriter:
-    """The only user of its connection. `connect` makes a connection (called off the loop);
-    `on_connect` runs on each new one before its first batch. `on_begin` is called as each
-    transaction begins, and `on_rollback` with the error when one is rolled back, before its
-    callers are told, so that what the owner keeps about the database (a cache, a flag, what
-    the transaction leased) follows what the database holds.
+    """The only user of its connection, through its own thread. `connect` makes a connection
+    and `on_connect` runs on each new one before its first batch, both on that thread.
+    `on_begin` is called as each transaction begins, and `on_rollback` with the error when one
+    is rolled back, before its callers are told, both on that thread too, so that what the
+    owner keeps about the database (a cache, a flag, what the transaction leased) follows what
+    the database holds.
     `failure` is the error of the database itself that last failed a batch, until a batch that
     wrote commits."""
 
@@ -73,6 +78,7 @@ class GroupCommitWriter:
         self._connect, self._on_connect = connect, on_connect
         self._on_begin, self._on_rollback = on_begin, on_rollback
         self._conn: Connection | None = None
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-writer")
         self._loop = asyncio.get_running_loop()
         self._pending: list[Op] = []
         self._task: asyncio.Task[None] | None = None
@@ -106,6 +112,7 @@ class GroupCommitWriter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._thread.shutdown()
 
     async def _write(self) -> None:
         try:
@@ -117,14 +124,17 @@ class GroupCommitWriter:
 
     async def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
-            conn = await self._loop.run_in_executor(None, self._connect)
-            try:
-                await self._loop.run_in_executor(None, self._on_connect, conn)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
+            self._conn = await off_loop(self._loop, self._thread, self._connected)
         return self._conn
+
+    def _connected(self) -> Connection:
+        conn = self._connect()
+        try:
+            self._on_connect(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     async def _execute(self, batch: list[Op]) -> None:
         try:
@@ -175,7 +185,22 @@ class GroupCommitWriter:
         except Exception as exc:  # the server, or what on_connect found there
             self.failure = f"cannot connect to PostgreSQL: {exc}"
             raise psycopg.OperationalError(self.failure) from exc
-        wrote = self.failure is None  # while failing, only a commit that wrote clears it
+        try:
+            results, wrote = await off_loop(self._loop, self._thread, lambda: self._run(conn, ops))
+        except BaseException as exc:
+            if unavailable(exc):
+                self.failure = str(exc).strip() or type(exc).__name__
+            if conn.closed:
+                self._conn = None
+            raise
+        if wrote:
+            self.failure = None
+        return results
+
+    def _run(self, conn: Connection, ops: list[Op]) -> tuple[list[tuple[Any, BaseException | None]], bool]:
+        """The transaction, on the writer's thread: its results, and whether it wrote (while
+        failing, only a commit that wrote clears `failure`)."""
+        wrote = self.failure is None
         self._on_begin()
         try:
             results: list[tuple[Any, BaseException | None]] = []
@@ -192,19 +217,16 @@ class GroupCommitWriter:
                 if not wrote:
                     row = conn.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()
                     wrote = bool(row and row[0])
-            await off_loop(self._loop, None, conn.commit)
+            conn.commit()
         except BaseException as exc:
             self._rolled_back(conn, exc)
             raise
-        if wrote:
-            self.failure = None
-        return results
+        return results, wrote
 
     def _rolled_back(self, conn: Connection, exc: BaseException) -> None:
-        """After a failed transaction: roll back, and drop a connection that is broken."""
+        """After a failed transaction: roll back, and close a connection that is broken (the
+        next transaction makes a new one)."""
         self._on_rollback(exc)
-        if unavailable(exc):
-            self.failure = str(exc).strip() or type(exc).__name__
         try:
             if not conn.closed:
                 conn.rollback()
@@ -212,4 +234,3 @@ class GroupCommitWriter:
             conn.close()
         if conn.broken or conn.closed:
             conn.close()
-            self._conn = None

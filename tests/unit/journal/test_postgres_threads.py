@@ -1,0 +1,64 @@
+"""The PostgreSQL journal keeps its round trips off the event loop: the writer's transactions
+run on a thread of their own, and the reads on a connection and a thread of their own, so a
+slow statement neither stalls the loop nor a concurrent write."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+psycopg = pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is not installed")
+
+from responder.journal.postgres import PostgresJournal  # noqa: E402
+from tests.conftest import started  # noqa: E402
+from tests.postgres import PostgresServer  # noqa: E402
+
+SLOW_SECONDS = 0.5
+
+
+@pytest.fixture
+def dsn(postgres_server: PostgresServer) -> str:
+    return postgres_server.fresh_dsn()
+
+
+@pytest.fixture
+async def journal(dsn: str) -> AsyncIterator[PostgresJournal]:
+    async with started(PostgresJournal(dsn, replica="a")) as opened:
+        yield opened
+
+
+async def longest_stall(work: "asyncio.Future[Any]") -> float:
+    """The longest the loop went without running a 10 ms tick while `work` was under way."""
+    longest, last = 0.0, time.monotonic()
+    while not work.done():
+        await asyncio.sleep(0.01)
+        now = time.monotonic()
+        longest, last = max(longest, now - last), now
+    await work
+    return longest
+
+
+async def test_a_writes_round_trip_does_not_block_the_loop(journal: PostgresJournal) -> None:
+    slow = asyncio.ensure_future(journal.run(lambda conn: conn.execute(f"SELECT pg_sleep({SLOW_SECONDS})").fetchone()))
+    assert await longest_stall(slow) < SLOW_SECONDS / 2
+
+
+async def test_a_slow_read_neither_delays_nor_fails_a_write(journal: PostgresJournal, dsn: str) -> None:
+    """A read held up by a lock (until its statement timeout) while writes go on: they commit
+    at once, and its timeout fails only the read; the database is not marked unavailable."""
+    with psycopg.connect(dsn) as other:
+        other.execute("LOCK TABLE steps IN ACCESS EXCLUSIVE MODE")
+        read = asyncio.ensure_future(journal.leases())
+        await asyncio.sleep(0.1)
+        began = time.monotonic()
+        await journal.append_notification(b"{}", "c1", 1.0)
+        assert time.monotonic() - began < 1.0, "the write waited for the read"
+        assert not read.done()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            await read
+        other.rollback()
+    assert journal.write_problem() is None
+    await journal.append_notification(b"{}", "c2", 2.0)
+    assert await journal.leases() == []
