@@ -125,8 +125,10 @@ class Journal(Protocol):
     database fails. `fn` may be called more than once for one call (a backend may run it again
     after a failed batch or a serialisation conflict), so what it does outside the transaction
     must be undone or repeated harmlessly by its next call; only the last call's result counts.
-    `fn` is called from the event loop's thread and nothing else of the loop runs while it does:
-    the engine counts its free workers inside it.
+    `fn` may be called on a thread of the backend's own while the loop runs (PostgreSQL), never
+    two at once and never while an earlier call's outcome is being delivered: what it shares
+    with the loop must be thread-safe (the engine's worker counts change under a lock, and only
+    a claim takes them).
 
     Durability. `append_notification`, `accept` and `record_operation`, and the escalation
     store's `begin_delivery`, have their write on disk (fsync'd, or replicated as the backend
