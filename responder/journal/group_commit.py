@@ -8,11 +8,12 @@ import concurrent.futures
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from responder.journal import Settled
 
 T = TypeVar("T")
+C = TypeVar("C")  # the writer's connection
 MAX_BATCH = 512  # operations per transaction: what waits beyond it joins the next one
 log = logging.getLogger("responder.journal")
 
@@ -79,3 +80,44 @@ async def off_loop(
     except asyncio.CancelledError:
         await asyncio.wait([done])
         raise
+
+
+class Batches(Generic[C]):
+    """The queue both writers share: operations submitted while a batch runs wait, and run
+    together in the next one. A writer says how a batch runs (`_execute`) and what it does
+    between batches (`_between`)."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._pending: list[Op] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, fn: Callable[[C], T], durable: bool, then: Settled[T] | None = None) -> "asyncio.Future[T]":
+        """Run `fn(conn)` in the next transaction; the future gets its result or its error once
+        the transaction committed (on disk when `durable`) or failed. `then` is told the same,
+        synchronously as it settles, whether or not the future is still awaited."""
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._pending.append(Op(fn, future, durable, then))
+        if self._task is None:
+            self._task = self._loop.create_task(self._write())
+        return future
+
+    async def _finished(self) -> None:
+        """Wait until everything submitted so far has run."""
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _write(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._execute(batch)
+                await self._between()
+        finally:
+            self._task = None
+
+    async def _execute(self, batch: list[Op]) -> None:
+        raise NotImplementedError
+
+    async def _between(self) -> None:
+        """After a batch, before the next: nothing unless the writer has upkeep to do."""

@@ -36,8 +36,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors
 
-from responder.journal import Settled
-from responder.journal.group_commit import MAX_BATCH, Op, OpFailed, Outcome, abandon, off_loop, settle
+from responder.journal.group_commit import Batches, Op, OpFailed, Outcome, abandon, off_loop, settle
 
 T = TypeVar("T")
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -58,7 +57,7 @@ class RunAgain(Exception):
     else the next time (an `accept` whose apply failed appends without applying)."""
 
 
-class GroupCommitWriter:
+class GroupCommitWriter(Batches[Connection]):
     """The only user of its connection, through its own thread. `connect` makes a connection
     and `on_connect` runs on each new one before its first batch, both on that thread.
     `on_begin` is called as each transaction begins, and `on_rollback` with the error when one
@@ -79,22 +78,8 @@ class GroupCommitWriter:
         self._on_begin, self._on_rollback = on_begin, on_rollback
         self._conn: Connection | None = None
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-writer")
-        self._loop = asyncio.get_running_loop()
-        self._pending: list[Op] = []
-        self._task: asyncio.Task[None] | None = None
+        super().__init__()
         self.failure: str | None = None
-
-    def submit(
-        self, fn: Callable[[Connection], T], durable: bool, then: Settled[T] | None = None
-    ) -> "asyncio.Future[T]":
-        """Run `fn(conn)` in the next transaction; the future gets its result or its error once
-        the transaction committed (flushed when `durable`) or failed. `then` is told the same,
-        synchronously as it settles, whether or not the future is still awaited."""
-        future: asyncio.Future[T] = self._loop.create_future()
-        self._pending.append(Op(fn, future, durable, then))
-        if self._task is None:
-            self._task = self._loop.create_task(self._write())
-        return future
 
     def probe(self) -> "asyncio.Future[None]":
         """Commit a transaction that takes a transaction id (so its commit writes and flushes):
@@ -107,20 +92,11 @@ class GroupCommitWriter:
 
     async def close(self) -> None:
         """Finish what was submitted before, then close the connection."""
-        while self._task is not None:
-            await asyncio.shield(self._task)
+        await self._finished()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
         self._thread.shutdown()
-
-    async def _write(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                await self._execute(batch)
-        finally:
-            self._task = None
 
     async def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed:

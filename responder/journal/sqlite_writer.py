@@ -15,10 +15,9 @@ import concurrent.futures
 import logging
 import sqlite3
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from responder.journal import Settled
-from responder.journal.group_commit import MAX_BATCH, Op, OpFailed, Outcome, abandon, off_loop, settle
+from responder.journal.group_commit import Batches, Op, OpFailed, Outcome, abandon, off_loop, settle
 from responder.journal.sqlite_checkpoint import restart_wal
 
 T = TypeVar("T")
@@ -26,7 +25,7 @@ C = TypeVar("C", bound=sqlite3.Connection)
 log = logging.getLogger("responder.journal")
 
 
-class GroupCommitWriter(Generic[C]):
+class GroupCommitWriter(Batches[C]):
     """The only user of `conn` while it runs. `on_rollback` is called when a transaction is
     rolled back, before its callers are told, so that what its owner keeps about the database
     (a cache, a flag) forgets the lost writes. `failure` is the error of the database itself
@@ -37,24 +36,12 @@ class GroupCommitWriter(Generic[C]):
     def __init__(self, conn: C, on_rollback: Callable[[], None]) -> None:
         self._conn = conn
         self._on_rollback = on_rollback
-        self._loop = asyncio.get_running_loop()
-        self._pending: list[Op] = []
-        self._task: asyncio.Task[None] | None = None
+        super().__init__()
         self._flusher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-fsync")
         self._synchronous_full = True  # as the connection was opened
         self._restart_wal = False
         self._probed = False  # the probe ran in the transaction in progress
         self.failure: str | None = None
-
-    def submit(self, fn: Callable[[C], T], durable: bool, then: Settled[T] | None = None) -> "asyncio.Future[T]":
-        """Run `fn(conn)` in the next transaction; the future gets its result or its error, once
-        the transaction committed (on disk when `durable`) or failed. `then` is told the same,
-        synchronously as it settles, whether or not the future is still awaited."""
-        future: asyncio.Future[T] = self._loop.create_future()
-        self._pending.append(Op(fn, future, durable, then))
-        if self._task is None:
-            self._task = self._loop.create_task(self._write())
-        return future
 
     def probe(self) -> "asyncio.Future[None]":
         """Commit a write that changes nothing (the schema version set to itself), durably:
@@ -73,22 +60,15 @@ class GroupCommitWriter(Generic[C]):
 
     async def close(self) -> None:
         """Finish what was submitted before, then let the flusher thread go."""
-        while self._task is not None:
-            await asyncio.shield(self._task)
+        await self._finished()
         self._flusher.shutdown()
 
-    async def _write(self) -> None:
-        """Run what is pending, a transaction per batch, until nothing is: whatever was asked
-        while a commit was on its way to the disk joins the next transaction."""
-        try:
-            while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                await self._execute(batch)
-                if self._restart_wal:
-                    self._restart_wal = False
-                    await self._restart_wal_now()
-        finally:
-            self._task = None
+    async def _between(self) -> None:
+        """Whatever was asked while a commit was on its way to the disk joins the next
+        transaction; before it, the WAL is restarted if the checkpointer asked."""
+        if self._restart_wal:
+            self._restart_wal = False
+            await self._restart_wal_now()
 
     async def _restart_wal_now(self) -> None:
         """Not restarted, the WAL only stays as it is, and the checkpointer asks again."""
