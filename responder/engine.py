@@ -26,7 +26,15 @@ from dataclasses import replace
 from responder.alerts import Notification
 from responder.escalation import Notifier
 from responder.escalation.ladder import follow_ups
-from responder.ingest import Accounting, Applied, Parsed, apply_notification, chunks, parse_stored
+from responder.ingest import (
+    Accounting,
+    Applied,
+    NotificationReads,
+    Parsed,
+    apply_notification,
+    chunks,
+    parse_stored,
+)
 from responder.journal import STEP_KINDS, Journal, Step, StepResult, StoredNotification, Transaction
 from responder.metrics import Children, Metrics
 from responder.planner import PlannedStep, unfreeze_steps
@@ -122,7 +130,8 @@ class Engine:
             self._start_claimed(claimed, applied.due)
             self._accounting.record(correlation_id, notification, applied)
 
-        notification_id, _ = await self.journal.accept(body, correlation_id, now, apply, committed)
+        reads = NotificationReads(notification, self.policy)
+        notification_id, _ = await self.journal.accept(body, correlation_id, now, apply, committed, reads)
         return notification_id
 
     async def start(self) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from responder.alerts import Alert, Notification, canonical_time, parse_notification
 from responder.decision import decide_firing, decide_resolved, targets_of
-from responder.journal import Instance, StoredNotification, Transaction
+from responder.journal import GuardQuery, Instance, StoredNotification, Transaction
 from responder.metrics import Children, Metrics
 from responder.planner import PlannedStep
 from responder.policy import Policy
@@ -77,6 +77,40 @@ def truncation_alert(notification: Notification) -> Alert:
     )
 
 
+def alerts_of(notification: Notification) -> list[Alert]:
+    """The alerts applied for a notification: its own, and the truncation alert if it has one."""
+    alerts = list(notification.alerts)
+    if notification.truncated_alerts:
+        alerts.append(truncation_alert(notification))
+    return alerts
+
+
+def guard_query(targets: Sequence[Target], policy: Policy) -> GuardQuery:
+    """What the guards of a first firing on `targets` ask the journal."""
+    return GuardQuery(_MUTATING, [t.key for t in targets], policy.breaker_window_seconds, policy.breaker_max_mutations)
+
+
+class NotificationReads:
+    """What `apply_notification` will read for one notification: the journal's `ReadAhead`.
+    Made on the webhook's path for every notification, so it computes nothing until asked."""
+
+    __slots__ = ("_alerts", "_notification", "_policy")
+
+    def __init__(self, notification: Notification, policy: Policy) -> None:
+        self._notification, self._policy = notification, policy
+        self._alerts: list[Alert] | None = None
+
+    def keys(self) -> list[tuple[str, str]]:
+        self._alerts = alerts_of(self._notification)
+        return [(a.fingerprint, a.starts_at) for a in self._alerts]
+
+    def guards(self, index: int) -> GuardQuery | None:
+        alert = (self._alerts or alerts_of(self._notification))[index]
+        if alert.status != "firing":
+            return None
+        return guard_query(targets_of(alert, self._policy), self._policy)
+
+
 def apply_alert(
     tx: Transaction,
     policy: Policy,
@@ -93,8 +127,8 @@ def apply_alert(
         instance = tx.insert_instance(alert, now)
         if alert.status == "firing":
             targets = targets_of(alert, policy)
-            window, cap = policy.breaker_window_seconds, policy.breaker_max_mutations
-            guards = tx.guard_state(_MUTATING, [t.key for t in targets], window, now, cap)
+            query = guard_query(targets, policy)
+            guards = tx.guard_state(query.mutating, query.targets, query.window_seconds, now, query.cap)
             decision = decide_firing(alert, targets, policy, guards, now)
             tx.add_event(instance, nid, TimelineEvent.FIRING, decision.as_dict(), now)
             applied.alerts.append((decision.action, "firing"))
@@ -137,9 +171,7 @@ def apply_notification(
 ) -> Applied:
     """Apply every alert of one notification; instances are looked up in one query."""
     applied = Applied()
-    alerts = list(notification.alerts)
-    if notification.truncated_alerts:
-        alerts.append(truncation_alert(notification))
+    alerts = alerts_of(notification)
     keys = [(a.fingerprint, a.starts_at) for a in alerts]
     known = tx.instances(keys)
     for alert, key in zip(alerts, keys, strict=True):

@@ -11,7 +11,7 @@ holds for all of them is written on `Journal`.
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from responder.alerts import Alert
 from responder.decision import GuardState
@@ -32,11 +32,13 @@ __all__ = [
     "STEP_KINDS",
     "Effect",
     "EscalationStore",
+    "GuardQuery",
     "Instance",
     "Journal",
     "JournalFullError",
     "Listing",
     "Operation",
+    "ReadAhead",
     "Settled",
     "Step",
     "StepResult",
@@ -66,6 +68,32 @@ class Listing:
     search: str = ""
     limit: int = 50
     offset: int = 0
+
+
+class GuardQuery(NamedTuple):
+    """What `Transaction.guard_state` is asked for one first firing, but the time."""
+
+    mutating: Sequence[str]
+    targets: Sequence[str]
+    window_seconds: float
+    cap: int
+
+
+class ReadAhead(Protocol):
+    """What applying one notification will read, told before it is applied, so that a backend
+    whose every read costs a round trip (PostgreSQL) can read a whole batch's at once. A hint:
+    a backend may ignore it, and must still answer what it was not told. Its methods are called
+    where the apply runs, and only if needed (never for a notification whose instances the
+    backend holds in its cache)."""
+
+    def keys(self) -> Sequence[tuple[str, str]]:
+        """The keys `Transaction.instances` will be asked for."""
+        ...
+
+    def guards(self, index: int) -> GuardQuery | None:
+        """What `guard_state` will be asked if the instance of `keys()[index]` is not found (its
+        first firing); None if it will not be asked."""
+        ...
 
 
 class Transaction(Protocol):
@@ -185,6 +213,7 @@ class Journal(Protocol):
         now: float,
         apply: Callable[[Transaction, StoredNotification], T],
         then: Settled[tuple[int, T | None]] | None = None,
+        ahead: ReadAhead | None = None,
     ) -> "asyncio.Future[tuple[int, T | None]]":
         """Append `body` and, in the same transaction, `apply` it, unless an older notification
         is still unapplied (ingest then applies both, in order) or `apply` raised (its writes are
@@ -199,7 +228,8 @@ class Journal(Protocol):
         `then` gets None and the error when the transaction failed, or when the journal was shut
         down while committing (the commit may have reached the disk: what it leased is handed
         back when the journal next starts). `apply`, like `transact`'s `fn`, may be called more
-        than once. Not a coroutine: the webhook's path pays no task and no extra loop turn."""
+        than once. `ahead`, what `apply` will read (see `ReadAhead`). Not a coroutine: the
+        webhook's path pays no task and no extra loop turn."""
         ...
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]: ...

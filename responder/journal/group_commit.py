@@ -6,6 +6,7 @@ their connection and decide how a batch becomes transactions."""
 import asyncio
 import concurrent.futures
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -26,6 +27,9 @@ class Op:
     future: "asyncio.Future[Any]"
     durable: bool  # must be on disk, not just in the log, when the caller hears back
     then: Settled[Any] | None = None  # told the outcome as it settles, whoever still awaits the future
+    # Called as each transaction that will run `fn` begins, before any of its operations runs:
+    # to say what `fn` will read, so that the writer can read the whole batch's at once.
+    announce: Callable[[], None] | None = None
 
 
 class OpFailed(Exception):
@@ -70,14 +74,20 @@ def settle(outcomes: Sequence[Outcome]) -> None:
 
 
 async def off_loop(
-    loop: asyncio.AbstractEventLoop, executor: concurrent.futures.Executor | None, fn: Callable[[], T]
+    loop: asyncio.AbstractEventLoop,
+    executor: concurrent.futures.Executor | None,
+    fn: Callable[[], T],
+    cancelled: Callable[[], None] | None = None,
 ) -> T:
     """`fn` (a commit, a flush) on a thread of `executor` (None: the loop's default). Nothing else
-    touches the connection until it is done, cancelled or not: the writer is its only user."""
+    touches the connection until it is done, cancelled or not: the writer is its only user. If
+    the caller is cancelled, `cancelled` is told before `fn` is waited for (to cut it short)."""
     done = loop.run_in_executor(executor, fn)
     try:
         return await asyncio.shield(done)
     except asyncio.CancelledError:
+        if cancelled is not None:
+            cancelled()
         await asyncio.wait([done])
         raise
 
@@ -89,15 +99,24 @@ class Batches(Generic[C]):
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._pending: list[Op] = []
+        # Appended on the loop; taken by one consumer, which may be the writer's thread (deque's
+        # append and popleft are atomic).
+        self._pending: deque[Op] = deque()
         self._task: asyncio.Task[None] | None = None
 
-    def submit(self, fn: Callable[[C], T], durable: bool, then: Settled[T] | None = None) -> "asyncio.Future[T]":
+    def submit(
+        self,
+        fn: Callable[[C], T],
+        durable: bool,
+        then: Settled[T] | None = None,
+        announce: Callable[[], None] | None = None,
+    ) -> "asyncio.Future[T]":
         """Run `fn(conn)` in the next transaction; the future gets its result or its error once
         the transaction committed (on disk when `durable`) or failed. `then` is told the same,
-        synchronously as it settles, whether or not the future is still awaited."""
+        synchronously as it settles, whether or not the future is still awaited. `announce`, if
+        the writer reads ahead (see Op)."""
         future: asyncio.Future[T] = self._loop.create_future()
-        self._pending.append(Op(fn, future, durable, then))
+        self._pending.append(Op(fn, future, durable, then, announce))
         if self._task is None:
             self._task = self._loop.create_task(self._write())
         return future
@@ -107,11 +126,15 @@ class Batches(Generic[C]):
         while self._task is not None:
             await asyncio.shield(self._task)
 
+    def _take(self) -> list[Op]:
+        """The next batch: the oldest operations waiting, up to MAX_BATCH."""
+        pending = self._pending
+        return [pending.popleft() for _ in range(min(len(pending), MAX_BATCH))]
+
     async def _write(self) -> None:
         try:
             while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                await self._execute(batch)
+                await self._execute(self._take())
                 await self._between()
         finally:
             self._task = None

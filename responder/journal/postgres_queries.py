@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from responder.journal import Effect, Operation, Step, StepResult, StoredNotification
+from responder.journal.postgres_batch import BatchState
 from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_tx import PostgresTransaction
 from responder.journal.postgres_writer import Connection
@@ -24,24 +25,29 @@ _INTERRUPTED_BY_RESTART = dumps(
 
 
 def insert_notification(
-    conn: Connection, replica: Replica, body: bytes, correlation_id: str, now: float, processed: float | None
+    conn: Connection,
+    replica: Replica,
+    batch: BatchState,
+    body: bytes,
+    correlation_id: str,
+    now: float,
+    processed: float | None,
 ) -> int:
     """Append a notification (applied at `processed`, or left for ingest when None); its id.
-    Nothing is read back: in pipeline mode it costs no round trip (see postgres_writer)."""
+    Inserted with the batch's others (BatchState.flush); its id is reserved, not read back."""
     notification_id = replica.next_id(conn, "notifications")
-    conn.execute(
-        "INSERT INTO notifications (id, received_at, correlation_id, body, processed_at) VALUES (%s, %s, %s, %s, %s)",
-        (notification_id, now, correlation_id, body, processed),
-    )
+    batch.append_notification((notification_id, now, correlation_id, body, processed))
     return notification_id
 
 
-def any_unapplied(conn: Connection) -> bool:
+def any_unapplied(conn: Connection, batch: BatchState) -> bool:
+    batch.flush(conn)
     row = conn.execute("SELECT EXISTS (SELECT 1 FROM notifications WHERE processed_at IS NULL)").fetchone()
     return bool(row and row[0])
 
 
-def unprocessed(conn: Connection, limit: int) -> list[StoredNotification]:
+def unprocessed(conn: Connection, batch: BatchState, limit: int) -> list[StoredNotification]:
+    batch.flush(conn)
     rows = conn.execute(
         # Each replica takes its ids in blocks: arrival order across replicas is received_at's.
         "SELECT id, body, correlation_id FROM notifications WHERE processed_at IS NULL ORDER BY received_at, id"
@@ -97,8 +103,11 @@ def apply_effects(conn: Connection, effects: Sequence[Effect], now: float) -> No
             )
 
 
-def _changes(conn: Connection, step: Step, deployments: Sequence[str], now: float) -> None:
+def _changes(conn: Connection, batch: BatchState, step: Step, deployments: Sequence[str], now: float) -> None:
+    """Record that `step` changed `deployments`, and tell the guards read so far."""
     if deployments:
+        if batch.guards is not None:
+            batch.guards.changed(step.name, deployments, now)
         conn.execute(
             "INSERT INTO changes (step_id, deployment, name, at) SELECT %s, d, %s, %s FROM unnest(%s::text[]) d"
             " ON CONFLICT DO NOTHING",
@@ -118,14 +127,25 @@ def changed_deployments(detail: dict[str, Any]) -> list[str]:
     ]
 
 
-def record_effects(conn: Connection, step: Step, effects: Sequence[Effect], changed: Sequence[str], now: float) -> None:
+def record_effects(
+    conn: Connection, batch: BatchState, step: Step, effects: Sequence[Effect], changed: Sequence[str], now: float
+) -> None:
     apply_effects(conn, effects, now)
-    _changes(conn, step, changed, now)
+    _changes(conn, batch, step, changed, now)
+
+
+# The attempt recorded in the statement that moves its step on: one statement, not two, for
+# each step that ends (a statement costs the writer's thread more than the server).
+_WITH_ATTEMPT = (
+    "WITH attempt AS (INSERT INTO attempts (step_id, started_at, finished_at, status, detail)"
+    " VALUES (%s, %s, %s, %s, %s::jsonb))"
+)
 
 
 def finish_step(
     conn: Connection,
     replica: Replica,
+    batch: BatchState,
     step: Step,
     result: StepResult,
     started: float,
@@ -138,42 +158,40 @@ def finish_step(
     effects are recorded whoever holds the step now (they happened); its status changes only
     while this replica still holds its lease, so a replica whose lease ran out and was taken over
     does not overwrite what the new holder will record."""
-    tx = PostgresTransaction(conn, replica)
+    tx = PostgresTransaction(conn, replica, batch)
     tx.add_unread(step.instance, then, now, step.correlation_id)
     resolved = _resolved(conn, step.instance.id) if if_resolved or retry_at is not None else False
     if if_resolved and resolved:
         tx.add_unread(step.instance, if_resolved, now, step.correlation_id)
         detail = {"note": "resolved while this ran", "step": step.id, "planned": [s.key for s in if_resolved]}
         tx.add_event(step.instance, None, f"{step.name.lower()}_finished_after_resolve", detail, now)
-    conn.execute(
-        "INSERT INTO attempts (step_id, started_at, finished_at, status, detail) VALUES (%s, %s, %s, %s, %s::jsonb)",
-        (step.id, started, now, result.status, dumps(result.detail)),
-    )
     if step.kind == "remediation":
-        _changes(conn, step, changed_deployments(result.detail), now)
+        _changes(conn, batch, step, changed_deployments(result.detail), now)
     apply_effects(conn, result.effects, now)
     if retry_at is not None and result.done:
         done = sorted({*step.params.get("done", []), *result.done})
         conn.execute(
             "UPDATE steps SET params = %s::jsonb WHERE id = %s", (dumps({**step.params, "done": done}), step.id)
         )
+    attempt = (step.id, started, now, result.status, dumps(result.detail))
     if retry_at is not None and step.kind == "remediation" and step.name not in ON_RESOLVE and resolved:
         conn.execute(
-            "UPDATE steps SET status = %s, lease_until = NULL, updated_at = %s,"
+            f"{_WITH_ATTEMPT} UPDATE steps SET status = %s, lease_until = NULL, updated_at = %s,"
             f" outcome = 'resolved before its retry' WHERE id = %s AND status = '{_RUNNING}' AND lease_holder = %s",
-            (_CANCELLED, now, step.id, replica.name),
+            (*attempt, _CANCELLED, now, step.id, replica.name),
         )
+        batch.guards = None  # a mutation cancelled, which the guards read so far counted: read them again
     elif retry_at is not None:
         conn.execute(
-            "UPDATE steps SET status = %s, due_at = %s, lease_until = NULL, updated_at = %s,"
+            f"{_WITH_ATTEMPT} UPDATE steps SET status = %s, due_at = %s, lease_until = NULL, updated_at = %s,"
             f" outcome = %s WHERE id = %s AND status = '{_RUNNING}' AND lease_holder = %s",
-            (_PENDING, retry_at, now, result.status, step.id, replica.name),
+            (*attempt, _PENDING, retry_at, now, result.status, step.id, replica.name),
         )
     else:
         conn.execute(
-            "UPDATE steps SET status = %s, lease_until = NULL, updated_at = %s, outcome = %s"
+            f"{_WITH_ATTEMPT} UPDATE steps SET status = %s, lease_until = NULL, updated_at = %s, outcome = %s"
             f" WHERE id = %s AND status = '{_RUNNING}' AND lease_holder = %s",
-            (result.status, now, result.status, step.id, replica.name),
+            (*attempt, result.status, now, result.status, step.id, replica.name),
         )
 
 
@@ -198,9 +216,10 @@ def record_operation(conn: Connection, operation: Operation) -> None:
     apply_effects(conn, o.effects, o.at)
 
 
-def prune(conn: Connection, older_than: float) -> int:
+def prune(conn: Connection, batch: BatchState, older_than: float) -> int:
     """What Journal.prune promises. Escalation's rows go with their instances and steps (ON
     DELETE CASCADE); webhook event ids by their own age."""
+    batch.flush(conn)
     conn.execute("DELETE FROM notifications WHERE processed_at IS NOT NULL AND received_at < %s", (older_than,))
     conn.execute("DELETE FROM operations WHERE at < %s", (older_than,))
     conn.execute("DELETE FROM webhook_events WHERE received_at < %s", (older_than,))
@@ -213,8 +232,9 @@ def prune(conn: Connection, older_than: float) -> int:
     )
 
 
-def backlog(conn: Connection) -> tuple[int, int]:
+def backlog(conn: Connection, batch: BatchState) -> tuple[int, int]:
     """Notifications not yet applied, and remediations not yet finished, fleet-wide."""
+    batch.flush(conn)
     row = conn.execute(
         "SELECT (SELECT COUNT(*) FROM notifications WHERE processed_at IS NULL),"
         f" (SELECT COUNT(*) FROM steps WHERE kind = 'remediation' AND status IN ('{_PENDING}', '{_RUNNING}'))"

@@ -14,13 +14,11 @@ from typing import Any
 
 from responder.alerts import Alert
 from responder.decision import GuardState
-from responder.journal import Instance, Step
-from responder.journal.postgres_batch import BatchState
+from responder.journal import GuardQuery, Instance, Step
+from responder.journal.postgres_batch import BatchState, ask_instances, remember_instances
 from responder.journal.postgres_replica import Replica
-from responder.journal.postgres_schema import GUARD_LOCK
 from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite_rows import (
-    INSTANCE_COLUMNS,
     INTERRUPTED,
     JOINED_INSTANCE_COLUMNS,
     dumps,
@@ -51,18 +49,6 @@ _INSERT_NEW_STEPS = (
     f"INSERT INTO steps (id, {_STEP_COLUMNS}) SELECT i, %s, %s, %s, %s, k, kd, n, tk, p::jsonb, st, d, a, lu, lh"
     f" FROM unnest(%s::bigint[], {_STEP_ARRAYS}) AS u (i, k, kd, n, tk, p, st, d, a, lu, lh)"
 )
-# The guards' reads (see `PostgresTransaction.guard_state`), as rows (target, time): the count of
-# mutations in the window, capped, with no target; and each target's last mutation.
-_COUNT_MUTATIONS = (
-    "SELECT NULL::text, COALESCE(SUM(GREATEST(1, (SELECT COUNT(*) FROM changes c WHERE c.step_id = w.id))), 0)::float8"
-    " FROM (SELECT id FROM steps WHERE kind = 'remediation' AND created_at > %s AND name = ANY(%s)"
-    f" AND (status != '{_CANCELLED}' OR EXISTS (SELECT 1 FROM changes c WHERE c.step_id = steps.id)) LIMIT %s) w"
-)
-_LAST_MUTATIONS = (
-    "SELECT t, GREATEST((SELECT MAX(created_at) FROM steps WHERE target_key = t AND kind = 'remediation'"
-    f" AND name = ANY(%s) AND status != '{_CANCELLED}'),"
-    " (SELECT MAX(at) FROM changes WHERE deployment = t AND name = ANY(%s))) FROM unnest(%s::text[]) t"
-)
 # The detail of an attempt whose lease ran out (see `PostgresTransaction.claim`).
 LEASE_EXPIRED = dumps(
     {
@@ -91,14 +77,6 @@ class _Leases:
     leased: dict[str, list[Step]] = field(default_factory=dict)
 
 
-@dataclass
-class _GuardCache:
-    key: tuple[Any, ...]
-    mutating: frozenset[str]
-    count: int
-    last: dict[str, float | None]
-
-
 class PostgresTransaction:
     """The Transaction protocol over one open PostgreSQL transaction, for `replica`; `batch`, what
     that transaction's other operations found out already (by default, nothing)."""
@@ -106,14 +84,27 @@ class PostgresTransaction:
     def __init__(self, conn: Connection, replica: Replica, batch: BatchState | None = None) -> None:
         self._conn, self._replica = conn, replica
         self._batch = batch if batch is not None else BatchState()
-        self._guards: _GuardCache | None = None
         self._leases: _Leases | None = None
         self._new: dict[int, set[str]] = {}  # instances this transaction inserted: the step keys planned
         self.planned_remediations = 0  # unfinished work this transaction added, for the backlog count
 
     def instances(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Instance]:
-        cached = self._replica.instances
+        """Found in the replica's cache, else read with the batch's other accepts (see
+        BatchState.read_ahead), else read now."""
         found: dict[tuple[str, str], Instance] = {}
+        missing = self._cached(keys, found)
+        if not missing:
+            return found
+        self._batch.read_ahead(self._conn, self._replica)
+        missing = [key for key in self._cached(missing, found) if not self._batch.absent(key)]
+        if missing:
+            remember_instances(ask_instances(self._conn, missing), self._replica)
+            self._cached(missing, found)
+        return found
+
+    def _cached(self, keys: Sequence[tuple[str, str]], found: dict[tuple[str, str], Instance]) -> list[tuple[str, str]]:
+        """Into `found`, the instances of `keys` the replica has cached; the keys it has not."""
+        cached = self._replica.instances
         missing = []
         for key in keys:  # one pass: a repeat finds every key cached
             instance = cached.get(key)
@@ -121,16 +112,7 @@ class PostgresTransaction:
                 missing.append(key)
             else:
                 found[key] = instance
-        if not missing:
-            return found
-        rows = self._conn.execute(
-            f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE (fingerprint, starts_at) IN"
-            " (SELECT * FROM unnest(%s::text[], %s::text[]))",
-            ([k[0] for k in missing], [k[1] for k in missing]),
-        ).fetchall()
-        for row in rows:
-            found[(row[1], row[2])] = self._replica.remember(instance_from_row(row))
-        return found
+        return missing
 
     def insert_instance(self, alert: Alert, now: float) -> Instance:
         values = (
@@ -204,19 +186,22 @@ class PostgresTransaction:
                     self._leases.room[step.kind] += 1
         if added:
             self.planned_remediations += sum(s.kind == "remediation" and s.key in added for s in steps)
-        self._count_planned(steps, added, now)
+            if self._batch.guards is not None:
+                self._batch.guards.planned(steps, added, now)
         return len(added)
 
     def add_unread(self, instance: Instance, steps: Sequence[PlannedStep], now: float, correlation_id: str) -> None:
         """Add what is not planned yet, as `add_steps` does, but read nothing back: for steps
         whose count nobody needs (a step's follow-ups, an acknowledgement's announcement), which
-        then cost no round trip. Leasing, the guards' counts and new instances go through
-        `add_steps`, which needs to know what was added."""
-        if self._leases is not None or self._guards is not None or instance.id in self._new:
+        then cost no round trip. Leasing and new instances go through `add_steps`, which needs to
+        know what was added; the guards read so far forget the targets of mutating steps."""
+        if self._leases is not None or instance.id in self._new:
             self.add_steps(instance, steps, now, correlation_id)
         elif steps:
             columns = self._columns(steps, [False] * len(steps), now)
             self._conn.execute(_INSERT_STEPS_UNREAD, (correlation_id, instance.id, now, now, *columns))
+            if self._batch.guards is not None and (touched := self._batch.guards.touched_by(steps)):
+                self._batch.guards.forget(touched)
 
     def _columns(self, steps: Sequence[PlannedStep], leased: Sequence[bool], now: float) -> list[list[Any]]:
         """The arrays an insert of `steps` unnests, each leased or not."""
@@ -236,18 +221,6 @@ class PostgresTransaction:
             [until if lease else None for lease in leased],
             [self._replica.name if lease else None for lease in leased],
         ]
-
-    def _count_planned(self, steps: Sequence[PlannedStep], added: Mapping[str, int], now: float) -> None:
-        """Keep the guards' cached counts current with what this transaction planned."""
-        if self._guards is None:
-            return
-        if len(added) != len(steps):  # some were already planned: count afresh next time
-            self._guards = None
-            return
-        for step in steps:
-            if step.kind == "remediation" and step.name in self._guards.mutating and step.target_key:
-                self._guards.count += 1
-                self._guards.last[step.target_key] = now
 
     def _leases_now(self, step: PlannedStep, now: float) -> bool:
         """Whether `step` is inserted leased (see `lease_new`); takes its room if so."""
@@ -275,35 +248,19 @@ class PostgresTransaction:
         self, mutating: Sequence[str], targets: Sequence[str], window_seconds: float, now: float, cap: int
     ) -> GuardState:
         """As the SQLite journal counts them (see SqliteTransaction.guard_state), for the whole
-        fleet: read under the guard lock, taken by the transaction's first first firing and held
-        until it ends, so no other replica plans a mutation between this count and this
-        transaction's commit. The count and the targets are one statement, sent with the lock
-        and cost one round trip."""
-        key = (tuple(mutating), window_seconds, now, cap)
-        names = list(mutating)
+        fleet: read under the guards' lock, taken by the transaction's first read and held until
+        it ends, so no other replica plans a mutation between this count and this transaction's
+        commit (see postgres_guards). What the batch's accepts told ahead was read with their
+        instances; what is still missing is one statement, sent with the lock and with which
+        kinds have an older step due, in one round trip."""
+        self._batch.read_ahead(self._conn, self._replica)
+        guards = self._batch.guards_for(GuardQuery(mutating, targets, window_seconds, cap))
         if self._leases is not None:  # a first firing's steps are leased next: the answer rides with the guards'
             self._batch.ask_older(self._conn, self._leases.now)
-        if not self._batch.guard_locked:
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (GUARD_LOCK,))
-            self._batch.guard_locked = True
-        parts: list[str] = []
-        params: list[Any] = []
-        if self._guards is None or self._guards.key != key:
-            parts.append(_COUNT_MUTATIONS)
-            params += [now - window_seconds, names, cap]
-            self._guards = _GuardCache(key, frozenset(mutating), 0, {})
-        cache = self._guards
-        if missing := [t for t in targets if t not in cache.last]:
-            parts.append(_LAST_MUTATIONS)
-            params += [names, names, missing]
-        if parts:
-            for target, at in self._conn.execute(" UNION ALL ".join(parts), params).fetchall():
-                if target is None:
-                    cache.count = int(at)
-                else:
-                    cache.last[target] = at
-        last = {t: at for t in targets if (at := cache.last.get(t)) is not None}
-        return GuardState(mutations_in_window=min(cache.count, cap), last_mutation_at=last)
+        self._batch.lock_guards(self._conn)
+        if (answer := guards.ask(self._conn, targets, now)) is not None:
+            guards.take(answer)
+        return guards.state(targets)
 
     def stop_pending(self, instance: Instance, now: float) -> tuple[int, int]:
         """On resolve: cancel ladder rungs not yet due and every remediation not yet run."""
@@ -315,10 +272,12 @@ class PostgresTransaction:
         )
         remediations = self._conn.execute(
             "UPDATE steps SET status = %s, updated_at = %s, outcome = 'resolved before it ran'"
-            f" WHERE instance_id = %s AND kind = 'remediation' AND status = '{_PENDING}' RETURNING 1",
+            f" WHERE instance_id = %s AND kind = 'remediation' AND status = '{_PENDING}' RETURNING target_key",
             (_CANCELLED, now, instance.id),
-        )
-        return len(rungs.fetchall()), len(remediations.fetchall())
+        ).fetchall()
+        if remediations and self._batch.guards is not None:
+            self._batch.guards.forget([row[0] for row in remediations])
+        return len(rungs.fetchall()), len(remediations)
 
     def acted_targets(self, instance: Instance, action: str) -> list[dict[str, str]]:
         """The targets `action` succeeded on for this instance (as planned, before selector resolution)."""
@@ -387,6 +346,7 @@ class PostgresTransaction:
         )
 
     def mark_processed(self, notification_ids: Sequence[int], now: float) -> None:
+        self._batch.flush(self._conn)
         self._conn.execute(
             "UPDATE notifications SET processed_at = %s WHERE id = ANY(%s)", (now, list(notification_ids))
         )

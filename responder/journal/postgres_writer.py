@@ -2,15 +2,20 @@
 those waiting together run in one transaction. It knows no table.
 
 A transaction runs whole on the writer's own thread, which alone uses the connection: its
-operations (the `Transaction` protocol is synchronous), in psycopg's pipeline mode, then its
-COMMIT. So no round trip blocks the event loop: a statement whose result nobody reads is sent
+operations (the `Transaction` protocol is synchronous) and its COMMIT, in psycopg's pipeline
+mode. So no round trip blocks the event loop: a statement whose result nobody reads is sent
 without waiting for it, a read waits for everything sent before it (an operation costs one
 round trip per result it reads, not per statement), and the loop serves requests meanwhile.
-What is asked meanwhile waits for the next transaction, which is what groups them: a batch of
-notifications costs one commit, and one wait for the server's WAL flush. A statement's error
-may therefore surface at a later read, or at the batch's end. An operation, and `on_begin` and
-`on_rollback`, therefore run on that thread while the loop runs: what they share with the loop
-must be safe for it (see PostgresJournal, Engine). Callers are told on the loop.
+What is submitted meanwhile waits for the next transaction, which is what groups them: a batch
+of notifications costs one commit, and one wait for the server's WAL flush. The thread runs
+batches back to back, not waiting for the loop between them; the loop is told of each as it
+ends. Operations may say, as their transaction begins, what they will read (`announce`, after
+`on_begin`), so that the owner can read a whole batch's at once, in one round trip.
+
+A statement's error may therefore surface at a later read, or at the batch's end. An
+operation, and `on_begin`, `before_commit` and `on_rollback`, run on that thread while the loop
+runs: what they share with the loop must be safe for it (see PostgresJournal, Engine). Callers
+are told on the loop.
 
 The session commits with `synchronous_commit = on` whatever the role's default: a batch holding
 an append, an operation or a delivery mark returns only once its commit is flushed. A batch
@@ -60,8 +65,9 @@ class RunAgain(Exception):
 class GroupCommitWriter(Batches[Connection]):
     """The only user of its connection, through its own thread. `connect` makes a connection
     and `on_connect` runs on each new one before its first batch, both on that thread.
-    `on_begin` is called as each transaction begins, and `on_rollback` with the error when one
-    is rolled back, before its callers are told, both on that thread too, so that what the
+    `on_begin` is called as each transaction begins, `before_commit` after its last operation
+    (to send what the owner deferred), and `on_rollback` with the error when one is rolled back,
+    before its callers are told, all on that thread too, so that what the
     owner keeps about the database (a cache, a flag, what the transaction leased) follows what
     the database holds.
     `failure` is the error of the database itself that last failed a batch, until a batch that
@@ -72,13 +78,15 @@ class GroupCommitWriter(Batches[Connection]):
         connect: Callable[[], Connection],
         on_connect: Callable[[Connection], None],
         on_begin: Callable[[], None],
+        before_commit: Callable[[Connection], None],
         on_rollback: Callable[[BaseException], None],
     ) -> None:
         self._connect, self._on_connect = connect, on_connect
-        self._on_begin, self._on_rollback = on_begin, on_rollback
+        self._on_begin, self._before_commit, self._on_rollback = on_begin, before_commit, on_rollback
         self._conn: Connection | None = None
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-writer")
         super().__init__()
+        self._stopping = False  # the writing task was cancelled: the thread stops after its batch
         self.failure: str | None = None
 
     def probe(self) -> "asyncio.Future[None]":
@@ -98,9 +106,42 @@ class GroupCommitWriter(Batches[Connection]):
             self._conn = None
         self._thread.shutdown()
 
-    async def _connection(self) -> Connection:
+    async def _write(self) -> None:
+        """Batches run back to back on the writer's thread, each taking what was submitted while
+        the one before ran, without waiting for the loop in between; the loop is told of each
+        batch as it ends (`settle`, in order)."""
+        try:
+            while self._pending:
+                await off_loop(self._loop, self._thread, self._drain, self._cut_short)
+        except BaseException as exc:
+            abandon(self._take_all(), exc)
+            raise
+        finally:
+            self._stopping = False
+            self._task = None
+
+    def _cut_short(self) -> None:
+        self._stopping = True
+
+    def _take_all(self) -> list[Op]:
+        taken = list(self._pending)
+        self._pending.clear()
+        return taken
+
+    def _drain(self) -> None:
+        """On the writer's thread: run batches until none is waiting, or the writer is cancelled."""
+        while self._pending and not self._stopping:
+            batch = self._take()
+            try:
+                outcomes = self._execute_batch(batch)
+            except BaseException as exc:
+                self._loop.call_soon_threadsafe(abandon, batch, exc)
+                raise
+            self._loop.call_soon_threadsafe(settle, outcomes)
+
+    def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = await off_loop(self._loop, self._thread, self._connected)
+            self._conn = self._connected()
         return self._conn
 
     def _connected(self) -> Connection:
@@ -112,38 +153,24 @@ class GroupCommitWriter(Batches[Connection]):
             raise
         return conn
 
-    async def _execute(self, batch: list[Op]) -> None:
+    def _execute_batch(self, batch: list[Op]) -> list[Outcome]:
         try:
-            outcomes = await self._transaction(batch)
+            results = self._transaction(batch)
         except psycopg.Error as exc:
             if unavailable(exc):  # the database itself: nothing in the batch holds
-                settle([(op, None, exc) for op in batch])
-                return
-            await self._one_by_one(batch)  # another replica came first, or one operation's statement failed
-            return
+                return [(op, None, exc) for op in batch]
+            return self._one_by_one(batch)  # another replica came first, or one operation's statement failed
         except (OpFailed, RunAgain):
-            await self._one_by_one(batch)
-            return
-        except BaseException as exc:
-            abandon(batch, exc)
-            raise
-        settle([(op, result, error) for op, (result, error) in zip(batch, outcomes, strict=True)])
+            return self._one_by_one(batch)
+        return [(op, result, error) for op, (result, error) in zip(batch, results, strict=True)]
 
-    async def _one_by_one(self, batch: list[Op]) -> None:
-        done: list[Outcome] = []
-        try:
-            for op in batch:
-                done.append((op, *await self._alone(op)))
-        except BaseException as exc:
-            settle(done)
-            abandon(batch[len(done) :], exc)
-            raise
-        settle(done)
+    def _one_by_one(self, batch: list[Op]) -> list[Outcome]:
+        return [(op, *self._alone(op)) for op in batch]
 
-    async def _alone(self, op: Op) -> tuple[Any, BaseException | None]:
+    def _alone(self, op: Op) -> tuple[Any, BaseException | None]:
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
-                [(result, error)] = await self._transaction([op])
+                [(result, error)] = self._transaction([op])
             except OpFailed as failed:
                 return None, failed.error
             except (RunAgain, *CONFLICTS) as exc:
@@ -155,14 +182,14 @@ class GroupCommitWriter(Batches[Connection]):
             return result, error
         raise AssertionError("unreachable: the last attempt returns")
 
-    async def _transaction(self, ops: list[Op]) -> list[tuple[Any, BaseException | None]]:
+    def _transaction(self, ops: list[Op]) -> list[tuple[Any, BaseException | None]]:
         try:
-            conn = await self._connection()
+            conn = self._connection()
         except Exception as exc:  # the server, or what on_connect found there
             self.failure = f"cannot connect to PostgreSQL: {exc}"
             raise psycopg.OperationalError(self.failure) from exc
         try:
-            results, wrote = await off_loop(self._loop, self._thread, lambda: self._run(conn, ops))
+            results, wrote = self._run(conn, ops)
         except BaseException as exc:
             if unavailable(exc):
                 self.failure = str(exc).strip() or type(exc).__name__
@@ -178,6 +205,9 @@ class GroupCommitWriter(Batches[Connection]):
         failing, only a commit that wrote clears `failure`)."""
         wrote = self.failure is None
         self._on_begin()
+        for op in ops:
+            if op.announce is not None:
+                op.announce()
         try:
             results: list[tuple[Any, BaseException | None]] = []
             with conn.pipeline():
@@ -190,10 +220,11 @@ class GroupCommitWriter(Batches[Connection]):
                         raise
                     except Exception as exc:
                         raise OpFailed(exc) from exc
+                self._before_commit(conn)
                 if not wrote:
                     row = conn.execute("SELECT pg_current_xact_id_if_assigned() IS NOT NULL").fetchone()
                     wrote = bool(row and row[0])
-            conn.commit()
+                conn.commit()  # in the pipeline: the batch's last statements and its COMMIT, one round trip
         except BaseException as exc:
             self._rolled_back(conn, exc)
             raise

@@ -34,6 +34,7 @@ from responder.journal import (
     JournalFullError,
     Listing,
     Operation,
+    ReadAhead,
     Settled,
     Step,
     StepResult,
@@ -207,7 +208,10 @@ class SqliteJournal:
         now: float,
         apply: Callable[[SqliteTransaction, StoredNotification], T],
         then: Settled[tuple[int, T | None]] | None = None,
+        ahead: ReadAhead | None = None,
     ) -> "asyncio.Future[tuple[int, T | None]]":
+        """See `Journal.accept`; `ahead` is not needed here, where a read costs no round trip."""
+
         def append_and_apply(conn: JournalConnection) -> tuple[int, T | None]:
             # The backlog counts what this adds, once it ran (a rollback only makes it count high
             # until the next recount): the notification if it is left unapplied, else the
