@@ -5,6 +5,7 @@ their connection and decide how a batch becomes transactions."""
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -88,7 +89,9 @@ async def off_loop(
     except asyncio.CancelledError:
         if cancelled is not None:
             cancelled()
-        await asyncio.wait([done])
+        while not done.done():  # cancelled again meanwhile: still wait, the thread holds the connection
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([done])
         raise
 
 

@@ -31,7 +31,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -129,9 +129,9 @@ class PostgresJournal:
         # a start), cleared by a query that finds none. Spares accept that query nearly always.
         self._maybe_unapplied = True
         self._state = Replica(self.replica)
-        self._batch = BatchState()  # of the writer's transaction in progress
+        self._batch = BatchState(self.replica)  # of the writer's transaction in progress
         self.durability_warning: str | None = None
-        self.escalation = PostgresEscalationStore(self.run, self._state)
+        self.escalation = PostgresEscalationStore(self.run, self._state, lambda: self._batch)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -202,7 +202,7 @@ class PostgresJournal:
 
     def _begun(self) -> None:
         self._state.leasing.clear()
-        self._batch = BatchState()
+        self._batch = BatchState(self.replica)
 
     def _before_commit(self, conn: Connection) -> None:
         self._batch.flush(conn)
@@ -249,11 +249,22 @@ class PostgresJournal:
                         raise
 
     async def run(self, fn: Callable[[Connection], T], durable: bool = False) -> T:
-        """`fn(conn)` in the writer's next transaction (for this backend's own stores)."""
+        """`fn(conn)` in the writer's next transaction (for this backend's own stores), once what
+        that transaction deferred before it is sent (see BatchState.flush)."""
+        return await self._submit(lambda conn: self._after_deferred(conn, fn), durable)
+
+    def _after_deferred(self, conn: Connection, fn: Callable[[Connection], T]) -> T:
+        """Accepts share the guards they read under the guards' lock; any other operation reads
+        them afresh (the runtime breaker must see other replicas' changes, recorded without it)."""
+        self._batch.flush(conn)
+        self._batch.guards = None
+        return fn(conn)
+
+    def _submit(self, fn: Callable[[Connection], T], durable: bool) -> "asyncio.Future[T]":
         writer = self._writer
         if writer is None:
             raise RuntimeError(_NOT_STARTED)
-        return await writer.submit(fn, durable)
+        return writer.submit(fn, durable)
 
     # --- the Journal protocol -----------------------------------------------------------
 
@@ -282,6 +293,7 @@ class PostgresJournal:
         applying = [True]  # False once apply failed: the next call only appends
 
         def append_and_apply(conn: Connection) -> tuple[int, T | None]:
+            self._batch.send_outcomes(conn)
             if self._maybe_unapplied:
                 self._maybe_unapplied = queries.any_unapplied(conn, self._batch)
             if self._maybe_unapplied or not applying[0]:
@@ -329,12 +341,14 @@ class PostgresJournal:
         def finish(conn: Connection) -> None:
             queries.finish_step(conn, self._state, self._batch, step, result, started, now, retry_at, then, if_resolved)
 
-        await self._until_recorded(finish)
+        await self._until_recorded(lambda: self._submit(finish, durable=False))
 
     async def record_effects(self, step: Step, effects: Sequence[Effect], changed: Sequence[str], now: float) -> None:
-        await self._until_recorded(lambda conn: queries.record_effects(conn, self._batch, step, effects, changed, now))
+        await self._until_recorded(
+            lambda: self.run(lambda conn: queries.record_effects(conn, self._batch, step, effects, changed, now))
+        )
 
-    async def _until_recorded(self, fn: Callable[[Connection], None]) -> None:
+    async def _until_recorded(self, record: Callable[[], Awaitable[None]]) -> None:
         """What a step did, recorded even across a short outage of the database: retried with
         backoff while it is unavailable, for up to OUTCOME_RETRY_SECONDS. Given up, the step
         stays `running` until its lease runs out. A commit whose answer was lost and that is
@@ -342,7 +356,7 @@ class PostgresJournal:
         deadline, pause = time.monotonic() + OUTCOME_RETRY_SECONDS, 0.1
         while True:
             try:
-                return await self.run(fn)
+                return await record()
             except psycopg.Error as exc:
                 if not unavailable(exc) or time.monotonic() + pause > deadline:
                     raise

@@ -8,9 +8,9 @@ will read before any of them runs, and is shared by the transaction's operations
 begins a new transaction, and a new state with it.
 """
 
-import math
+import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg import Cursor
 
@@ -22,19 +22,37 @@ from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite_rows import INSTANCE_COLUMNS, instance_from_row
 from responder.vocabulary import StepStatus
 
+log = logging.getLogger("responder.journal")
 _PENDING, _RUNNING = StepStatus.PENDING.value, StepStatus.RUNNING.value
 _OLDER_DUE = (
-    f"SELECT k FROM unnest(%s::text[]) k WHERE EXISTS (SELECT 1 FROM steps WHERE kind = k AND status = '{_PENDING}'"
+    f"SELECT k FROM unnest(%b::text[]) k WHERE EXISTS (SELECT 1 FROM steps WHERE kind = k AND status = '{_PENDING}'"
     f" AND due_at <= %s) OR EXISTS (SELECT 1 FROM steps WHERE kind = k AND status = '{_RUNNING}' AND lease_until < %s)"
 )
 # Binary parameters (%b): an array of bodies in text would be hex-escaped in Python, byte by byte.
+APPEND_BYTES = 8 * 1024 * 1024  # notification bodies sent in one statement, at most (about)
 _APPEND_NOTIFICATIONS = (
     "INSERT INTO notifications (id, received_at, correlation_id, body, processed_at)"
     " SELECT * FROM unnest(%b::bigint[], %b::float8[], %b::text[], %b::bytea[], %b::float8[])"
 )
+_APPEND_EVENTS = (
+    "INSERT INTO events (instance_id, notification_id, at, kind, detail) SELECT i, n, a, k, d::jsonb"
+    " FROM unnest(%b::bigint[], %b::bigint[], %b::float8[], %b::text[], %b::text[]) WITH ORDINALITY"
+    " AS u (i, n, a, k, d, o) ORDER BY o"
+)
+# Step outcomes, deferred by finish_step: each attempt, and its step moved on (to its final
+# status, back to pending at its retry, or cancelled) while this replica still holds its lease.
+_RECORD_OUTCOMES = (
+    "WITH u AS (SELECT * FROM unnest(%b::bigint[], %b::float8[], %b::float8[], %b::text[], %b::text[], %b::text[],"
+    " %b::float8[], %b::text[]) WITH ORDINALITY AS u (id, started, finished, result, detail, status, due, outcome, o)),"
+    " attempt AS (INSERT INTO attempts (step_id, started_at, finished_at, status, detail)"
+    " SELECT id, started, finished, result, detail::jsonb FROM u ORDER BY o)"
+    " UPDATE steps s SET status = u.status, due_at = COALESCE(u.due, s.due_at), lease_until = NULL,"
+    f" updated_at = u.finished, outcome = u.outcome FROM u WHERE s.id = u.id AND s.status = '{_RUNNING}'"
+    " AND s.lease_holder = %b"
+)
 _INSTANCES = (
     f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE (fingerprint, starts_at) IN"
-    " (SELECT * FROM unnest(%s::text[], %s::text[]))"
+    " (SELECT * FROM unnest(%b::text[], %b::text[]))"
 )
 
 
@@ -43,10 +61,26 @@ def ask_instances(conn: Connection, keys: Sequence[tuple[str, str]]) -> Cursor[t
     return conn.execute(_INSTANCES, ([k[0] for k in keys], [k[1] for k in keys]))
 
 
-def remember_instances(answer: Cursor[tuple[Any, ...]], replica: Replica) -> None:
-    """The instances an `ask_instances` found, into the replica's cache."""
+def remember_instances(answer: Cursor[tuple[Any, ...]], replica: Replica) -> set[tuple[str, str]]:
+    """The instances an `ask_instances` found, into the replica's cache; their keys."""
+    found = set()
     for row in answer.fetchall():
-        replica.remember(instance_from_row(row))
+        instance = replica.remember(instance_from_row(row))
+        found.add((instance.fingerprint, instance.starts_at))
+    return found
+
+
+class Outcome(NamedTuple):
+    """One attempt of a step, and what becomes of the step (see _RECORD_OUTCOMES)."""
+
+    step_id: int
+    started: float
+    finished: float
+    result: str  # the attempt's status
+    detail: str  # JSON
+    status: str  # the step's
+    due: float | None  # its retry, when it goes back to pending
+    outcome: str
 
 
 class BatchState:
@@ -57,7 +91,8 @@ class BatchState:
     itself. Steps that come due, or leases that run out, while the transaction runs
     (milliseconds) are left to the next claim."""
 
-    def __init__(self) -> None:
+    def __init__(self, replica: str) -> None:
+        self._replica = replica
         self.guards: Guards | None = None
         self._guard_locked = False
         self._flushes = False
@@ -67,28 +102,66 @@ class BatchState:
         self._foreseen: list[tuple[ReadAhead, float]] = []
         self._absent: set[tuple[str, str]] = set()  # keys read ahead and not found
         self._notifications: list[tuple[int, float, str, bytes, float | None]] = []
+        self._appended_bytes = 0
+        self._events: list[tuple[int | None, int | None, float, str, str]] = []
+        self._outcomes: list[Outcome] = []
 
-    def append_notification(self, row: tuple[int, float, str, bytes, float | None]) -> None:
+    def append_notification(self, conn: Connection, row: tuple[int, float, str, bytes, float | None]) -> None:
         """A notification row (id, received_at, correlation_id, body, processed_at) to insert with
-        the batch's others, in one statement (see `flush`)."""
+        the batch's others, in one statement (see `flush`); sent at once when the bodies waiting
+        pass APPEND_BYTES, so that no statement grows with the batch beyond it."""
         self._notifications.append(row)
+        self._appended_bytes += len(row[3])
+        if self._appended_bytes >= APPEND_BYTES:
+            self._send_notifications(conn)
 
-    def flush(self, conn: Connection) -> None:
-        """Send the notifications appended so far, in one statement: before the transaction
-        commits, and before any statement of it that reads or deletes notifications. A batch
-        of notifications then costs the writer's thread one statement, not one each."""
+    def _send_notifications(self, conn: Connection) -> None:
         if self._notifications:
             rows, self._notifications = self._notifications, []
-            conn.execute(_APPEND_NOTIFICATIONS, [list(column) for column in zip(*rows, strict=True)])
+            self._appended_bytes = 0
+            conn.execute(_APPEND_NOTIFICATIONS, _columns(rows))
+
+    def append_event(self, row: tuple[int | None, int | None, float, str, str]) -> None:
+        """A timeline event (instance id, notification id, at, kind, detail as JSON) to insert with
+        the batch's others, in their order, in one statement (see `flush`). Nothing the writer
+        runs reads events."""
+        self._events.append(row)
+
+    def defer_outcome(self, outcome: Outcome) -> None:
+        """A step's outcome, to record with the others of the operations that follow each other
+        (finish_step's), in one statement (see `send_outcomes`)."""
+        self._outcomes.append(outcome)
+
+    def send_outcomes(self, conn: Connection) -> None:
+        """Send the outcomes deferred so far, in one statement: before the transaction commits,
+        and before any other operation of it (which might read the steps they move on)."""
+        if self._outcomes:
+            rows, self._outcomes = self._outcomes, []
+            conn.execute(_RECORD_OUTCOMES, [*_columns(rows), self._replica])
+
+    def flush(self, conn: Connection) -> None:
+        """Send what was deferred so far, a statement per table: before the transaction commits,
+        before any statement of it that reads or deletes notifications, and before any operation
+        other than an accept or a step's outcome (PostgresJournal.run). A batch's notifications,
+        events or outcomes then cost the writer's thread one statement, not one each."""
+        self._send_notifications(conn)
+        if self._events:
+            events, self._events = self._events, []
+            conn.execute(_APPEND_EVENTS, _columns(events))
+        self.send_outcomes(conn)
 
     def foresee(self, ahead: ReadAhead, now: float) -> None:
         """An accept of this transaction, at `now`, will read what `ahead` says."""
         self._foreseen.append((ahead, now))
 
     def absent(self, key: tuple[str, str]) -> bool:
-        """Whether the instance of `key` was read ahead and not found (this transaction's own
-        inserts are in the replica's cache, which is asked first)."""
+        """Whether the instance of `key` was read ahead and not found, and not inserted since."""
         return key in self._absent
+
+    def inserted(self, key: tuple[str, str]) -> None:
+        """This transaction inserted the instance of `key` (the replica's cache, which has it,
+        may be emptied before the key is asked again)."""
+        self._absent.discard(key)
 
     def read_ahead(self, conn: Connection, replica: Replica) -> None:
         """Read at once what the accepts told ahead will read, if not yet done: the instances of
@@ -97,28 +170,33 @@ class BatchState:
         the batch; nothing when every key is cached (repeats, the common case)."""
         foreseen, self._foreseen = self._foreseen, []
         keys: dict[tuple[str, str], None] = {}
-        targets: dict[str, None] = {}
-        guards: Guards | None = None
-        earliest = math.inf
+        queries: list[tuple[GuardQuery, float]] = []
         for ahead, now in foreseen:
-            for index, key in enumerate(ahead.keys()):
-                if key in replica.instances or key in keys:
-                    continue
-                keys[key] = None
-                if (query := ahead.guards(index)) is not None:
-                    guards = self.guards_for(query)
-                    targets.update(dict.fromkeys(query.targets))
-                    earliest = min(earliest, now)
+            try:  # a hint: one that fails is dropped, and its own apply meets the error
+                told = ahead.keys()
+                for index, key in enumerate(told):
+                    if key not in replica.instances and key not in keys:
+                        keys[key] = None
+                        if (query := ahead.guards(index)) is not None:
+                            queries.append((query, now))
+            except Exception:
+                log.debug("a read-ahead hint failed; its notification reads as it applies", exc_info=True)
         if not keys:
             return
+        guards: Guards | None = None
+        targets: dict[str, None] = {}
+        for query, _ in queries:
+            guards = self.guards_for(query)
+            targets.update(dict.fromkeys(query.targets))
         instances = ask_instances(conn, list(keys))
         answer = None
         if guards is not None:
+            earliest = min(now for _, now in queries)
             self.lock_guards(conn)
             self.ask_older(conn, earliest)
             answer = guards.ask(conn, targets, earliest)
-        remember_instances(instances, replica)
-        self._absent.update(key for key in keys if key not in replica.instances)
+        found = remember_instances(instances, replica)
+        self._absent.update(key for key in keys if key not in found)
         if guards is not None and answer is not None:
             guards.take(answer)
 
@@ -163,6 +241,11 @@ class BatchState:
     def made_due(self, kind: str) -> None:
         """This transaction inserted a step of `kind` due now without leasing it."""
         self._made_due.add(kind)
+
+
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows as the columns an `unnest` of arrays takes."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _key_of(query: GuardQuery) -> tuple[Sequence[str], float, int]:

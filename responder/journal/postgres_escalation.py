@@ -18,6 +18,7 @@ from responder.journal.escalation import (
     CallbackOutcome,
     DeliveryMark,
 )
+from responder.journal.postgres_batch import BatchState
 from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_tx import PostgresTransaction
 from responder.journal.postgres_writer import Connection
@@ -33,9 +34,10 @@ class LeaseLostError(RuntimeError):
 
 
 class PostgresEscalationStore:
-    def __init__(self, run: Runner, replica: Replica) -> None:
+    def __init__(self, run: Runner, replica: Replica, batch: Callable[[], BatchState]) -> None:
         self._run = run  # PostgresJournal.run: a function of the connection, in the writer's next batch
         self._replica = replica
+        self._batch = batch  # what the writer's transaction in progress knows (see BatchState)
 
     async def channel_state(self, instance_id: int, channel: str) -> dict[str, Any] | None:
         row = await self._run(
@@ -177,7 +179,7 @@ class PostgresEscalationStore:
             if row is None:
                 return None
             instance = instance_from_row(row)
-            return instance, PostgresTransaction(conn, self._replica).acted_targets(instance, action)
+            return instance, PostgresTransaction(conn, self._replica, self._batch()).acted_targets(instance, action)
 
         found: tuple[Instance, list[dict[str, str]]] | None = await self._run(read)
         return found
@@ -207,7 +209,7 @@ class PostgresEscalationStore:
             ).fetchall()
         ]
         _event(conn, instance.id, "acknowledged", {"actor": actor, "via": via, "ladder_cancelled": stopped}, now)
-        tx = PostgresTransaction(conn, self._replica)
+        tx = PostgresTransaction(conn, self._replica, self._batch())
         planned = plan(instance, tx.notified_channels(instance), stopped)
         tx.add_unread(instance, planned, now, f"ack/{instance.fingerprint}")
         return AckOutcome(1, [instance.starts_at], None, stopped)

@@ -26,13 +26,13 @@ _CANCELLED = StepStatus.CANCELLED.value
 # each target's last mutation.
 _COUNT_MUTATIONS = (
     "SELECT NULL::text, COALESCE(SUM(GREATEST(1, (SELECT COUNT(*) FROM changes c WHERE c.step_id = w.id))), 0)::float8"
-    " FROM (SELECT id FROM steps WHERE kind = 'remediation' AND created_at > %s AND name = ANY(%s)"
+    " FROM (SELECT id FROM steps WHERE kind = 'remediation' AND created_at > %s AND name = ANY(%b)"
     f" AND (status != '{_CANCELLED}' OR EXISTS (SELECT 1 FROM changes c WHERE c.step_id = steps.id)) LIMIT %s) w"
 )
 _LAST_MUTATIONS = (
     "SELECT t, GREATEST((SELECT MAX(created_at) FROM steps WHERE target_key = t AND kind = 'remediation'"
-    f" AND name = ANY(%s) AND status != '{_CANCELLED}'),"
-    " (SELECT MAX(at) FROM changes WHERE deployment = t AND name = ANY(%s))) FROM unnest(%s::text[]) t"
+    f" AND name = ANY(%b) AND status != '{_CANCELLED}'),"
+    " (SELECT MAX(at) FROM changes WHERE deployment = t AND name = ANY(%b))) FROM unnest(%b::text[]) t"
 )
 Answer = Cursor[tuple[Any, ...]]
 
@@ -47,16 +47,19 @@ class Guards:
         self._names, self._mutating = list(mutating), frozenset(mutating)
         self._window, self._cap = window_seconds, cap
         self._count: int | None = None
+        self._counted_at = 0.0  # the end of the window the count was read for
         self._last: dict[str, float | None] = {}
 
     def ask(self, conn: Connection, targets: Collection[str], now: float) -> Answer | None:
         """Send, in one statement, the reads of what is not known yet: the count, in the window
-        ending `now`, and the targets not read. Nothing is waited for: `take` the answer."""
+        ending `now` (again if it was read for a later end, which would miss mutations), and the
+        targets not read. Nothing is waited for: `take` the answer."""
         parts: list[str] = []
         params: list[Any] = []
-        if self._count is None:
+        if self._count is None or now < self._counted_at:
             parts.append(_COUNT_MUTATIONS)
             params += [now - self._window, self._names, self._cap]
+            self._counted_at = now
         if missing := [t for t in targets if t not in self._last]:
             parts.append(_LAST_MUTATIONS)
             params += [self._names, self._names, missing]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from responder.journal import Effect, Operation, Step, StepResult, StoredNotification
-from responder.journal.postgres_batch import BatchState
+from responder.journal.postgres_batch import BatchState, Outcome
 from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_tx import PostgresTransaction
 from responder.journal.postgres_writer import Connection
@@ -36,7 +36,7 @@ def insert_notification(
     """Append a notification (applied at `processed`, or left for ingest when None); its id.
     Inserted with the batch's others (BatchState.flush); its id is reserved, not read back."""
     notification_id = replica.next_id(conn, "notifications")
-    batch.append_notification((notification_id, now, correlation_id, body, processed))
+    batch.append_notification(conn, (notification_id, now, correlation_id, body, processed))
     return notification_id
 
 
@@ -134,14 +134,6 @@ def record_effects(
     _changes(conn, batch, step, changed, now)
 
 
-# The attempt recorded in the statement that moves its step on: one statement, not two, for
-# each step that ends (a statement costs the writer's thread more than the server).
-_WITH_ATTEMPT = (
-    "WITH attempt AS (INSERT INTO attempts (step_id, started_at, finished_at, status, detail)"
-    " VALUES (%s, %s, %s, %s, %s::jsonb))"
-)
-
-
 def finish_step(
     conn: Connection,
     replica: Replica,
@@ -157,7 +149,8 @@ def finish_step(
     """What Journal.finish_step promises, as one transaction's statements. The attempt and its
     effects are recorded whoever holds the step now (they happened); its status changes only
     while this replica still holds its lease, so a replica whose lease ran out and was taken over
-    does not overwrite what the new holder will record."""
+    does not overwrite what the new holder will record. The attempt and the status are sent
+    with the batch's other outcomes (BatchState.defer_outcome)."""
     tx = PostgresTransaction(conn, replica, batch)
     tx.add_unread(step.instance, then, now, step.correlation_id)
     resolved = _resolved(conn, step.instance.id) if if_resolved or retry_at is not None else False
@@ -173,26 +166,13 @@ def finish_step(
         conn.execute(
             "UPDATE steps SET params = %s::jsonb WHERE id = %s", (dumps({**step.params, "done": done}), step.id)
         )
-    attempt = (step.id, started, now, result.status, dumps(result.detail))
+    status, due, outcome = result.status, None, result.status
     if retry_at is not None and step.kind == "remediation" and step.name not in ON_RESOLVE and resolved:
-        conn.execute(
-            f"{_WITH_ATTEMPT} UPDATE steps SET status = %s, lease_until = NULL, updated_at = %s,"
-            f" outcome = 'resolved before its retry' WHERE id = %s AND status = '{_RUNNING}' AND lease_holder = %s",
-            (*attempt, _CANCELLED, now, step.id, replica.name),
-        )
+        status, outcome = _CANCELLED, "resolved before its retry"
         batch.guards = None  # a mutation cancelled, which the guards read so far counted: read them again
     elif retry_at is not None:
-        conn.execute(
-            f"{_WITH_ATTEMPT} UPDATE steps SET status = %s, due_at = %s, lease_until = NULL, updated_at = %s,"
-            f" outcome = %s WHERE id = %s AND status = '{_RUNNING}' AND lease_holder = %s",
-            (*attempt, _PENDING, retry_at, now, result.status, step.id, replica.name),
-        )
-    else:
-        conn.execute(
-            f"{_WITH_ATTEMPT} UPDATE steps SET status = %s, lease_until = NULL, updated_at = %s, outcome = %s"
-            f" WHERE id = %s AND status = '{_RUNNING}' AND lease_holder = %s",
-            (*attempt, result.status, now, result.status, step.id, replica.name),
-        )
+        status, due = _PENDING, retry_at
+    batch.defer_outcome(Outcome(step.id, started, now, result.status, dumps(result.detail), status, due, outcome))
 
 
 def _resolved(conn: Connection, instance_id: int) -> bool:

@@ -29,9 +29,10 @@ from responder.planner import PlannedStep
 from responder.vocabulary import StepStatus
 
 _PENDING, _RUNNING, _CANCELLED = StepStatus.PENDING.value, StepStatus.RUNNING.value, StepStatus.CANCELLED.value
+# Arrays as binary parameters (%b): in text, psycopg quotes every string element in Python.
 _STEP_ARRAYS = (
-    "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::int[],"
-    " %s::float8[], %s::text[]"
+    "%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::float8[], %b::int[],"
+    " %b::float8[], %b::text[]"
 )
 _STEP_COLUMNS = "correlation_id, instance_id, created_at, updated_at, key, kind, name, target_key, params, status,"
 _STEP_COLUMNS += " due_at, attempts, lease_until, lease_holder"
@@ -47,7 +48,7 @@ _INSERT_STEPS = _INSERT_STEPS_UNREAD + " RETURNING id, key"
 # process's own (Replica.next_id) and nothing is read back.
 _INSERT_NEW_STEPS = (
     f"INSERT INTO steps (id, {_STEP_COLUMNS}) SELECT i, %s, %s, %s, %s, k, kd, n, tk, p::jsonb, st, d, a, lu, lh"
-    f" FROM unnest(%s::bigint[], {_STEP_ARRAYS}) AS u (i, k, kd, n, tk, p, st, d, a, lu, lh)"
+    f" FROM unnest(%b::bigint[], {_STEP_ARRAYS}) AS u (i, k, kd, n, tk, p, st, d, a, lu, lh)"
 )
 # The detail of an attempt whose lease ran out (see `PostgresTransaction.claim`).
 LEASE_EXPIRED = dumps(
@@ -81,9 +82,9 @@ class PostgresTransaction:
     """The Transaction protocol over one open PostgreSQL transaction, for `replica`; `batch`, what
     that transaction's other operations found out already (by default, nothing)."""
 
-    def __init__(self, conn: Connection, replica: Replica, batch: BatchState | None = None) -> None:
+    def __init__(self, conn: Connection, replica: Replica, batch: BatchState) -> None:
         self._conn, self._replica = conn, replica
-        self._batch = batch if batch is not None else BatchState()
+        self._batch = batch
         self._leases: _Leases | None = None
         self._new: dict[int, set[str]] = {}  # instances this transaction inserted: the step keys planned
         self.planned_remediations = 0  # unfinished work this transaction added, for the backlog count
@@ -132,6 +133,7 @@ class PostgresTransaction:
             (instance_id, *values, now, now),
         )
         self._new[instance_id] = set()
+        self._batch.inserted((alert.fingerprint, alert.starts_at))
         return self._replica.remember(Instance(instance_id, *values, now))
 
     def set_status(self, instance: Instance, status: str, now: float) -> Instance:
@@ -154,10 +156,7 @@ class PostgresTransaction:
         detail: dict[str, Any],
         now: float,
     ) -> None:
-        self._conn.execute(
-            "INSERT INTO events (instance_id, notification_id, at, kind, detail) VALUES (%s, %s, %s, %s, %s::jsonb)",
-            (instance.id if instance else None, notification_id, now, kind, dumps(detail)),
-        )
+        self._batch.append_event((instance.id if instance else None, notification_id, now, kind, dumps(detail)))
 
     def add_steps(self, instance: Instance, steps: Sequence[PlannedStep], now: float, correlation_id: str) -> int:
         """Add what is not planned yet. For an instance this transaction inserted, that is known

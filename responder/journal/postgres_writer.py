@@ -110,6 +110,7 @@ class GroupCommitWriter(Batches[Connection]):
         """Batches run back to back on the writer's thread, each taking what was submitted while
         the one before ran, without waiting for the loop in between; the loop is told of each
         batch as it ends (`settle`, in order)."""
+        self._stopping = False
         try:
             while self._pending:
                 await off_loop(self._loop, self._thread, self._drain, self._cut_short)
@@ -117,7 +118,6 @@ class GroupCommitWriter(Batches[Connection]):
             abandon(self._take_all(), exc)
             raise
         finally:
-            self._stopping = False
             self._task = None
 
     def _cut_short(self) -> None:
@@ -132,12 +132,21 @@ class GroupCommitWriter(Batches[Connection]):
         """On the writer's thread: run batches until none is waiting, or the writer is cancelled."""
         while self._pending and not self._stopping:
             batch = self._take()
+            done: list[Outcome] = []
             try:
-                outcomes = self._execute_batch(batch)
-            except BaseException as exc:
-                self._loop.call_soon_threadsafe(abandon, batch, exc)
+                self._execute_batch(batch, done)
+            except BaseException as exc:  # those that ended are told so, the others are abandoned
+                self._tell(settle, done)
+                self._tell(abandon, batch[len(done) :], exc)
                 raise
-            self._loop.call_soon_threadsafe(settle, outcomes)
+            self._tell(settle, done)
+
+    def _tell(self, fn: Callable[..., None], *args: Any) -> None:
+        """Have the loop run `fn(*args)`: the callers hear of their operations there."""
+        try:
+            self._loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the loop is closed: nobody is left to tell
+            log.warning("the event loop closed before the journal writer could report a batch")
 
     def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
@@ -153,19 +162,24 @@ class GroupCommitWriter(Batches[Connection]):
             raise
         return conn
 
-    def _execute_batch(self, batch: list[Op]) -> list[Outcome]:
+    def _execute_batch(self, batch: list[Op], done: list[Outcome]) -> None:
+        """Run `batch`, its outcomes into `done` in order as they are known."""
         try:
             results = self._transaction(batch)
         except psycopg.Error as exc:
             if unavailable(exc):  # the database itself: nothing in the batch holds
-                return [(op, None, exc) for op in batch]
-            return self._one_by_one(batch)  # another replica came first, or one operation's statement failed
+                done += [(op, None, exc) for op in batch]
+                return
+            self._one_by_one(batch, done)  # another replica came first, or one operation's statement failed
+            return
         except (OpFailed, RunAgain):
-            return self._one_by_one(batch)
-        return [(op, result, error) for op, (result, error) in zip(batch, results, strict=True)]
+            self._one_by_one(batch, done)
+            return
+        done += [(op, result, error) for op, (result, error) in zip(batch, results, strict=True)]
 
-    def _one_by_one(self, batch: list[Op]) -> list[Outcome]:
-        return [(op, *self._alone(op)) for op in batch]
+    def _one_by_one(self, batch: list[Op], done: list[Outcome]) -> None:
+        for op in batch:
+            done.append((op, *self._alone(op)))
 
     def _alone(self, op: Op) -> tuple[Any, BaseException | None]:
         for attempt in range(CONFLICT_RETRIES + 1):
