@@ -217,6 +217,7 @@ class PostgresJournal:
         self._state.leasing.clear()
 
     async def close(self) -> None:
+        """Stop, handing back the steps this replica still holds (see `hand_back_leases`)."""
         if self._prober is not None:
             self._prober.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -226,8 +227,28 @@ class PostgresJournal:
             await self._reader.close()
             self._reader = None
         if self._writer is not None:
+            await self.hand_back_leases()
             await self._writer.close()
             self._writer = None
+
+    async def hand_back_leases(self) -> int:
+        """Hand back the steps this replica holds, as its next start would: called once its
+        engine has stopped (its steps ended, or were cut short at the shutdown's grace), so that
+        another replica takes them at once instead of after their leases (a pod replaced in a
+        rolling update comes back under another name). Each gets its interrupted attempt, as
+        after a lease that ran out. When the database cannot be reached they stay leased, and
+        are taken when their leases run out. Returns how many were handed back."""
+        try:
+            handed = await self.run(lambda conn: queries.recover(conn, self.replica, time.time()), durable=True)
+        except psycopg.Error as exc:
+            log.warning(
+                "could not hand back this replica's steps; they are taken when their leases run out",
+                extra={"error": str(exc).strip(), "journal": self.where},
+            )
+            return 0
+        if handed:
+            log.info("handed back running steps at shutdown", extra={"steps": handed, "replica": self.replica})
+        return handed
 
     async def _probe_while_failing(self) -> None:
         """While the last write failed, commit a small write each second: readiness comes back,
