@@ -26,15 +26,7 @@ from dataclasses import replace
 from responder.alerts import Notification
 from responder.escalation import Notifier
 from responder.escalation.ladder import follow_ups
-from responder.ingest import (
-    Accounting,
-    Applied,
-    NotificationReads,
-    Parsed,
-    apply_notification,
-    chunks,
-    parse_stored,
-)
+from responder.ingest import Accounting, Applied, NotificationReads, Parsed, apply_notification, chunks, parse_stored
 from responder.journal import STEP_KINDS, Journal, Step, StepResult, StoredNotification, Transaction
 from responder.metrics import Children, Metrics
 from responder.planner import PlannedStep, unfreeze_steps

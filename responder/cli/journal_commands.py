@@ -21,7 +21,7 @@ def _migrate(args: argparse.Namespace) -> int:
     import psycopg
 
     from responder.journal import postgres_schema
-    from responder.journal.postgres import connect, describe
+    from responder.journal.postgres_session import connect, describe
 
     dsn = args.dsn
     if dsn is None:
@@ -57,8 +57,8 @@ def _checked(where: str, found: int, current: int) -> int:
 def _copy(args: argparse.Namespace) -> int:
     import psycopg
 
-    from responder.journal.postgres import describe
     from responder.journal.postgres_copy import copy_sqlite
+    from responder.journal.postgres_session import describe
 
     where = describe(args.to)
     if not args.source.exists():

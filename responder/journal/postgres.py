@@ -18,26 +18,22 @@ replica's running steps are left to their leases, which other replicas take over
 out. While the database is unreachable, writes fail (the webhook answers 503), `write_problem`
 says why, and a probe each second finds out when it is back.
 
-The modules around this one: postgres_schema (tables, migrations, server checks), postgres_replica
+The modules around this one: postgres_session (connecting, session settings, the replica's
+lock), postgres_schema (tables, migrations, server checks), postgres_replica
 (what this process keeps: its name, an instance cache, reserved ids), postgres_writer (batches
 and commits, on a thread of its own), postgres_reader (the reads, beside them), postgres_tx (the
 Transaction), postgres_queries and postgres_views (statements and read models),
-postgres_escalation.
+postgres_batch and postgres_guards (what one transaction of the writer knows), postgres_escalation.
 """
 
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-import orjson
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.types.json import set_json_loads
 
 from responder.journal import Effect, Listing, Operation, ReadAhead, Settled, Step, StepResult, StoredNotification
 from responder.journal import postgres_queries as queries
@@ -47,69 +43,30 @@ from responder.journal.postgres_escalation import PostgresEscalationStore
 from responder.journal.postgres_reader import Reader
 from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_schema import durability_problem, migrate
+from responder.journal.postgres_session import (
+    ReplicaInUseError,
+    connect,
+    default_replica,
+    describe,
+    reads_session,
+    writer_session,
+)
 from responder.journal.postgres_tx import PostgresTransaction
 from responder.journal.postgres_writer import Connection, GroupCommitWriter, RunAgain, unavailable
-from responder.journal.sqlite import JournalLockedError
 from responder.journal_policy import dsn_problem
 from responder.planner import PlannedStep
 
 T = TypeVar("T")
 log = logging.getLogger("responder.journal")
 _NOT_STARTED = "the journal is not started, or was closed: start() it before use"
-REPLICA_LOCK_CLASS = 72_405  # pg_advisory_lock(class, hashtext(replica)): one process per replica name
 PROBE_SECONDS = 1.0
 # How long a step's outcome is retried while the database is unavailable (a restart, a
 # failover) before the step is left to its lease: the work it did is not forgotten meanwhile.
 OUTCOME_RETRY_SECONDS = 60.0
-# Bounds on what one statement may hold the writer, and the transactions waiting for it.
-_SESSION = (
-    "SET synchronous_commit = on",
-    "SET lock_timeout = '2s'",
-    "SET statement_timeout = '10s'",
-    "SET idle_in_transaction_session_timeout = '60s'",
-    # Notification bodies are kilobytes of JSON, compressed as they are stored: lz4 costs the
-    # server half what the default (pglz) does, for the same size. Where the server was built
-    # without lz4, the default stays.
-    "SELECT set_config(name, 'lz4', false) FROM pg_settings WHERE name = 'default_toast_compression'"
-    " AND 'lz4' = ANY(enumvals)",
-)
-_READ_TIMEOUT = b"SET statement_timeout = '5s'"
-
-
-class ReplicaInUseError(JournalLockedError):
-    """Another live process runs as this replica on this database."""
 
 
 class JournalUnavailableError(RuntimeError):
     """The database could not be reached, or refused the responder, at start."""
-
-
-def default_replica() -> str:
-    """RESPONDER_REPLICA, else the host name (a pod's name in Kubernetes)."""
-    return os.environ.get("RESPONDER_REPLICA") or socket.gethostname()
-
-
-def describe(dsn: str) -> str:
-    """The database a DSN names, for messages: host, port and database, never a password."""
-    if dsn_problem(dsn) is not None:
-        return "the PostgreSQL database of journal.postgresql (its DSN cannot be read)"
-    parts = conninfo_to_dict(dsn)
-    host = parts.get("host") or "localhost"
-    return f"PostgreSQL {parts.get('dbname') or parts.get('user') or ''} on {host}:{parts.get('port') or 5432}"
-
-
-def connect(dsn: str, autocommit: bool = False) -> Connection:
-    """A connection with bounded waits: to connect, and to notice a server gone silent."""
-    return psycopg.connect(
-        dsn,
-        autocommit=autocommit,
-        connect_timeout=5,
-        keepalives=1,
-        keepalives_idle=5,
-        keepalives_interval=2,
-        keepalives_count=3,
-        tcp_user_timeout=10_000,
-    )
 
 
 class PostgresJournal:
@@ -176,29 +133,10 @@ class PostgresJournal:
             return durability_problem(conn)
 
     def _on_connect(self, conn: Connection) -> None:
-        """A new session: its settings, JSON decoded by orjson, and this replica's lock."""
-        set_json_loads(orjson.loads, conn)
-        for statement in _SESSION:
-            conn.execute(statement.encode())
-        conn.execute("SELECT set_config('application_name', %s, false)", (f"responder {self.replica}"[:63],))
-        row = conn.execute(
-            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (REPLICA_LOCK_CLASS, self.replica)
-        ).fetchone()
-        conn.commit()
-        if not row or not row[0]:
-            raise ReplicaInUseError(
-                f"another responder process runs as replica {self.replica!r} on {self.where}; give each"
-                " replica its own name (RESPONDER_REPLICA, by default the host name)"
-            )
+        writer_session(conn, self.replica, self.where)
 
     def _reads_connection(self) -> Connection:
-        """The reads' session: autocommit, JSON decoded by orjson, and a shorter statement timeout
-        than the writer's, since a person or a dispatcher waits for it."""
-        conn = connect(self._dsn, autocommit=True)
-        set_json_loads(orjson.loads, conn)
-        conn.execute(_READ_TIMEOUT)
-        conn.execute("SELECT set_config('application_name', %s, false)", (f"responder {self.replica} reads"[:63],))
-        return conn
+        return reads_session(self._dsn, self.replica)
 
     def _begun(self) -> None:
         self._state.leasing.clear()
@@ -217,7 +155,6 @@ class PostgresJournal:
         self._state.leasing.clear()
 
     async def close(self) -> None:
-        """Stop, handing back the steps this replica still holds (see `hand_back_leases`)."""
         if self._prober is not None:
             self._prober.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -227,17 +164,14 @@ class PostgresJournal:
             await self._reader.close()
             self._reader = None
         if self._writer is not None:
-            await self.hand_back_leases()
             await self._writer.close()
             self._writer = None
 
     async def hand_back_leases(self) -> int:
-        """Hand back the steps this replica holds, as its next start would: called once its
-        engine has stopped (its steps ended, or were cut short at the shutdown's grace), so that
-        another replica takes them at once instead of after their leases (a pod replaced in a
-        rolling update comes back under another name). Each gets its interrupted attempt, as
-        after a lease that ran out. When the database cannot be reached they stay leased, and
-        are taken when their leases run out. Returns how many were handed back."""
+        """See `Journal.hand_back_leases`: as this replica's next start would, so that another
+        replica takes them at once, not after their leases (a pod replaced in a rolling update
+        comes back under another name). When the database cannot be reached they stay leased,
+        and are taken when their leases run out."""
         try:
             handed = await self.run(lambda conn: queries.recover(conn, self.replica, time.time()), durable=True)
         except psycopg.Error as exc:

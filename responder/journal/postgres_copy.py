@@ -10,8 +10,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from responder.journal.postgres import connect
 from responder.journal.postgres_schema import TABLES, migrate
+from responder.journal.postgres_session import connect
 from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite import SqliteJournal
 

@@ -11,9 +11,10 @@ import pytest
 psycopg = pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is not installed")
 
 from responder.journal import Step, StepResult, Transaction  # noqa: E402
-from responder.journal.postgres import PostgresJournal, ReplicaInUseError  # noqa: E402
+from responder.journal.postgres import PostgresJournal  # noqa: E402
 from responder.journal.postgres_escalation import LeaseLostError  # noqa: E402
 from responder.journal.postgres_schema import SCHEMA_VERSION, JournalSchemaError  # noqa: E402
+from responder.journal.postgres_session import ReplicaInUseError  # noqa: E402
 from responder.planner import PlannedStep  # noqa: E402
 from responder.vocabulary import StepKind  # noqa: E402
 from tests.conftest import started  # noqa: E402
@@ -68,35 +69,28 @@ async def test_the_guards_count_what_every_replica_planned(pair: tuple[PostgresJ
     assert await a.transact(guards) == (2, {"n/e": NOW})
 
 
-def crash(dsn: str, replica: str) -> None:
-    """What the database sees of a replica killed: its sessions end, and its lock with them."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
-            (f"responder {replica}%",),
-        )
-
-
 async def test_a_restarted_replica_hands_back_its_own_running_steps_and_leaves_the_others(dsn: str) -> None:
     async with started(PostgresJournal(dsn, replica="a")) as a, started(PostgresJournal(dsn, replica="b")) as b:
         await plan(a, *due(StepKind.ESCALATION, 2))
         [mine] = await claim(a, StepKind.ESCALATION, 1, NOW, 600)
         [theirs] = await claim(b, StepKind.ESCALATION, 1, NOW, 600)
-        crash(dsn, "a")
-        async with started(PostgresJournal(dsn, replica="a")) as again:
-            [handed_back] = await claim(again, StepKind.ESCALATION, 10, NOW + 1, 600)
-            assert (handed_back.id, handed_back.interrupted) == (mine.id, True)
-            assert [lease["step"] for lease in await again.leases()] == [mine.id, theirs.id]
-            assert await claim(again, StepKind.ESCALATION, 10, NOW + 601, 600) != [], "b's, once its lease ran out"
+    async with started(PostgresJournal(dsn, replica="a")) as again:
+        [handed_back] = await claim(again, StepKind.ESCALATION, 10, NOW + 1, 600)
+        assert (handed_back.id, handed_back.interrupted) == (mine.id, True)
+        assert [lease["step"] for lease in await again.leases()] == [mine.id, theirs.id]
+        assert await claim(again, StepKind.ESCALATION, 10, NOW + 601, 600) != [], "b's, once its lease ran out"
 
 
 async def test_a_replica_shutting_down_hands_back_its_steps_for_another_to_take_at_once(dsn: str) -> None:
     async with started(PostgresJournal(dsn, replica="b")) as b:
         async with started(PostgresJournal(dsn, replica="a")) as a:
-            await plan(a, *due(StepKind.ESCALATION, 1))
+            await plan(a, *due(StepKind.ESCALATION, 2))
             [held] = await claim(a, StepKind.ESCALATION, 1, NOW, 600)
+            [theirs] = await claim(b, StepKind.ESCALATION, 1, NOW, 600)
+            assert await a.hand_back_leases() == 1, "its own, not b's"
         [taken] = await claim(b, StepKind.ESCALATION, 1, NOW + 1, 600)
         assert (taken.id, taken.interrupted) == (held.id, True), "not after its lease: at once, as cut short"
+        assert [lease["step"] for lease in await b.leases()] == sorted([held.id, theirs.id])
 
 
 async def test_a_second_process_with_the_same_replica_name_is_refused(dsn: str) -> None:
@@ -195,7 +189,7 @@ async def test_an_sms_provider_id_survives_a_crash_of_the_server(lazy_wal_server
         await journal.escalation.confirm_delivery(step.id, "+15550000999", "SM1")
     await asyncio.get_running_loop().run_in_executor(None, lazy_wal_server.restart, "immediate")
     async with started(PostgresJournal(dsn, replica="a")) as journal:
-        [again] = await claim(journal, StepKind.REMEDIATION, 1, NOW + 1, 60)  # handed back as it stopped
+        [again] = await claim(journal, StepKind.REMEDIATION, 1, NOW + 1, 60)  # handed back at start
         mark = await journal.escalation.begin_delivery(again.id, "+15550000999", NOW + 1)
         assert mark is not None and (mark.marked_at, mark.provider_id) == (NOW, "SM1")
 
@@ -238,9 +232,9 @@ async def test_a_mark_before_a_crash_makes_the_claim_durable(lazy_wal_server: Po
         await finish(a, step)  # a retry is due at once: the next attempt finds the mark
         [retry] = await claim(a, StepKind.REMEDIATION, 1, NOW + 1, 60)
         assert await a.escalation.begin_delivery(retry.id, "+15550000999", NOW + 1) is not None
-        await asyncio.get_running_loop().run_in_executor(None, lazy_wal_server.restart, "immediate")
-        async with started(PostgresJournal(dsn, replica="b")) as b:
-            assert await claim(b, StepKind.REMEDIATION, 1, NOW + 60.5, 60) == [], "a's second lease holds"
+    await asyncio.get_running_loop().run_in_executor(None, lazy_wal_server.restart, "immediate")
+    async with started(PostgresJournal(dsn, replica="b")) as b:
+        assert await claim(b, StepKind.REMEDIATION, 1, NOW + 60.5, 60) == [], "a's second lease holds"
 
 
 async def test_a_replica_whose_lease_was_taken_over_records_its_attempt_but_not_the_steps_status(
