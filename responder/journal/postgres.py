@@ -209,10 +209,7 @@ class PostgresJournal:
         return await self._submit(lambda conn: self._after_deferred(conn, fn), durable)
 
     def _after_deferred(self, conn: Connection, fn: Callable[[Connection], T]) -> T:
-        """Accepts share the guards they read under the guards' lock; any other operation reads
-        them afresh (the runtime breaker must see other replicas' changes, recorded without it)."""
         self._batch.flush(conn)
-        self._batch.guards = None
         return fn(conn)
 
     def _submit(self, fn: Callable[[Connection], T], durable: bool) -> "asyncio.Future[T]":
@@ -256,7 +253,7 @@ class PostgresJournal:
                 self._backlog += 1
                 return self._append(conn, body, correlation_id, now, None), None
             notification_id = self._append(conn, body, correlation_id, now, now)
-            tx = PostgresTransaction(conn, self._state, self._batch)
+            tx = PostgresTransaction(conn, self._state, self._batch, shared_guards=True)
             try:
                 result = apply(tx, StoredNotification(notification_id, body, correlation_id))
             except psycopg.Error:  # the database, or another replica first: the writer decides

@@ -1,6 +1,6 @@
 """The guards' reads on PostgreSQL (see `Transaction.guard_state`), kept for a whole database
-transaction: the count of mutations in the circuit breaker's window, and each target's last
-mutation.
+transaction by its accepts (or for one other operation): the count of mutations in the circuit
+breaker's window, and each target's last mutation.
 
 They are read under the guards' advisory lock, which the transaction takes before its first
 read and holds until it ends (postgres_batch), so no other replica plans a mutation meanwhile:

@@ -16,6 +16,7 @@ from responder.alerts import Alert
 from responder.decision import GuardState
 from responder.journal import GuardQuery, Instance, Step
 from responder.journal.postgres_batch import BatchState, ask_instances, remember_instances
+from responder.journal.postgres_guards import Guards, guards_key
 from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite_rows import (
@@ -82,9 +83,14 @@ class PostgresTransaction:
     """The Transaction protocol over one open PostgreSQL transaction, for `replica`; `batch`, what
     that transaction's other operations found out already (by default, nothing)."""
 
-    def __init__(self, conn: Connection, replica: Replica, batch: BatchState) -> None:
+    def __init__(self, conn: Connection, replica: Replica, batch: BatchState, shared_guards: bool = False) -> None:
+        """`shared_guards`: read the guards with the batch's other accepts (an accept's), rather
+        than afresh for this operation (any other's: the runtime breaker must see the changes
+        other replicas recorded since, which they record without the guards' lock)."""
         self._conn, self._replica = conn, replica
         self._batch = batch
+        self._shared = shared_guards
+        self._own: Guards | None = None
         self._leases: _Leases | None = None
         self._new: dict[int, set[str]] = {}  # instances this transaction inserted: the step keys planned
         self.planned_remediations = 0  # unfinished work this transaction added, for the backlog count
@@ -185,8 +191,8 @@ class PostgresTransaction:
                     self._leases.room[step.kind] += 1
         if added:
             self.planned_remediations += sum(s.kind == "remediation" and s.key in added for s in steps)
-            if self._batch.guards is not None:
-                self._batch.guards.planned(steps, added, now)
+            for guards in self._guards_read():
+                guards.planned(steps, added, now)
         return len(added)
 
     def add_unread(self, instance: Instance, steps: Sequence[PlannedStep], now: float, correlation_id: str) -> None:
@@ -199,8 +205,9 @@ class PostgresTransaction:
         elif steps:
             columns = self._columns(steps, [False] * len(steps), now)
             self._conn.execute(_INSERT_STEPS_UNREAD, (correlation_id, instance.id, now, now, *columns))
-            if self._batch.guards is not None and (touched := self._batch.guards.touched_by(steps)):
-                self._batch.guards.forget(touched)
+            for guards in self._guards_read():
+                if touched := guards.touched_by(steps):
+                    guards.forget(touched)
 
     def _columns(self, steps: Sequence[PlannedStep], leased: Sequence[bool], now: float) -> list[list[Any]]:
         """The arrays an insert of `steps` unnests, each leased or not."""
@@ -220,6 +227,10 @@ class PostgresTransaction:
             [until if lease else None for lease in leased],
             [self._replica.name if lease else None for lease in leased],
         ]
+
+    def _guards_read(self) -> list[Guards]:
+        """The guards read so far, which this transaction's writes keep current."""
+        return [guards for guards in (self._batch.guards, self._own) if guards is not None]
 
     def _leases_now(self, step: PlannedStep, now: float) -> bool:
         """Whether `step` is inserted leased (see `lease_new`); takes its room if so."""
@@ -249,11 +260,18 @@ class PostgresTransaction:
         """As the SQLite journal counts them (see SqliteTransaction.guard_state), for the whole
         fleet: read under the guards' lock, taken by the transaction's first read and held until
         it ends, so no other replica plans a mutation between this count and this transaction's
-        commit (see postgres_guards). What the batch's accepts told ahead was read with their
-        instances; what is still missing is one statement, sent with the lock and with which
-        kinds have an older step due, in one round trip."""
-        self._batch.read_ahead(self._conn, self._replica)
-        guards = self._batch.guards_for(GuardQuery(mutating, targets, window_seconds, cap))
+        commit (see postgres_guards). An accept's are read with the batch's other accepts (what
+        they told ahead was read with their instances) and shared with them; any other
+        operation's are read for it alone. What is missing is one statement, sent with the lock
+        and with which kinds have an older step due, in one round trip."""
+        query = GuardQuery(mutating, targets, window_seconds, cap)
+        if self._shared:
+            self._batch.read_ahead(self._conn, self._replica)
+            guards = self._batch.guards_for(query)
+        else:
+            if self._own is None or self._own.key != guards_key(mutating, window_seconds, cap):
+                self._own = Guards(mutating, window_seconds, cap)
+            guards = self._own
         if self._leases is not None:  # a first firing's steps are leased next: the answer rides with the guards'
             self._batch.ask_older(self._conn, self._leases.now)
         self._batch.lock_guards(self._conn)
@@ -274,8 +292,8 @@ class PostgresTransaction:
             f" WHERE instance_id = %s AND kind = 'remediation' AND status = '{_PENDING}' RETURNING target_key",
             (_CANCELLED, now, instance.id),
         ).fetchall()
-        if remediations and self._batch.guards is not None:
-            self._batch.guards.forget([row[0] for row in remediations])
+        for guards in self._guards_read() if remediations else ():
+            guards.forget([row[0] for row in remediations])
         return len(rungs.fetchall()), len(remediations)
 
     def acted_targets(self, instance: Instance, action: str) -> list[dict[str, str]]:
