@@ -285,13 +285,6 @@ class Journal(Protocol):
         Never unfinished work, nor a firing instance (its next repeat would look new), nor holds."""
         ...
 
-    async def hand_back_leases(self) -> int:
-        """Hand back the steps this process holds leased (pending again, each with its
-        interrupted attempt, as after a crash): called at shutdown once the engine has stopped,
-        so that what its workers were cut short on is taken up by other replicas at once.
-        Returns how many were handed back."""
-        ...
-
     async def refresh_backlog(self) -> int:
         """Count unapplied notifications and unfinished remediations afresh; `backlog` returns it."""
         ...

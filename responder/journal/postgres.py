@@ -167,23 +167,6 @@ class PostgresJournal:
             await self._writer.close()
             self._writer = None
 
-    async def hand_back_leases(self) -> int:
-        """See `Journal.hand_back_leases`: as this replica's next start would, so that another
-        replica takes them at once, not after their leases (a pod replaced in a rolling update
-        comes back under another name). When the database cannot be reached they stay leased,
-        and are taken when their leases run out."""
-        try:
-            handed = await self.run(lambda conn: queries.recover(conn, self.replica, time.time()), durable=True)
-        except psycopg.Error as exc:
-            log.warning(
-                "could not hand back this replica's steps; they are taken when their leases run out",
-                extra={"error": str(exc).strip(), "journal": self.where},
-            )
-            return 0
-        if handed:
-            log.info("handed back running steps at shutdown", extra={"steps": handed, "replica": self.replica})
-        return handed
-
     async def _probe_while_failing(self) -> None:
         """While the last write failed, commit a small write each second: readiness comes back,
         and the replica's lock is taken again, as soon as the database is back. Then hand back

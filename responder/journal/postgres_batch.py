@@ -40,15 +40,17 @@ _APPEND_EVENTS = (
     " AS u (i, n, a, k, d, o) ORDER BY o"
 )
 # Step outcomes, deferred by finish_step: each attempt, and its step moved on (to its final
-# status, back to pending at its retry, or cancelled) while this replica still holds its lease.
+# status, back to pending at its retry, or cancelled) while this replica still holds its lease,
+# by the first of its outcomes (an attempt cut short and its successor may end in one batch:
+# the first ends the lease, as when each was a statement of its own).
 _RECORD_OUTCOMES = (
     "WITH u AS (SELECT * FROM unnest(%b::bigint[], %b::float8[], %b::float8[], %b::text[], %b::text[], %b::text[],"
     " %b::float8[], %b::text[]) WITH ORDINALITY AS u (id, started, finished, result, detail, status, due, outcome, o)),"
     " attempt AS (INSERT INTO attempts (step_id, started_at, finished_at, status, detail)"
     " SELECT id, started, finished, result, detail::jsonb FROM u ORDER BY o)"
-    " UPDATE steps s SET status = u.status, due_at = COALESCE(u.due, s.due_at), lease_until = NULL,"
-    f" updated_at = u.finished, outcome = u.outcome FROM u WHERE s.id = u.id AND s.status = '{_RUNNING}'"
-    " AND s.lease_holder = %b"
+    " UPDATE steps s SET status = f.status, due_at = COALESCE(f.due, s.due_at), lease_until = NULL,"
+    " updated_at = f.finished, outcome = f.outcome FROM (SELECT DISTINCT ON (id) * FROM u ORDER BY id, o) f"
+    f" WHERE s.id = f.id AND s.status = '{_RUNNING}' AND s.lease_holder = %b"
 )
 _INSTANCES = (
     f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE (fingerprint, starts_at) IN"

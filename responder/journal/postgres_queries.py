@@ -58,10 +58,9 @@ def unprocessed(conn: Connection, batch: BatchState, limit: int) -> list[StoredN
 
 
 def recover(conn: Connection, replica: str, now: float) -> int:
-    """Hand back the steps this replica holds: at start, those a previous process of it left
-    running (the replica's lock, see PostgresJournal.start, proves that process gone); at
-    shutdown, those its engine cut short. Other replicas' steps wait for their leases. Each
-    gets its interrupted attempt in the timeline and is marked so."""
+    """Hand back the steps a previous process of this replica left running: the replica's lock
+    (see PostgresJournal.start) proves that process gone. Other replicas' steps wait for their
+    leases. Each gets its interrupted attempt in the timeline and is marked so."""
     conn.execute(
         "INSERT INTO attempts (step_id, started_at, finished_at, status, detail)"
         f" SELECT id, updated_at, %s, '{INTERRUPTED}', %s::jsonb FROM steps"

@@ -296,11 +296,6 @@ class SqliteJournal:
     async def prune(self, older_than: float) -> int:
         return await self.run(lambda conn: queries.prune(conn, older_than))
 
-    async def hand_back_leases(self) -> int:
-        """Nothing: one process holds this journal, and its next start hands back every step left
-        running."""
-        return 0
-
     async def refresh_backlog(self) -> int:
         self._backlog = await self.run(queries.backlog)
         return self._backlog

@@ -74,7 +74,6 @@ def create_app(responder: Responder, *, lifecycle: bool = True) -> web.Applicati
             await asyncio.gather(reconciling, return_exceptions=True)
             await reconciler.close()
         await responder.engine.stop(SHUTDOWN_GRACE_SECONDS)
-        await journal.hand_back_leases()
         await responder.escalation.close()
         responder.operator.close()
         await journal.close()

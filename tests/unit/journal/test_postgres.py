@@ -81,18 +81,6 @@ async def test_a_restarted_replica_hands_back_its_own_running_steps_and_leaves_t
         assert await claim(again, StepKind.ESCALATION, 10, NOW + 601, 600) != [], "b's, once its lease ran out"
 
 
-async def test_a_replica_shutting_down_hands_back_its_steps_for_another_to_take_at_once(dsn: str) -> None:
-    async with started(PostgresJournal(dsn, replica="b")) as b:
-        async with started(PostgresJournal(dsn, replica="a")) as a:
-            await plan(a, *due(StepKind.ESCALATION, 2))
-            [held] = await claim(a, StepKind.ESCALATION, 1, NOW, 600)
-            [theirs] = await claim(b, StepKind.ESCALATION, 1, NOW, 600)
-            assert await a.hand_back_leases() == 1, "its own, not b's"
-        [taken] = await claim(b, StepKind.ESCALATION, 1, NOW + 1, 600)
-        assert (taken.id, taken.interrupted) == (held.id, True), "not after its lease: at once, as cut short"
-        assert [lease["step"] for lease in await b.leases()] == sorted([held.id, theirs.id])
-
-
 async def test_a_second_process_with_the_same_replica_name_is_refused(dsn: str) -> None:
     async with started(PostgresJournal(dsn, replica="a")):
         second = PostgresJournal(dsn, replica="a")
@@ -235,6 +223,21 @@ async def test_a_mark_before_a_crash_makes_the_claim_durable(lazy_wal_server: Po
     await asyncio.get_running_loop().run_in_executor(None, lazy_wal_server.restart, "immediate")
     async with started(PostgresJournal(dsn, replica="b")) as b:
         assert await claim(b, StepKind.REMEDIATION, 1, NOW + 60.5, 60) == [], "a's second lease holds"
+
+
+async def test_of_two_outcomes_of_one_step_in_one_batch_the_first_moves_it_on(dsn: str) -> None:
+    """An attempt cut short by its lease and the one that took over end together: both are
+    recorded, and the first ends the lease, as it would in a transaction of its own."""
+    async with started(PostgresJournal(dsn, replica="a")) as a:
+        await plan(a, STOP)
+        [first] = await claim(a, StepKind.REMEDIATION, 1, NOW, 60)
+        [second] = await claim(a, StepKind.REMEDIATION, 1, NOW + 61, 60)  # its own lease ran out
+        await asyncio.gather(
+            a.finish_step(first, StepResult("retry", {"error": "no answer"}), NOW, NOW + 62, NOW + 90),
+            a.finish_step(second, StepResult("succeeded", {}), NOW + 61, NOW + 62, None),
+        )
+        [row] = [s for s in (await a.timeline(first.instance.fingerprint))[0]["steps"] if s["kind"] == "remediation"]
+        assert (row["status"], row["due_at"], len(row["attempts"])) == ("pending", NOW + 90, 3)
 
 
 async def test_a_replica_whose_lease_was_taken_over_records_its_attempt_but_not_the_steps_status(
