@@ -98,7 +98,8 @@ async def off_loop(
 class Batches(Generic[C]):
     """The queue both writers share: operations submitted while a batch runs wait, and run
     together in the next one. A writer says how a batch runs (`_execute`) and what it does
-    between batches (`_between`)."""
+    between batches (`_between`), or runs the batches its own way (`_write`: the PostgreSQL
+    writer runs them back to back on its thread)."""
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -195,11 +195,17 @@ class PostgresJournal:
         self._batch.flush(conn)
         return fn(conn)
 
-    def _submit(self, fn: Callable[[Connection], T], durable: bool) -> "asyncio.Future[T]":
+    def _submit(
+        self,
+        fn: Callable[[Connection], T],
+        durable: bool,
+        then: Settled[T] | None = None,
+        announce: Callable[[], None] | None = None,
+    ) -> "asyncio.Future[T]":
         writer = self._writer
         if writer is None:
             raise RuntimeError(_NOT_STARTED)
-        return writer.submit(fn, durable)
+        return writer.submit(fn, durable, then, announce)
 
     # --- the Journal protocol -----------------------------------------------------------
 
@@ -252,10 +258,7 @@ class PostgresJournal:
             if ahead is not None and applying[0]:
                 self._batch.foresee(ahead, now)
 
-        writer = self._writer
-        if writer is None:
-            raise RuntimeError(_NOT_STARTED)
-        return writer.submit(append_and_apply, True, then, announce)
+        return self._submit(append_and_apply, True, then, announce)
 
     async def unprocessed(self, limit: int) -> list[StoredNotification]:
         return await self.run(lambda conn: queries.unprocessed(conn, self._batch, limit))

@@ -28,8 +28,8 @@ _OLDER_DUE = (
     f"SELECT k FROM unnest(%b::text[]) k WHERE EXISTS (SELECT 1 FROM steps WHERE kind = k AND status = '{_PENDING}'"
     f" AND due_at <= %s) OR EXISTS (SELECT 1 FROM steps WHERE kind = k AND status = '{_RUNNING}' AND lease_until < %s)"
 )
-# Binary parameters (%b): an array of bodies in text would be hex-escaped in Python, byte by byte.
 APPEND_BYTES = 8 * 1024 * 1024  # notification bodies sent in one statement, at most (about)
+# Binary parameters (%b): an array of bodies in text would be hex-escaped in Python, byte by byte.
 _APPEND_NOTIFICATIONS = (
     "INSERT INTO notifications (id, received_at, correlation_id, body, processed_at)"
     " SELECT * FROM unnest(%b::bigint[], %b::float8[], %b::text[], %b::bytea[], %b::float8[])"
@@ -93,8 +93,8 @@ class BatchState:
     itself. Steps that come due, or leases that run out, while the transaction runs
     (milliseconds) are left to the next claim."""
 
-    def __init__(self, replica: str) -> None:
-        self._replica = replica
+    def __init__(self, replica_name: str) -> None:
+        self._replica_name = replica_name  # whose leases its outcomes end
         self.guards: Guards | None = None
         self._guard_locked = False
         self._flushes = False
@@ -139,7 +139,7 @@ class BatchState:
         and before any other operation of it (which might read the steps they move on)."""
         if self._outcomes:
             rows, self._outcomes = self._outcomes, []
-            conn.execute(_RECORD_OUTCOMES, [*_columns(rows), self._replica])
+            conn.execute(_RECORD_OUTCOMES, [*_columns(rows), self._replica_name])
 
     def flush(self, conn: Connection) -> None:
         """Send what was deferred so far, a statement per table: before the transaction commits,
@@ -205,9 +205,8 @@ class BatchState:
     def guards_for(self, query: GuardQuery) -> Guards:
         """The transaction's guards for `query`'s mutating steps, window and cap: those read so
         far, or new ones (which replace them) if they were for others."""
-        key = guards_key(*_key_of(query))
-        if self.guards is None or self.guards.key != key:
-            self.guards = Guards(*_key_of(query))
+        if self.guards is None or self.guards.key != guards_key(query):
+            self.guards = Guards(query)
         return self.guards
 
     def lock_guards(self, conn: Connection) -> None:
@@ -248,7 +247,3 @@ class BatchState:
 def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
     """Rows as the columns an `unnest` of arrays takes."""
     return [list(column) for column in zip(*rows, strict=True)]
-
-
-def _key_of(query: GuardQuery) -> tuple[Sequence[str], float, int]:
-    return query.mutating, query.window_seconds, query.cap

@@ -6,9 +6,10 @@ They are read under the guards' advisory lock, which the transaction takes befor
 read and holds until it ends (postgres_batch), so no other replica plans a mutation meanwhile:
 only what this transaction plans or records can change them, and it keeps them current as it
 writes (`planned`, `changed`), or forgets what it cannot follow (`forget`), which is read again
-when next asked. The count is read once for a transaction, at the earliest time it is asked
-for (a batch's notifications arrived at different times): a mutation that leaves the window
-while the transaction runs is still counted, which errs towards refusing.
+when next asked. The count is read for the earliest time a batch's accepts are at (their
+notifications arrived at different times), and again only if asked for an earlier one: a
+mutation that leaves the window while the transaction runs is still counted, which errs
+towards refusing.
 """
 
 from collections.abc import Collection, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from psycopg import Cursor
 
 from responder.decision import GuardState
+from responder.journal import GuardQuery
 from responder.journal.postgres_writer import Connection
 from responder.planner import PlannedStep
 from responder.vocabulary import StepStatus
@@ -42,10 +44,10 @@ class Guards:
     the count (None until read, or once forgotten) and the targets' last mutations (a target
     absent is not known; one mapped to None has none)."""
 
-    def __init__(self, mutating: Sequence[str], window_seconds: float, cap: int) -> None:
-        self.key = guards_key(mutating, window_seconds, cap)
-        self._names, self._mutating = list(mutating), frozenset(mutating)
-        self._window, self._cap = window_seconds, cap
+    def __init__(self, query: GuardQuery) -> None:
+        self.key = guards_key(query)
+        self._names, self._mutating = list(query.mutating), frozenset(query.mutating)
+        self._window, self._cap = query.window_seconds, query.cap
         self._count: int | None = None
         self._counted_at = 0.0  # the end of the window the count was read for
         self._last: dict[str, float | None] = {}
@@ -109,5 +111,6 @@ class Guards:
         return [s.target_key for s in steps if s.kind == "remediation" and s.name in self._mutating]
 
 
-def guards_key(mutating: Sequence[str], window_seconds: float, cap: int) -> tuple[Any, ...]:
-    return (tuple(mutating), window_seconds, cap)
+def guards_key(query: GuardQuery) -> tuple[Any, ...]:
+    """Which guards `query` reads: the same mutating steps, window and cap (its targets aside)."""
+    return (tuple(query.mutating), query.window_seconds, query.cap)

@@ -81,7 +81,7 @@ class _Leases:
 
 class PostgresTransaction:
     """The Transaction protocol over one open PostgreSQL transaction, for `replica`; `batch`, what
-    that transaction's other operations found out already (by default, nothing)."""
+    that transaction's other operations found out already, or deferred."""
 
     def __init__(self, conn: Connection, replica: Replica, batch: BatchState, shared_guards: bool = False) -> None:
         """`shared_guards`: read the guards with the batch's other accepts (an accept's), rather
@@ -269,8 +269,8 @@ class PostgresTransaction:
             self._batch.read_ahead(self._conn, self._replica)
             guards = self._batch.guards_for(query)
         else:
-            if self._own is None or self._own.key != guards_key(mutating, window_seconds, cap):
-                self._own = Guards(mutating, window_seconds, cap)
+            if self._own is None or self._own.key != guards_key(query):
+                self._own = Guards(query)
             guards = self._own
         if self._leases is not None:  # a first firing's steps are leased next: the answer rides with the guards'
             self._batch.ask_older(self._conn, self._leases.now)

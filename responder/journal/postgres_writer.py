@@ -67,9 +67,8 @@ class GroupCommitWriter(Batches[Connection]):
     and `on_connect` runs on each new one before its first batch, both on that thread.
     `on_begin` is called as each transaction begins, `before_commit` after its last operation
     (to send what the owner deferred), and `on_rollback` with the error when one is rolled back,
-    before its callers are told, all on that thread too, so that what the
-    owner keeps about the database (a cache, a flag, what the transaction leased) follows what
-    the database holds.
+    before its callers are told, all on that thread too, so that what the owner keeps about the
+    database (a cache, a flag, what the transaction leased) follows what the database holds.
     `failure` is the error of the database itself that last failed a batch, until a batch that
     wrote commits."""
 
