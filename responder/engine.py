@@ -32,6 +32,7 @@ from responder.metrics import Children, Metrics
 from responder.planner import PlannedStep, unfreeze_steps
 from responder.policy import Policy
 from responder.remediation import Remediator
+from responder.step_tasks import StepTasks
 from responder.targets import Target
 from responder.vocabulary import Action, AttemptOutcome, DeliveryOutcome, HoldState, StepKind
 from responder.workers import Workers
@@ -71,7 +72,7 @@ class Engine:
         self.clock = clock
         self._wake = {kind: asyncio.Event() for kind in ("ingest", *STEP_KINDS)}
         self._tasks: list[asyncio.Task[None]] = []
-        self._running: set[asyncio.Task[None]] = set()
+        self._step_tasks = StepTasks()
         self._workers: dict[str, Workers] = {
             StepKind.REMEDIATION: Workers(policy.remediation_workers),
             StepKind.ESCALATION: Workers(policy.escalation_workers),
@@ -114,6 +115,7 @@ class Engine:
             stored: tuple[int, tuple[Applied, dict[StepKind, list[Step]]] | None] | None, error: BaseException | None
         ) -> None:
             # Not stored (or interrupted while committing), or older notifications wait, or applying failed.
+            self._step_tasks.accepted()
             if stored is None or stored[1] is None:
                 self._give_back(taken)
                 self.wake()
@@ -123,10 +125,13 @@ class Engine:
             self._accounting.record(correlation_id, notification, applied)
 
         reads = NotificationReads(notification, self.policy)
-        notification_id, _ = await self.journal.accept(body, correlation_id, now, apply, committed, reads)
+        accepted = self.journal.accept(body, correlation_id, now, apply, committed, reads)
+        self._step_tasks.accepting()  # `committed` tells it, unless a journal refusing at once told it already
+        notification_id, _ = await accepted
         return notification_id
 
     async def start(self) -> None:
+        self._step_tasks.stopping = False
         self._tasks = [
             asyncio.create_task(self._ingest_loop(), name="ingest"),
             asyncio.create_task(self._maintenance(), name="maintenance"),
@@ -134,15 +139,15 @@ class Engine:
         ]
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Stop claiming, let in-flight steps finish for `grace_seconds`; the rest resume at start."""
+        """Stop claiming and starting steps; let those running finish for `grace_seconds`, and
+        the accepts in flight settle. What those claimed and never started is handed back to
+        the journal at once (see step_tasks). A step cut short keeps its lease until it runs
+        out: its call may still be under way on a thread, so no replica may run it meanwhile."""
+        self._step_tasks.stopping = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._running:
-            _, pending = await asyncio.wait(self._running, timeout=grace_seconds)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._step_tasks.stop(grace_seconds, lambda steps: self.journal.transact(lambda tx: tx.release(steps)))
 
     async def _sleep(self, kind: str, seconds: float) -> None:
         event = self._wake[kind]
@@ -238,8 +243,8 @@ class Engine:
         """
         while await self.ingest_once():
             pass
-        if self._running:  # a started engine: ingest or a dispatcher may have handed steps to workers
-            await asyncio.wait(set(self._running))
+        if self._step_tasks.running:  # a started engine: ingest or a dispatcher may have handed steps to workers
+            await asyncio.wait(set(self._step_tasks.running))
         for kind, runner in self._runners().items():
             while steps := await self.claim(kind):
                 await asyncio.gather(*(self._run_step(kind, s, runner) for s in steps))
@@ -281,12 +286,10 @@ class Engine:
             raise
 
     def _launch(self, kind: StepKind, steps: list[Step]) -> None:
-        """Run claimed steps, each on the worker its claim took."""
+        """Run claimed steps, each on the worker its claim took; once stopping, free those workers."""
         runner = self._runners()[kind]
-        for step in steps:
-            task = asyncio.create_task(self._run_step(kind, step, runner))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+        if steps and not self._step_tasks.start(steps, lambda step: self._run_step(kind, step, runner)):
+            self._workers[kind].give(len(steps))
 
     def _free(self, kind: StepKind) -> None:
         if self._workers[kind].give(1):

@@ -142,6 +142,13 @@ class Transaction(Protocol):
         ...
 
     def leased(self, kind: str) -> list[Step]: ...
+    def release(self, steps: Sequence[Step]) -> int:
+        """Hand back steps this process claimed or leased and never started: pending again, due
+        as before, their attempt not counted. A step that moved on since (claimed again after
+        its lease ran out, finished, or leased by another replica) is left as it is. Returns how
+        many were handed back."""
+        ...
+
     def mark_processed(self, notification_ids: Sequence[int], now: float) -> None: ...
 
 

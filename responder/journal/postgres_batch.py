@@ -240,7 +240,8 @@ class BatchState:
             self._flushes = True
 
     def made_due(self, kind: str) -> None:
-        """This transaction inserted a step of `kind` due now without leasing it."""
+        """This transaction made a step of `kind` due now without leasing it (inserted it so, or
+        handed it back)."""
         self._made_due.add(kind)
 
 

@@ -362,6 +362,19 @@ class PostgresTransaction:
             key=lambda step: step.id,
         )
 
+    def release(self, steps: Sequence[Step]) -> int:
+        """See `Transaction.release`: only while this replica holds the lease, and `attempts`
+        tells the claim that leased the step from a later one of its own."""
+        rows = self._conn.execute(
+            f"UPDATE steps s SET status = '{_PENDING}', lease_until = NULL, attempts = s.attempts - 1"
+            " FROM unnest(%s::bigint[], %s::int[]) AS r (id, attempts) WHERE s.id = r.id AND s.attempts = r.attempts"
+            f" AND s.status = '{_RUNNING}' AND s.lease_holder = %s RETURNING s.kind",
+            ([s.id for s in steps], [s.attempts for s in steps], self._replica.name),
+        ).fetchall()
+        for (kind,) in rows:
+            self._batch.made_due(kind)
+        return len(rows)
+
     def mark_processed(self, notification_ids: Sequence[int], now: float) -> None:
         self._batch.flush(self._conn)
         self._conn.execute(

@@ -359,6 +359,14 @@ class SqliteTransaction:
             for r in rows
         ]
 
+    def release(self, steps: Sequence[Step]) -> int:
+        """See `Transaction.release`: `attempts` tells the claim that leased the step from a later one."""
+        return self._conn.executemany(
+            "UPDATE steps SET status = ?, lease_until = NULL, attempts = attempts - 1"
+            " WHERE id = ? AND status = ? AND attempts = ?",
+            [(StepStatus.PENDING.value, s.id, StepStatus.RUNNING.value, s.attempts) for s in steps],
+        ).rowcount
+
     def _interrupted(self, step_ids: list[int], now: float) -> None:
         """Steps whose lease ran out before their attempt ended (a runner hung, or its outcome
         could not be recorded): the attempt goes into the timeline as interrupted, and the

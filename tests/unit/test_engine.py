@@ -491,3 +491,27 @@ async def test_a_notification_lost_to_a_full_disk_is_acted_on_when_it_is_retried
     await engine.drain()
     [stop] = await remediations(journal)
     assert stop["status"] == "succeeded"
+
+
+async def test_steps_claimed_while_the_engine_stops_are_handed_back_not_started(
+    journal: SqliteJournal, make_policy: Callable[..., Policy]
+) -> None:
+    """An accept still committing when the shutdown begins (its request cut off at the server's
+    timeout) leases its stop as it settles. Started then, the stop would be cut off mid-call as
+    the loop ends, its lease held by a process that is gone. It is handed back instead: pending
+    at once for whichever replica claims next, its attempt not counted, and its worker free."""
+    remediator = CountingRemediator()
+    engine = engine_for(journal, make_policy(), Clock(), remediator=remediator)
+    await engine.start()
+    await asyncio.sleep(0.05)  # the dispatchers are idle, every worker free
+    body = json.dumps(alert_payload(cost_alert())).encode()
+    accepting = asyncio.create_task(engine.accept(body, "c", parse_notification(body)))
+    await asyncio.sleep(0)  # submitted: its commit is on its way
+    await engine.stop(5)
+    assert isinstance(await accepting, int)
+    assert remediator.runs == {}
+    assert engine.busy_workers(StepKind.REMEDIATION) == 0
+    [stop] = await remediations(journal)
+    assert (stop["status"], stop["attempts"]) == ("pending", [])
+    [step] = await journal.transact(lambda tx: tx.claim(StepKind.REMEDIATION, 1, 1_800_000_000.0, 60))
+    assert (step.attempts, step.interrupted) == (1, False)

@@ -81,6 +81,16 @@ async def test_a_restarted_replica_hands_back_its_own_running_steps_and_leaves_t
         assert await claim(again, StepKind.ESCALATION, 10, NOW + 601, 600) != [], "b's, once its lease ran out"
 
 
+async def test_a_replica_hands_back_only_the_steps_it_holds(pair: tuple[PostgresJournal, PostgresJournal]) -> None:
+    a, b = pair
+    await plan(a, STOP)
+    [step] = await claim(b, StepKind.REMEDIATION, 1, NOW, 600)
+    assert await a.transact(lambda tx: tx.release([step])) == 0, "b is running it"
+    assert [lease["replica"] for lease in await a.leases()] == ["b"]
+    assert await b.transact(lambda tx: tx.release([step])) == 1
+    assert [s.id for s in await claim(a, StepKind.REMEDIATION, 1, NOW + 1, 600)] == [step.id]
+
+
 async def test_a_second_process_with_the_same_replica_name_is_refused(dsn: str) -> None:
     async with started(PostgresJournal(dsn, replica="a")):
         second = PostgresJournal(dsn, replica="a")

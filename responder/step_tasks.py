@@ -1,0 +1,84 @@
+"""The tasks that run claimed steps, and what becomes of the steps claimed while the engine stops.
+
+Once `stop` begins, a claim or an accept whose commit settles still hands its steps here (the
+webhook's last requests, a dispatcher's claim already in the writer's batch). They are not
+started: a step begun while the replica shuts down would be cut off at the loop's end, its
+call under way. They are handed back to the journal instead, which makes them pending again at
+once for whichever replica claims next, rather than leased to a process that is gone until
+their leases run out.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from responder.journal import Step
+
+log = logging.getLogger("responder.engine")
+
+
+class StepTasks:
+    """A task per step started; the steps set aside once stopping; and how many accepts have
+    yet to settle (each may lease steps as it settles, so `stop` waits for them)."""
+
+    def __init__(self) -> None:
+        self.running: set[asyncio.Task[None]] = set()
+        self.stopping = False
+        self._set_aside: list[Step] = []
+        self._settling = 0
+        self._settled = asyncio.Event()
+        self._settled.set()
+
+    def start(self, steps: Sequence[Step], run: Callable[[Step], Coroutine[Any, Any, None]]) -> bool:
+        """Run each step in a task of its own, unless stopping: then the steps are set aside and
+        False returned (their workers are the caller's to free)."""
+        if self.stopping:
+            self._set_aside += steps
+            return False
+        for step in steps:
+            task = asyncio.create_task(run(step))
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
+        return True
+
+    def accepting(self) -> None:
+        """An accept was submitted; `accepted` is called as it settles, however it ends (before
+        this, for a journal that refuses at once: the count may dip below zero meanwhile)."""
+        self._settling += 1
+        if self._settling > 0:
+            self._settled.clear()
+
+    def accepted(self) -> None:
+        self._settling -= 1
+        if self._settling <= 0:
+            self._settled.set()
+
+    async def stop(self, grace_seconds: float, release: Callable[[list[Step]], Awaitable[int]]) -> None:
+        """Stop starting steps (if not yet stopping); give the running ones `grace_seconds` to
+        finish and cancel the rest, and as long for the accepts in flight to settle; then hand
+        back what was set aside (`release`, within `grace_seconds` again)."""
+        self.stopping = True
+        deadline = asyncio.get_running_loop().time() + grace_seconds
+        if self.running:
+            _, pending = await asyncio.wait(self.running, timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._settled.wait()
+        except TimeoutError:
+            pass  # what such an accept leases once it settles keeps its lease until it runs out
+        set_aside, self._set_aside = self._set_aside, []
+        if not set_aside:
+            return
+        try:
+            async with asyncio.timeout(grace_seconds):
+                handed = await release(set_aside)
+            log.info("handed back the steps claimed while stopping", extra={"steps": handed})
+        except Exception as exc:  # the database is down, or slow: their leases run out instead
+            log.warning(
+                "could not hand back the steps claimed while stopping; they run once their leases run out",
+                extra={"steps": len(set_aside), "error": str(exc) or type(exc).__name__},
+            )

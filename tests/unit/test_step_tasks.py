@@ -1,0 +1,84 @@
+"""StepTasks: once stopping, claimed steps are set aside and handed back, never started."""
+
+import asyncio
+import logging
+
+import pytest
+
+from responder.journal import Instance, Step
+from responder.step_tasks import StepTasks
+
+INSTANCE = Instance(
+    1, "fp1", "2026-11-23T13:00:00.000000Z", "firing", "X", "critical", "EMERGENCY_STOP", "{}", "{}", 0.0
+)
+STEPS = [Step(i, INSTANCE, "remediation", "EMERGENCY_STOP", {}, 1, "c1") for i in (1, 2)]
+LONG = 60.0  # a grace no test may wait out: each is bounded well below it
+
+
+async def never_run(step: Step) -> None:
+    raise AssertionError(f"step {step.id} started while stopping")
+
+
+async def test_an_accept_settling_during_the_stop_has_its_steps_handed_back() -> None:
+    tasks = StepTasks()
+    handed: list[list[Step]] = []
+
+    async def release(steps: list[Step]) -> int:
+        handed.append(steps)
+        return len(steps)
+
+    tasks.accepting()
+    stopping = asyncio.create_task(tasks.stop(LONG, release))
+    await asyncio.sleep(0)
+    assert tasks.start(STEPS, never_run) is False
+    assert handed == [], "nothing is handed back while an accept may still lease"
+    tasks.accepted()
+    async with asyncio.timeout(5):
+        await stopping
+    assert handed == [STEPS]
+
+
+async def test_an_accept_refused_at_once_does_not_hold_up_the_stop() -> None:
+    """A journal that refuses at once tells the accept's `then` before `accepting` is counted."""
+    tasks = StepTasks()
+    tasks.accepted()
+    tasks.accepting()
+
+    async def release(steps: list[Step]) -> int:
+        raise AssertionError("nothing was set aside")
+
+    async with asyncio.timeout(5):
+        await tasks.stop(LONG, release)
+
+
+async def test_a_hand_back_that_fails_is_said_and_the_stop_still_ends(caplog: pytest.LogCaptureFixture) -> None:
+    tasks = StepTasks()
+    tasks.stopping = True
+    tasks.start(STEPS, never_run)
+
+    async def release(steps: list[Step]) -> int:
+        raise OSError("the database is unreachable")
+
+    with caplog.at_level(logging.WARNING):
+        async with asyncio.timeout(5):
+            await tasks.stop(LONG, release)
+    [record] = caplog.records
+    assert "they run once their leases run out" in record.getMessage()
+    assert record.__dict__["steps"] == 2 and "unreachable" in record.__dict__["error"]
+
+
+async def test_steps_started_before_the_stop_run_and_are_waited_for() -> None:
+    tasks = StepTasks()
+    ran: list[int] = []
+
+    async def run(step: Step) -> None:
+        await asyncio.sleep(0.01)
+        ran.append(step.id)
+
+    async def release(steps: list[Step]) -> int:
+        raise AssertionError("nothing was set aside")
+
+    assert tasks.start(STEPS, run) is True
+    async with asyncio.timeout(5):
+        await tasks.stop(LONG, release)
+    assert sorted(ran) == [1, 2]
