@@ -70,7 +70,7 @@ class Engine:
         self.notifier = notifier
         self.metrics = metrics
         self.clock = clock
-        self._wake = {kind: asyncio.Event() for kind in ("ingest", *STEP_KINDS)}
+        self._wake = {kind: asyncio.Event() for kind in ("ingest", "maintenance", *STEP_KINDS)}
         self._tasks: list[asyncio.Task[None]] = []
         self._step_tasks = StepTasks()
         self._workers: dict[str, Workers] = {
@@ -139,15 +139,15 @@ class Engine:
         ]
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Stop claiming and starting steps; let those running finish for `grace_seconds`, and
-        the accepts in flight settle. What those claimed and never started is handed back to
-        the journal at once (see step_tasks). A step cut short keeps its lease until it runs
-        out: its call may still be under way on a thread, so no replica may run it meanwhile."""
-        self._step_tasks.stopping = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._step_tasks.stop(grace_seconds, lambda steps: self.journal.transact(lambda tx: tx.release(steps)))
+        """Stop claiming, leasing and starting steps (the loops, woken, end their round); let the
+        running steps finish for `grace_seconds` and the accepts in flight settle, and hand what
+        those leased back to the journal at once (see step_tasks). A step cut short keeps its
+        lease until it runs out: its call may still be under way on a thread."""
+        for kind in self._wake:
+            self.wake(kind)  # each loop sees `stopping`, set as step_tasks' stop begins, when it wakes
+        await self._step_tasks.stop(
+            self._tasks, grace_seconds, lambda s: self.journal.transact(lambda tx: tx.release(s))
+        )
 
     async def _sleep(self, kind: str, seconds: float) -> None:
         event = self._wake[kind]
@@ -199,7 +199,7 @@ class Engine:
         (replay, tests) runs steps in its own order. A batch that failed runs its operations
         again: what an earlier run took is given back first."""
         self._give_back(taken)
-        if self._tasks:
+        if self._tasks and not self._step_tasks.stopping:
             tx.lease_new({kind: self._workers[kind].free for kind in STEP_KINDS}, now, self.policy.lease_seconds)
 
     def _take_leased(self, tx: Transaction, taken: dict[StepKind, int]) -> dict[StepKind, list[Step]]:
@@ -226,7 +226,7 @@ class Engine:
                 self.wake(kind)
 
     async def _ingest_loop(self) -> None:
-        while True:
+        while not self._step_tasks.stopping:
             try:
                 if await self.ingest_once() >= INGEST_BATCH:  # else a new append has woken us
                     continue
@@ -258,11 +258,11 @@ class Engine:
 
         Workers are counted and taken when the claim runs in its batch, not when it is asked
         for, so that an accept that runs before it in the same batch still finds them free and
-        leases its steps with them. A batch that failed runs its operations again. A claim whose
-        dispatcher stop() cancelled before the claim ran takes nothing: the writer may run it
-        before the dispatcher hears of the cancellation, so it asks the task, not the exception.
-        Cancelled after it ran (its commit on the way to the disk), what it leased stays leased
-        and is handed back when the journal next starts. Every free worker used: more may be
+        leases its steps with them. A batch that failed runs its operations again. A claim that
+        runs once the engine is stopping, or whose caller was cancelled before it ran, takes
+        nothing: the writer may run it before the caller hears of the cancellation, so it asks
+        the task, not the exception. Cancelled after it ran (a loop that outlasted stop's bound),
+        what it leased keeps its lease until it runs out. Every free worker used: more may be
         due, and a worker freeing up wakes the dispatcher."""
         workers = self._workers[kind]
         taken = {kind: 0}
@@ -272,7 +272,7 @@ class Engine:
 
         def claim(tx: Transaction) -> list[Step]:
             self._give_back(taken)
-            if caller.cancelling() > cancellations:
+            if caller.cancelling() > cancellations or self._step_tasks.stopping:
                 return []
             free = workers.free
             steps = tx.claim(kind, free, self.clock(), self.policy.lease_seconds)
@@ -296,7 +296,7 @@ class Engine:
             self.wake(kind)
 
     async def _dispatch(self, kind: StepKind) -> None:
-        while True:
+        while not self._step_tasks.stopping:
             try:
                 self._launch(kind, await self.claim(kind))
                 if self._workers[kind].starved:  # every worker is busy: a finishing step wakes us
@@ -389,7 +389,7 @@ class Engine:
         )
 
     async def _maintenance(self) -> None:
-        while True:
+        while not self._step_tasks.stopping:
             try:
                 pruned = await self.journal.prune(self.clock() - self.policy.retention_seconds)
                 if pruned:
@@ -397,4 +397,4 @@ class Engine:
                 self.metrics.backlog.set(await self.journal.refresh_backlog())
             except Exception:
                 log.exception("journal maintenance failed")
-            await asyncio.sleep(60)
+            await self._sleep("maintenance", 60)

@@ -9,13 +9,16 @@ their leases run out.
 """
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from typing import Any
 
 from responder.journal import Step
 
 log = logging.getLogger("responder.engine")
+LOOPS_SECONDS = 2.0  # for a loop to end its round: a claim or an ingest batch, milliseconds unless the database hangs
+RELEASE_SECONDS = 5.0  # for the hand-back's transaction, so that a database gone does not hold up the shutdown
 
 
 class StepTasks:
@@ -50,31 +53,34 @@ class StepTasks:
             self._settled.clear()
 
     def accepted(self) -> None:
+        """An accept settled: what it leased has been handed to `start`."""
         self._settling -= 1
         if self._settling <= 0:
             self._settled.set()
 
-    async def stop(self, grace_seconds: float, release: Callable[[list[Step]], Awaitable[int]]) -> None:
-        """Stop starting steps (if not yet stopping); give the running ones `grace_seconds` to
-        finish and cancel the rest, and as long for the accepts in flight to settle; then hand
-        back what was set aside (`release`, within `grace_seconds` again)."""
+    async def stop(
+        self,
+        loops: Sequence["asyncio.Task[None]"],
+        grace_seconds: float,
+        release: Callable[[list[Step]], Awaitable[int]],
+    ) -> None:
+        """Stop starting steps (if not yet stopping). Give the engine's `loops`, told to end, a
+        moment to end their round (then cancel them); the running steps `grace_seconds` to
+        finish (then cancel them), and the accepts in flight as long to settle. Then hand back
+        what was set aside (`release`), within RELEASE_SECONDS."""
         self.stopping = True
         deadline = asyncio.get_running_loop().time() + grace_seconds
-        if self.running:
-            _, pending = await asyncio.wait(self.running, timeout=grace_seconds)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        try:
+        await _ended(loops, min(grace_seconds, LOOPS_SECONDS))
+        await _ended(self.running, grace_seconds)
+        with contextlib.suppress(TimeoutError):  # what such an accept leases keeps its lease until it runs out
             async with asyncio.timeout_at(deadline):
-                await self._settled.wait()
-        except TimeoutError:
-            pass  # what such an accept leases once it settles keeps its lease until it runs out
+                while self._settling > 0:  # counted again: the event may have been set and cleared since
+                    await self._settled.wait()
         set_aside, self._set_aside = self._set_aside, []
         if not set_aside:
             return
         try:
-            async with asyncio.timeout(grace_seconds):
+            async with asyncio.timeout(RELEASE_SECONDS):
                 handed = await release(set_aside)
             log.info("handed back the steps claimed while stopping", extra={"steps": handed})
         except Exception as exc:  # the database is down, or slow: their leases run out instead
@@ -82,3 +88,13 @@ class StepTasks:
                 "could not hand back the steps claimed while stopping; they run once their leases run out",
                 extra={"steps": len(set_aside), "error": str(exc) or type(exc).__name__},
             )
+
+
+async def _ended(tasks: Collection["asyncio.Task[None]"], seconds: float) -> None:
+    """Wait up to `seconds` for `tasks`, then cancel those still running and wait for them."""
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=seconds)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)

@@ -21,6 +21,7 @@ from responder.policy import Policy
 from responder.remediation.plan import PlanRemediator
 from responder.vocabulary import StepKind
 from tests.conftest import alert_payload, cost_alert
+from tests.unit.journal.plans import ALERT, STOP, plan
 
 
 class Clock:
@@ -515,3 +516,29 @@ async def test_steps_claimed_while_the_engine_stops_are_handed_back_not_started(
     assert (stop["status"], stop["attempts"]) == ("pending", [])
     [step] = await journal.transact(lambda tx: tx.claim(StepKind.REMEDIATION, 1, 1_800_000_000.0, 60))
     assert (step.attempts, step.interrupted) == (1, False)
+
+
+async def test_a_claim_committing_as_the_engine_stops_is_handed_back_not_started(
+    journal: SqliteJournal, make_policy: Callable[..., Policy]
+) -> None:
+    """A dispatcher's claim rides in a batch whose commit is on its way to the disk when stop
+    begins. The dispatcher ends its round rather than being cancelled out of it, so the steps
+    its claim leased reach the engine, which hands them back instead of starting them."""
+    remediator = CountingRemediator()
+    engine = engine_for(journal, make_policy(), Clock(), remediator=remediator)
+    await engine.start()
+    await asyncio.sleep(0.05)  # the dispatchers are idle, every worker free
+    await plan(journal, STOP)
+    engine.wake(StepKind.REMEDIATION)
+    appending = asyncio.create_task(journal.append_notification(b"{}", "c", 1_800_000_000.0))  # a durable batch
+    for _ in range(10):
+        await asyncio.sleep(0)
+        if engine.busy_workers(StepKind.REMEDIATION):  # the claim ran: its commit is on its way
+            break
+    assert engine.busy_workers(StepKind.REMEDIATION) == 1
+    await engine.stop(5)
+    await appending
+    assert remediator.runs == {}
+    assert engine.busy_workers(StepKind.REMEDIATION) == 0
+    [stop] = await remediations(journal, ALERT.fingerprint)
+    assert (stop["status"], stop["attempts"]) == ("pending", [])

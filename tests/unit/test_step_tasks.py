@@ -28,10 +28,34 @@ async def test_an_accept_settling_during_the_stop_has_its_steps_handed_back() ->
         return len(steps)
 
     tasks.accepting()
-    stopping = asyncio.create_task(tasks.stop(LONG, release))
+    stopping = asyncio.create_task(tasks.stop([], LONG, release))
     await asyncio.sleep(0)
     assert tasks.start(STEPS, never_run) is False
     assert handed == [], "nothing is handed back while an accept may still lease"
+    tasks.accepted()
+    async with asyncio.timeout(5):
+        await stopping
+    assert handed == [STEPS]
+
+
+async def test_an_accept_refused_at_once_while_another_is_in_flight_does_not_end_the_wait() -> None:
+    """The refusal counts down to zero and up again in one turn of the loop: the stop must
+    still wait for the accept in flight, and hand back what it leases."""
+    tasks = StepTasks()
+    handed: list[list[Step]] = []
+
+    async def release(steps: list[Step]) -> int:
+        handed.append(steps)
+        return len(steps)
+
+    tasks.accepting()
+    stopping = asyncio.create_task(tasks.stop([], LONG, release))
+    await asyncio.sleep(0)
+    tasks.accepted()
+    tasks.accepting()
+    await asyncio.sleep(0.01)
+    assert not stopping.done()
+    tasks.start(STEPS, never_run)
     tasks.accepted()
     async with asyncio.timeout(5):
         await stopping
@@ -48,7 +72,7 @@ async def test_an_accept_refused_at_once_does_not_hold_up_the_stop() -> None:
         raise AssertionError("nothing was set aside")
 
     async with asyncio.timeout(5):
-        await tasks.stop(LONG, release)
+        await tasks.stop([], LONG, release)
 
 
 async def test_a_hand_back_that_fails_is_said_and_the_stop_still_ends(caplog: pytest.LogCaptureFixture) -> None:
@@ -61,7 +85,7 @@ async def test_a_hand_back_that_fails_is_said_and_the_stop_still_ends(caplog: py
 
     with caplog.at_level(logging.WARNING):
         async with asyncio.timeout(5):
-            await tasks.stop(LONG, release)
+            await tasks.stop([], LONG, release)
     [record] = caplog.records
     assert "they run once their leases run out" in record.getMessage()
     assert record.__dict__["steps"] == 2 and "unreachable" in record.__dict__["error"]
@@ -80,5 +104,5 @@ async def test_steps_started_before_the_stop_run_and_are_waited_for() -> None:
 
     assert tasks.start(STEPS, run) is True
     async with asyncio.timeout(5):
-        await tasks.stop(LONG, release)
+        await tasks.stop([], LONG, release)
     assert sorted(ran) == [1, 2]
