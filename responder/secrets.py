@@ -7,6 +7,7 @@ policy and its channel sections read credentials through this module.
 """
 
 import logging
+import os
 import re
 import stat
 import urllib.parse
@@ -17,6 +18,11 @@ from typing import Any
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 log = logging.getLogger(__name__)
+_SECRET_VOLUME_ADVICE = (
+    "it is in a Kubernetes Secret volume: set the volume's defaultMode to 0440 and the pod's "
+    "securityContext.fsGroup, so that only the pod's group may read it (0400 when the pod runs as the "
+    "file's owner)"
+)
 
 
 def shown_url(url: str) -> str:
@@ -127,19 +133,32 @@ def read_secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str
 
 def _warn_if_others_may_read(path: Path, where: str) -> None:
     """As ssh does for a private key: a credentials file that group or others may read still
-    works, with a warning that says how to close it (a Kubernetes secret mounted with
-    defaultMode 0440 is group-readable, so refusing would break ordinary deployments)."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        log.warning(
-            "%s: %s is readable by %s (mode %04o): anyone who can read it has the credential; run `chmod 600 %s`",
-            where,
-            path,
-            "group and others" if mode & 0o070 and mode & 0o007 else "others" if mode & 0o007 else "its group",
-            mode,
-            path,
-            extra={"file": str(path)},
-        )
+    works, with a warning that says how to close it. The mode is that of the file `path`
+    resolves to.
+
+    A file in a Kubernetes Secret volume (kubelet's layout: its directory holds the `..data`
+    symlink) that only its owner and group may read, its group being one of this process's, is
+    read in silence: kubelet gives a Secret's files the pod's fsGroup so that a pod not running as
+    root can read them, and nobody else inside the pod is in that group. Such a file that others
+    may read, or whose group is not ours, warns with advice for the volume, as chmod cannot change
+    a read-only Secret mount."""
+    status = path.stat()
+    mode = stat.S_IMODE(status.st_mode)
+    if not mode & 0o077:
+        return
+    in_secret_volume = (path.parent / "..data").is_symlink()
+    our_group = status.st_gid == os.getegid() or status.st_gid in os.getgroups()
+    if in_secret_volume and our_group and not mode & 0o007:
+        return
+    log.warning(
+        "%s: %s is readable by %s (mode %04o): anyone who can read it has the credential; %s",
+        where,
+        path,
+        "group and others" if mode & 0o070 and mode & 0o007 else "others" if mode & 0o007 else "its group",
+        mode,
+        _SECRET_VOLUME_ADVICE if in_secret_volume else f"run `chmod 600 {path}`",
+        extra={"file": str(path)},
+    )
 
 
 def secret_values(tree: Any) -> list[str]:

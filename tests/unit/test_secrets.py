@@ -1,4 +1,5 @@
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,55 @@ def test_a_private_credentials_file_is_read_without_a_warning(tmp_path: Path, ca
     path.chmod(0o600)
     assert read_secret({"token_file": str(path)}, "token", "auth", []) == Secret("from-the-file")
     assert caplog.records == []
+
+
+def secret_volume_file(volume: Path, mode: int) -> Path:
+    """The file `dsn` in `volume` laid out as kubelet writes a Secret volume: the data in a
+    timestamped directory, `..data` a symlink to it, and `dsn` a symlink to `..data/dsn`."""
+    data = volume / "..2024_05_01_12_00_00.000000001"
+    data.mkdir(parents=True)
+    (data / "dsn").write_text("postgresql://responder@db.example/responder\n")
+    (data / "dsn").chmod(mode)
+    (volume / "..data").symlink_to(data.name)
+    (volume / "dsn").symlink_to("..data/dsn")
+    return volume / "dsn"
+
+
+def test_a_secret_volume_file_only_our_group_may_read_is_read_without_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = secret_volume_file(tmp_path / "alert-responder-db", 0o440)
+    assert path.stat().st_gid == os.getegid()
+    problems: list[str] = []
+    assert read_secret({"dsn_file": str(path)}, "dsn", "journal.postgresql", problems) is not None
+    assert problems == []
+    assert caplog.records == []
+
+
+def assert_secret_volume_warning(path: Path, who: str, caplog: pytest.LogCaptureFixture) -> None:
+    assert read_secret({"dsn_file": str(path)}, "dsn", "journal.postgresql", []) is not None
+    [warning] = caplog.records
+    said = warning.getMessage()
+    assert warning.levelno == logging.WARNING
+    assert f"journal.postgresql.dsn_file: {path} is readable by {who}" in said
+    assert "defaultMode to 0440" in said and "fsGroup" in said and "chmod" not in said
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o644])
+def test_a_secret_volume_file_others_may_read_warns_to_set_the_volume_default_mode(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int
+) -> None:
+    path = secret_volume_file(tmp_path / "alert-responder-db", mode)
+    assert_secret_volume_warning(path, "group and others", caplog)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file a group this process is not in needs root")
+def test_a_secret_volume_file_whose_group_is_not_ours_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    ours = {os.getegid(), *os.getgroups()}
+    other = next(gid for gid in range(4242, 70000) if gid not in ours)
+    path = secret_volume_file(tmp_path / "alert-responder-db", 0o440)
+    os.chown(path, -1, other)
+    assert_secret_volume_warning(path, "its group", caplog)
 
 
 @pytest.mark.parametrize(
