@@ -37,7 +37,7 @@ REQUIRED_MODULES = (
     "tests.unit.journal.test_postgres",  # several replicas on one real PostgreSQL database
     "tests.unit.journal.test_journal_commands",  # journal migrate and copy against a real server
     "tests.e2e.test_replicas",  # two replicas on one PostgreSQL behind one address, the Alertmanager pair
-    "tests.e2e.test_replicas_chaos",  # a replica SIGKILLed and PostgreSQL crashed in a storm; failover
+    "tests.e2e.test_replicas_chaos",  # a replica SIGKILLed, stopped, and PostgreSQL crashed in a storm; failover
     "tests.prometheus.test_backtest",  # backtest counts from a known ALERTS history on a real Prometheus
 )
 

@@ -8,8 +8,14 @@ within one lease period.
 
 Failover: a paced storm; one replica SIGKILLed while it holds leases, and never started again.
 Bar: the survivor takes up the dead replica's leased steps within one lease period of the kill
-(and the poll that finds them expired), nothing goes twice, and every ladder completes."""
+(and the poll that finds them expired), nothing goes twice, and every ladder completes.
 
+Rolling update: the same storm; one replica stopped with SIGTERM, as Kubernetes stops a pod,
+while it holds leases. Bar: once it has exited it holds no lease (what it was running it
+finished, what it leased and had not started it handed back), nothing goes twice, and every
+ladder completes without waiting for a lease to run out."""
+
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -161,3 +167,40 @@ def test_the_survivor_runs_a_dead_replicas_leased_steps_within_one_lease_period(
     )
     assert runs_out <= FAILOVER_LEASE_SECONDS
     assert started <= bar, f"the dead replica's last step started {started:.1f}s after the kill; the bar is {bar:.1f}s"
+
+
+def test_a_replica_stopped_in_a_storm_leaves_no_lease_behind(
+    chaos: tuple[ReplicaStack, PostgresServer], report: list[str]
+) -> None:
+    stack, _ = chaos
+    _two_replicas(stack, FAILOVER_LEASE)
+    victim = stack.replicas[1]
+    for wave in range(0, len(FAILOVER_TENANTS), 10):
+        for tenant in FAILOVER_TENANTS[wave : wave + 10]:
+            for alert in ALERTS:
+                stack.trip(alert, tenant=tenant)
+        time.sleep(0.5)
+    wait_for("replica-1 to hold leases", lambda: bool(stack.leased_by("replica-1")), 60, 0.02)
+    held = len(stack.leased_by("replica-1"))
+    stopping = time.monotonic()
+    victim.stop()
+    stopped_in = time.monotonic() - stopping
+    assert victim.popen is not None and victim.popen.returncode == 0, f"not a clean exit; log:\n{victim.tail()}"
+    assert stack.leased_by("replica-1") == {}, "a stopped replica's steps would wait for their leases"
+
+    expected = len(FAILOVER_TENANTS)
+    for name, *_ in ALERTS:
+        wait_for(f"every {name}", lambda: len(stack.instances(name)) == expected, 90, 0.5)  # noqa: B023 (called at once)
+    stack.settled(FAILOVER_LEASE_SECONDS)
+    remediations, sms = _once_each_and_every_ladder_done(stack, expected)
+    handed_back = sum(
+        json.loads(line)["steps"]
+        for line in victim.log.read_text("utf-8", "replace").splitlines()
+        if "handed back the steps claimed while stopping" in line
+    )
+    report.append(
+        f"rolling update: {len(remediations)} instances over 2 replicas, paced; replica-1 stopped (SIGTERM) holding"
+        f" {held} leases, exited cleanly in {stopped_in:.1f}s holding none, having handed back {handed_back} steps"
+        f" it had leased and not started; {len(sms)} SMS, at most {max(sms.values())} per step; scale writes"
+        f" {stack.fakes.scale_writes('o3-audit-proxy')}; interrupted attempts {stack.interrupted()}"
+    )
