@@ -71,7 +71,13 @@ class StepTasks:
         self.stopping = True
         deadline = asyncio.get_running_loop().time() + grace_seconds
         await _ended(loops, min(grace_seconds, LOOPS_SECONDS))
-        await _ended(self.running, grace_seconds)
+        if self.running:
+            log.info("stopping: waiting for the steps running", extra={"steps": len(self.running)})
+        if cut_short := await _ended(self.running, grace_seconds):
+            log.warning(
+                "steps cut short at the shutdown's grace; they run again once their leases run out",
+                extra={"steps": cut_short, "grace_seconds": grace_seconds},
+            )
         with contextlib.suppress(TimeoutError):  # what such an accept leases keeps its lease until it runs out
             async with asyncio.timeout_at(deadline):
                 while self._settling > 0:  # counted again: the event may have been set and cleared since
@@ -90,11 +96,13 @@ class StepTasks:
             )
 
 
-async def _ended(tasks: Collection["asyncio.Task[None]"], seconds: float) -> None:
-    """Wait up to `seconds` for `tasks`, then cancel those still running and wait for them."""
+async def _ended(tasks: Collection["asyncio.Task[None]"], seconds: float) -> int:
+    """Wait up to `seconds` for `tasks`, then cancel those still running and wait for them;
+    how many were cancelled."""
     if not tasks:
-        return
+        return 0
     _, late = await asyncio.wait(tasks, timeout=seconds)
     for task in late:
         task.cancel()
     await asyncio.gather(*late, return_exceptions=True)
+    return len(late)

@@ -47,6 +47,7 @@ MAX_LINE_BYTES: Final = 4096
 MAX_HEADERS: Final = 32
 BACKLOG: Final = 128
 SHUTDOWN_SECONDS: Final = 10.0
+SHUTDOWN_POLL_SECONDS: Final = 0.02  # how often a closing connection looks whether its answer is written
 _FULL_TEXT: Final = b"too many open connections; retry in a few seconds\n"
 _FULL: Final = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 5\r\nConnection: close\r\n"
@@ -94,6 +95,23 @@ class _Handler(web.RequestHandler):
         """Called as each answer is written: from here the connection is idle again."""
         super().log_access(request, response, time)
         self.idle_since = _now()
+
+    def close(self) -> None:
+        """At shutdown, before `shutdown`: aiohttp's own close ignores all that arrives from then
+        on, the rest of a body being read included, and that request would wait out its body's
+        deadline (10 s for the webhook) before the shutdown went on. So a connection answering
+        a request is closed by `shutdown`, once its answer is written; an idle one at once."""
+        if self.idle_since is not None:
+            super().close()
+
+    async def shutdown(self, timeout: float | None = SHUTDOWN_SECONDS) -> None:
+        """Let the request being answered be read whole and answered, within `timeout`; then
+        close, and aiohttp's shutdown gets what is left of it."""
+        deadline = _now() + (SHUTDOWN_SECONDS if timeout is None else timeout)
+        while self.idle_since is None and self.transport is not None and _now() < deadline:
+            await asyncio.sleep(SHUTDOWN_POLL_SECONDS)
+        super().close()
+        await super().shutdown(max(deadline - _now(), 0.0))
 
     def handle_error(
         self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
@@ -227,6 +245,7 @@ def run(app: web.Application, host: str, port: int, listening: Callable[[], None
             loop.add_signal_handler(signum, stopped.set)
         try:
             await stopped.wait()
+            log.info("stopping: no new connection; the requests in flight finish, then the engine stops")
         finally:
             listener.close()
             await runner.cleanup()

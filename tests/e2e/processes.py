@@ -72,12 +72,13 @@ class Process:
             self.popen.send_signal(signal.SIGKILL)
             self.popen.wait(timeout=10)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, and SIGKILL if the process has not exited within `timeout`."""
         if self.popen is None or self.popen.poll() is not None:
             return
         self.popen.terminate()
         try:
-            self.popen.wait(timeout=10)
+            self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
 

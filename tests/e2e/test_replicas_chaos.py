@@ -116,11 +116,23 @@ def _once_each_and_every_ladder_done(stack: ReplicaStack, tenants: int) -> tuple
     return remediations, sms
 
 
+TERMINATION_GRACE_SECONDS = 30.0  # what Kubernetes gives a pod between SIGTERM and SIGKILL, by default
 FAILOVER_LEASE = {"workers.step_timeout": "5s", "workers.lease": "15s"}
 FAILOVER_LEASE_SECONDS = 15.0
 FAILOVER_TENANTS = [f"f{i:02d}" for i in range(40)]  # 120 alert instances, tripped 10 tenants at a time
 CLAIM_POLL_SECONDS = 1.0  # a replica's dispatcher asks for due steps (and expired leases) at least this often
 TAKE_UP_SECONDS = 1.0  # the survivor's claim transaction and its event loop, busy with the storm
+
+
+def _paced_storm_until_replica_1_holds_leases(stack: ReplicaStack) -> None:
+    """Trip every alert of FAILOVER_TENANTS, 10 tenants at a time, then wait for replica-1 to
+    hold leases."""
+    for wave in range(0, len(FAILOVER_TENANTS), 10):
+        for tenant in FAILOVER_TENANTS[wave : wave + 10]:
+            for alert in ALERTS:
+                stack.trip(alert, tenant=tenant)
+        time.sleep(0.5)
+    wait_for("replica-1 to hold leases", lambda: bool(stack.leased_by("replica-1")), 60, 0.02)
 
 
 def test_the_survivor_runs_a_dead_replicas_leased_steps_within_one_lease_period(
@@ -129,12 +141,7 @@ def test_the_survivor_runs_a_dead_replicas_leased_steps_within_one_lease_period(
     stack, _ = chaos
     _two_replicas(stack, FAILOVER_LEASE)
     victim, survivor = stack.replicas[1], "replica-0"
-    for wave in range(0, len(FAILOVER_TENANTS), 10):
-        for tenant in FAILOVER_TENANTS[wave : wave + 10]:
-            for alert in ALERTS:
-                stack.trip(alert, tenant=tenant)
-        time.sleep(0.5)
-    wait_for("replica-1 to hold leases", lambda: bool(stack.leased_by("replica-1")), 60, 0.02)
+    _paced_storm_until_replica_1_holds_leases(stack)
     victim.kill()
     killed_at = time.time()
     leases = stack.leased_by("replica-1")  # frozen: nobody else may take them before they expire
@@ -175,15 +182,10 @@ def test_a_replica_stopped_in_a_storm_leaves_no_lease_behind(
     stack, _ = chaos
     _two_replicas(stack, FAILOVER_LEASE)
     victim = stack.replicas[1]
-    for wave in range(0, len(FAILOVER_TENANTS), 10):
-        for tenant in FAILOVER_TENANTS[wave : wave + 10]:
-            for alert in ALERTS:
-                stack.trip(alert, tenant=tenant)
-        time.sleep(0.5)
-    wait_for("replica-1 to hold leases", lambda: bool(stack.leased_by("replica-1")), 60, 0.02)
+    _paced_storm_until_replica_1_holds_leases(stack)
     held = len(stack.leased_by("replica-1"))
     stopping = time.monotonic()
-    victim.stop()
+    victim.stop(TERMINATION_GRACE_SECONDS)
     stopped_in = time.monotonic() - stopping
     assert victim.popen is not None and victim.popen.returncode == 0, f"not a clean exit; log:\n{victim.tail()}"
     assert stack.leased_by("replica-1") == {}, "a stopped replica's steps would wait for their leases"
