@@ -143,8 +143,9 @@ class Engine:
         running steps finish for `grace_seconds` and the accepts in flight settle, and hand what
         those leased back to the journal at once (see step_tasks). A step cut short keeps its
         lease until it runs out: its call may still be under way on a thread."""
+        self._step_tasks.stopping = True
         for kind in self._wake:
-            self.wake(kind)  # each loop sees `stopping`, set as step_tasks' stop begins, when it wakes
+            self.wake(kind)  # each loop sees `stopping` when it wakes, and ends
         await self._step_tasks.stop(
             self._tasks, grace_seconds, lambda s: self.journal.transact(lambda tx: tx.release(s))
         )
@@ -287,8 +288,7 @@ class Engine:
 
     def _launch(self, kind: StepKind, steps: list[Step]) -> None:
         """Run claimed steps, each on the worker its claim took; once stopping, free those workers."""
-        runner = self._runners()[kind]
-        if steps and not self._step_tasks.start(steps, lambda step: self._run_step(kind, step, runner)):
+        if steps and not self._step_tasks.start(steps, lambda step: self._run_step(kind, step, self._runners()[kind])):
             self._workers[kind].give(len(steps))
 
     def _free(self, kind: StepKind) -> None:

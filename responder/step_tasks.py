@@ -17,7 +17,9 @@ from typing import Any
 from responder.journal import Step
 
 log = logging.getLogger("responder.engine")
-LOOPS_SECONDS = 2.0  # for a loop to end its round: a claim or an ingest batch, milliseconds unless the database hangs
+# For a loop to end its round: a claim, an ingest batch or a prune, milliseconds unless the
+# database hangs; then it is cancelled.
+LOOPS_SECONDS = 2.0
 RELEASE_SECONDS = 5.0  # for the hand-back's transaction, so that a database gone does not hold up the shutdown
 
 
@@ -65,15 +67,17 @@ class StepTasks:
         release: Callable[[list[Step]], Awaitable[int]],
     ) -> None:
         """Stop starting steps (if not yet stopping). Give the engine's `loops`, told to end, a
-        moment to end their round (then cancel them); the running steps `grace_seconds` to
-        finish (then cancel them), and the accepts in flight as long to settle. Then hand back
-        what was set aside (`release`), within RELEASE_SECONDS."""
+        moment to end their round (then cancel them), the running steps until `grace_seconds`
+        from now to finish (then cancel them), and the accepts in flight until then to settle.
+        Then hand back what was set aside (`release`), within RELEASE_SECONDS: at most
+        `grace_seconds` + RELEASE_SECONDS in all."""
         self.stopping = True
-        deadline = asyncio.get_running_loop().time() + grace_seconds
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_seconds
         await _ended(loops, min(grace_seconds, LOOPS_SECONDS))
         if self.running:
             log.info("stopping: waiting for the steps running", extra={"steps": len(self.running)})
-        if cut_short := await _ended(self.running, grace_seconds):
+        if cut_short := await _ended(self.running, max(deadline - loop.time(), 0.0)):
             log.warning(
                 "steps cut short at the shutdown's grace; they run again once their leases run out",
                 extra={"steps": cut_short, "grace_seconds": grace_seconds},

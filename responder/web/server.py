@@ -84,6 +84,8 @@ class _Handler(web.RequestHandler):
         """`listed`: the listener's open connections, this one among them from now until it is lost."""
         super().__init__(*args, **kwargs)
         self.idle_since: float | None = _now()
+        self.closing = False  # the server stops (`stop`): the connection closes once quiet
+        self._heard = False  # bytes arrived since the last answer was written: a request may be on its way
         self._listed = listed
         listed.add(self)
 
@@ -91,27 +93,40 @@ class _Handler(web.RequestHandler):
         self._listed.discard(self)
         super().connection_lost(exc)
 
+    def data_received(self, data: bytes) -> None:
+        self._heard = True
+        super().data_received(data)
+
     def log_access(self, request: BaseRequest, response: web.StreamResponse, time: float | None) -> None:
-        """Called as each answer is written: from here the connection is idle again."""
+        """Called as each answer is written: from here the connection is idle again, or, while
+        the server stops, closed (before aiohttp would start on another request)."""
         super().log_access(request, response, time)
         self.idle_since = _now()
+        self._heard = False
+        if self.closing:
+            super().close()
 
     def close(self) -> None:
-        """At shutdown, before `shutdown`: aiohttp's own close ignores all that arrives from then
-        on, the rest of a body being read included, and that request would wait out its body's
-        deadline (10 s for the webhook) before the shutdown went on. So a connection answering
-        a request is closed by `shutdown`, once its answer is written; an idle one at once."""
-        if self.idle_since is not None:
+        """aiohttp's close, which ignores all that arrives from then on: the rest of a body
+        included. While the server stops (`stop`), a connection receiving or answering a
+        request is left to close once its answer is written, else a request half received
+        at the stop would wait out its body's deadline (10 s for the webhook)."""
+        if not (self.closing and self._busy):
             super().close()
 
     async def shutdown(self, timeout: float | None = SHUTDOWN_SECONDS) -> None:
-        """Let the request being answered be read whole and answered, within `timeout`; then
-        close, and aiohttp's shutdown gets what is left of it."""
+        """Let the request on its way be read whole and answered, within `timeout` (None: the
+        default, not aiohttp's "no limit"); then close, and aiohttp's shutdown gets what is left
+        of `timeout`, at least a moment, as 0 would mean no limit to it."""
         deadline = _now() + (SHUTDOWN_SECONDS if timeout is None else timeout)
-        while self.idle_since is None and self.transport is not None and _now() < deadline:
+        while self._busy and self.transport is not None and _now() < deadline:
             await asyncio.sleep(SHUTDOWN_POLL_SECONDS)
         super().close()
-        await super().shutdown(max(deadline - _now(), 0.0))
+        await super().shutdown(max(deadline - _now(), SHUTDOWN_POLL_SECONDS))
+
+    @property
+    def _busy(self) -> bool:
+        return self.idle_since is None or self._heard
 
     def handle_error(
         self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
@@ -199,9 +214,13 @@ async def listen(
 
     async def answering(request: BaseRequest) -> web.StreamResponse:
         """A whole request head arrived: its connection is busy until the answer is written."""
-        if isinstance(request.protocol, _Handler):
-            request.protocol.idle_since = None
-        return await answer(request)
+        protocol = request.protocol
+        if isinstance(protocol, _Handler):
+            protocol.idle_since = None
+        response = await answer(request)
+        if isinstance(protocol, _Handler) and protocol.closing:
+            response.force_close()  # the client is told the connection ends with this answer
+        return response
 
     server.request_handler = answering  # each connection takes it as it is made
 
@@ -231,6 +250,17 @@ async def listen(
     return runner, listener
 
 
+async def stop(runner: web.AppRunner, listener: asyncio.Server) -> None:
+    """Stop serving: no new connection, and each open one closes once quiet, its request on the
+    way read whole and answered (within SHUTDOWN_SECONDS); then the app's cleanup runs (the
+    engine, then the journal, stop)."""
+    listener.close()
+    for connection in runner.server.connections if runner.server is not None else []:
+        if isinstance(connection, _Handler):
+            connection.closing = True
+    await runner.cleanup()
+
+
 def run(app: web.Application, host: str, port: int, listening: Callable[[], None] = lambda: None) -> None:
     """Serve `app` until SIGINT or SIGTERM, then close: the app's cleanup stops the engine and
     the journal. `listening` is called once the port is bound and the app started."""
@@ -247,8 +277,7 @@ def run(app: web.Application, host: str, port: int, listening: Callable[[], None
             await stopped.wait()
             log.info("stopping: no new connection; the requests in flight finish, then the engine stops")
         finally:
-            listener.close()
-            await runner.cleanup()
+            await stop(runner, listener)
 
     try:
         asyncio.run(until_stopped())
