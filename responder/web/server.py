@@ -86,6 +86,7 @@ class _Handler(web.RequestHandler):
         self.idle_since: float | None = _now()
         self.closing = False  # the server stops (`stop`): the connection closes once quiet
         self._heard = False  # bytes arrived since the last answer was written: a request may be on its way
+        self._closed = False  # aiohttp's close was called: it ignores what arrives from then on
         self._listed = listed
         listed.add(self)
 
@@ -104,7 +105,7 @@ class _Handler(web.RequestHandler):
         self.idle_since = _now()
         self._heard = False
         if self.closing:
-            super().close()
+            self._close_now()
 
     def close(self) -> None:
         """aiohttp's close, which ignores all that arrives from then on: the rest of a body
@@ -112,7 +113,7 @@ class _Handler(web.RequestHandler):
         request is left to close once its answer is written, else a request half received
         at the stop would wait out its body's deadline (10 s for the webhook)."""
         if not (self.closing and self._busy):
-            super().close()
+            self._close_now()
 
     async def shutdown(self, timeout: float | None = SHUTDOWN_SECONDS) -> None:
         """Let the request on its way be read whole and answered, within `timeout` (None: the
@@ -121,12 +122,17 @@ class _Handler(web.RequestHandler):
         deadline = _now() + (SHUTDOWN_SECONDS if timeout is None else timeout)
         while self._busy and self.transport is not None and _now() < deadline:
             await asyncio.sleep(SHUTDOWN_POLL_SECONDS)
-        super().close()
+        self._close_now()
         await super().shutdown(max(deadline - _now(), SHUTDOWN_POLL_SECONDS))
+
+    def _close_now(self) -> None:
+        self._closed = True
+        super().close()
 
     @property
     def _busy(self) -> bool:
-        return self.idle_since is None or self._heard
+        """Receiving or answering a request, and still reading: a request on its way."""
+        return not self._closed and (self.idle_since is None or self._heard)
 
     def handle_error(
         self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
