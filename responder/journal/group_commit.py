@@ -98,13 +98,11 @@ async def off_loop(
 class Batches(Generic[C]):
     """The queue both writers share: operations submitted while a batch runs wait, and run
     together in the next one. A writer says how a batch runs (`_execute`) and what it does
-    between batches (`_between`), or runs the batches its own way (`_write`: the PostgreSQL
-    writer runs them back to back on its thread)."""
+    between batches (`_between`)."""
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
-        # Appended on the loop; taken by one consumer, which may be the writer's thread (deque's
-        # append and popleft are atomic).
+        # Appended by the callers, taken by the writer's task: both on the loop.
         self._pending: deque[Op] = deque()
         self._task: asyncio.Task[None] | None = None
 

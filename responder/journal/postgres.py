@@ -21,7 +21,7 @@ says why, and a probe each second finds out when it is back.
 The modules around this one: postgres_session (connecting, session settings, the replica's
 lock), postgres_schema (tables, migrations, server checks), postgres_replica
 (what this process keeps: its name, an instance cache, reserved ids), postgres_writer (batches
-and commits, on a thread of its own), postgres_reader (the reads, beside them), postgres_tx (the
+and commits, on the event loop), postgres_reader (the reads, on a thread beside them), postgres_tx (the
 Transaction), postgres_queries and postgres_views (statements and read models),
 postgres_batch and postgres_guards (what one transaction of the writer knows), postgres_escalation.
 """
@@ -45,7 +45,9 @@ from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_schema import durability_problem, migrate
 from responder.journal.postgres_session import (
     ReplicaInUseError,
+    SyncConnection,
     connect,
+    connect_on_loop,
     default_replica,
     describe,
     reads_session,
@@ -79,7 +81,7 @@ class PostgresJournal:
         self._writer: GroupCommitWriter | None = None
         self._reader: Reader | None = None
         self._prober: asyncio.Task[None] | None = None
-        # What the writer's operations keep, changed only on its thread (the loop reads `_backlog`).
+        # What the writer's operations keep (they run on the loop, see postgres_writer).
         self._backlog = 0
         # False only while no notification is known to wait for ingest: set by anything that may
         # leave one so (an append, an apply that failed, a rollback, a recount that found one,
@@ -113,7 +115,7 @@ class PostgresJournal:
         if self.durability_warning is not None:
             log.error("journal is not durable", extra={"error": self.durability_warning, "journal": self.where})
         writer = GroupCommitWriter(
-            lambda: connect(self._dsn), self._on_connect, self._begun, self._before_commit, self._rolled_back
+            lambda: connect_on_loop(self._dsn), self._on_connect, self._begun, self._before_commit, self._rolled_back
         )
         try:
             await writer.submit(lambda conn: queries.recover(conn, self.replica, time.time()), durable=True)
@@ -135,7 +137,7 @@ class PostgresJournal:
     def _on_connect(self, conn: Connection) -> None:
         writer_session(conn, self.replica, self.where)
 
-    def _reads_connection(self) -> Connection:
+    def _reads_connection(self) -> SyncConnection:
         return reads_session(self._dsn, self.replica)
 
     def _begun(self) -> None:
@@ -316,7 +318,7 @@ class PostgresJournal:
     async def acknowledgements(self, limit: int) -> list[dict[str, Any]]:
         return await self._read(lambda conn: views.acknowledgements(conn, limit))
 
-    async def _read(self, fn: Callable[[Connection], T]) -> T:
+    async def _read(self, fn: Callable[[SyncConnection], T]) -> T:
         """`fn(conn)` on the reads' own connection (see postgres_reader), not in a batch."""
         reader = self._reader
         if reader is None:

@@ -12,10 +12,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from psycopg import Cursor
-
 from responder.journal import STEP_KINDS, GuardQuery, ReadAhead
 from responder.journal.postgres_guards import Guards, guards_key
+from responder.journal.postgres_loop import LoopCursor
 from responder.journal.postgres_replica import Replica
 from responder.journal.postgres_schema import GUARD_LOCK
 from responder.journal.postgres_writer import Connection
@@ -58,12 +57,12 @@ _INSTANCES = (
 )
 
 
-def ask_instances(conn: Connection, keys: Sequence[tuple[str, str]]) -> Cursor[tuple[Any, ...]]:
+def ask_instances(conn: Connection, keys: Sequence[tuple[str, str]]) -> LoopCursor:
     """Send the read of the instances of `keys`; `remember_instances` reads its answer."""
     return conn.execute(_INSTANCES, ([k[0] for k in keys], [k[1] for k in keys]))
 
 
-def remember_instances(answer: Cursor[tuple[Any, ...]], replica: Replica) -> set[tuple[str, str]]:
+def remember_instances(answer: LoopCursor, replica: Replica) -> set[tuple[str, str]]:
     """The instances an `ask_instances` found, into the replica's cache; their keys."""
     found = set()
     for row in answer.fetchall():
@@ -98,7 +97,7 @@ class BatchState:
         self.guards: Guards | None = None
         self._guard_locked = False
         self._flushes = False
-        self._question: Cursor[tuple[Any, ...]] | None = None
+        self._question: LoopCursor | None = None
         self._older: frozenset[str] | None = None
         self._made_due: set[str] = set()  # by this transaction, after the question was sent
         self._foreseen: list[tuple[ReadAhead, float]] = []
@@ -145,7 +144,7 @@ class BatchState:
         """Send what was deferred so far, a statement per table: before the transaction commits,
         before any statement of it that reads or deletes notifications, and before any operation
         other than an accept or a step's outcome (PostgresJournal.run). A batch's notifications,
-        events or outcomes then cost the writer's thread one statement, not one each."""
+        events or outcomes then cost the writer one statement, not one each."""
         self._send_notifications(conn)
         if self._events:
             events, self._events = self._events, []

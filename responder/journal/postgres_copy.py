@@ -11,8 +11,7 @@ from contextlib import closing
 from pathlib import Path
 
 from responder.journal.postgres_schema import TABLES, migrate
-from responder.journal.postgres_session import connect
-from responder.journal.postgres_writer import Connection
+from responder.journal.postgres_session import SyncConnection, connect
 from responder.journal.sqlite import SqliteJournal
 
 
@@ -43,12 +42,12 @@ def _copy(source: Path, dsn: str, where: str) -> dict[str, int]:
             return {table: _copy_table(db, target, table) for table in TABLES}
 
 
-def _rows(target: Connection, table: str) -> bool:
+def _rows(target: SyncConnection, table: str) -> bool:
     row = target.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()
     return bool(row and row[0])
 
 
-def _copy_table(db: sqlite3.Connection, target: Connection, table: str) -> int:
+def _copy_table(db: sqlite3.Connection, target: SyncConnection, table: str) -> int:
     """The columns both journals have, row for row (a column only PostgreSQL has stays NULL)."""
     theirs = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
     ours = [

@@ -15,10 +15,9 @@ towards refusing.
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from psycopg import Cursor
-
 from responder.decision import GuardState
 from responder.journal import GuardQuery
+from responder.journal.postgres_loop import LoopCursor
 from responder.journal.postgres_writer import Connection
 from responder.planner import PlannedStep
 from responder.vocabulary import StepStatus
@@ -36,7 +35,7 @@ _LAST_MUTATIONS = (
     f" AND name = ANY(%b) AND status != '{_CANCELLED}'),"
     " (SELECT MAX(at) FROM changes WHERE deployment = t AND name = ANY(%b))) FROM unnest(%b::text[]) t"
 )
-Answer = Cursor[tuple[Any, ...]]
+Answer = LoopCursor
 
 
 class Guards:

@@ -8,6 +8,7 @@ from typing import Any
 from responder.journal import Effect, Operation, Step, StepResult, StoredNotification
 from responder.journal.postgres_batch import BatchState, Outcome
 from responder.journal.postgres_replica import Replica
+from responder.journal.postgres_session import SyncConnection
 from responder.journal.postgres_tx import PostgresTransaction
 from responder.journal.postgres_writer import Connection
 from responder.journal.sqlite_rows import INTERRUPTED, dumps, step_kind
@@ -180,7 +181,7 @@ def _resolved(conn: Connection, instance_id: int) -> bool:
     return row is not None and row[0] == "resolved"
 
 
-def next_due(conn: Connection, kind: str) -> float | None:
+def next_due(conn: SyncConnection, kind: str) -> float | None:
     row = conn.execute(
         f"SELECT MIN(due_at) FROM steps WHERE kind = '{step_kind(kind)}' AND status = '{_PENDING}'"
     ).fetchone()

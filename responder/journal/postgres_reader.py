@@ -16,7 +16,7 @@ from typing import TypeVar
 import psycopg
 
 from responder.journal.group_commit import off_loop
-from responder.journal.postgres_writer import Connection
+from responder.journal.postgres_session import SyncConnection
 
 T = TypeVar("T")
 
@@ -25,17 +25,17 @@ class Reader:
     """`connect` makes the reads' connection (on the reader's thread): autocommit, with its own
     statement timeout."""
 
-    def __init__(self, connect: Callable[[], Connection]) -> None:
+    def __init__(self, connect: Callable[[], SyncConnection]) -> None:
         self._connect = connect
-        self._conn: Connection | None = None
+        self._conn: SyncConnection | None = None
         self._loop = asyncio.get_running_loop()
         self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-reader")
 
-    async def read(self, fn: Callable[[Connection], T]) -> T:
+    async def read(self, fn: Callable[[SyncConnection], T]) -> T:
         """`fn(conn)` on the reader's thread, after the reads asked before it."""
         return await off_loop(self._loop, self._thread, lambda: self._read(fn))
 
-    def _read(self, fn: Callable[[Connection], T]) -> T:
+    def _read(self, fn: Callable[[SyncConnection], T]) -> T:
         """A connection kept from an earlier read may have been dropped by the server since (a
         restart, a failover): found broken, the read runs once more on a new one."""
         kept = self._conn is not None and not self._conn.closed and not self._conn.broken
@@ -47,7 +47,7 @@ class Reader:
                 raise
         return fn(self._connection())
 
-    def _connection(self) -> Connection:
+    def _connection(self) -> SyncConnection:
         if self._conn is None or self._conn.closed or self._conn.broken:
             if self._conn is not None:
                 self._conn.close()

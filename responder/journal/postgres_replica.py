@@ -1,7 +1,5 @@
 """What one responder process keeps beside the shared PostgreSQL journal."""
 
-import threading
-
 from responder.journal import Instance
 from responder.journal.postgres_writer import Connection
 
@@ -27,26 +25,21 @@ class Replica:
         self._ids: dict[str, list[int]] = {}
         # (step id, lease_until) of the steps the transaction in progress leases; and those of
         # transactions whose commit was cut off by the database going away: committed or not,
-        # nobody runs them, so they are handed back once the database is back. The writer's
-        # thread adds to them, the event loop's prober takes them: under a lock.
+        # nobody runs them, so they are handed back once the database is back.
         self.leasing: list[tuple[int, float]] = []
         self._uncertain: list[tuple[int, float]] = []
-        self._lock = threading.Lock()
 
     def lost_leasing(self) -> None:
         """The transaction in progress was cut off: what it leased is uncertain."""
-        with self._lock:
-            self._uncertain += self.leasing
+        self._uncertain += self.leasing
 
     def take_uncertain(self) -> list[tuple[int, float]]:
         """The uncertain leases, to hand back; `keep_uncertain` them again if that fails."""
-        with self._lock:
-            uncertain, self._uncertain = self._uncertain, []
-            return uncertain
+        uncertain, self._uncertain = self._uncertain, []
+        return uncertain
 
     def keep_uncertain(self, leases: list[tuple[int, float]]) -> None:
-        with self._lock:
-            self._uncertain += leases
+        self._uncertain += leases
 
     def remember(self, instance: Instance) -> Instance:
         if len(self.instances) >= self.CACHED_INSTANCES:

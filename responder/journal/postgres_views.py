@@ -6,31 +6,31 @@ from typing import Any
 import psycopg
 
 from responder.journal import Listing, read_models
-from responder.journal.postgres_writer import Connection
+from responder.journal.postgres_session import SyncConnection
 from responder.journal.read_models import POSTGRES
 
 
-def _fetch(conn: Connection) -> read_models.Fetch:
+def _fetch(conn: SyncConnection) -> read_models.Fetch:
     return lambda sql, values: conn.execute(sql, values).fetchall()
 
 
-def instances(conn: Connection, filters: dict[str, str], limit: int) -> list[dict[str, Any]]:
+def instances(conn: SyncConnection, filters: dict[str, str], limit: int) -> list[dict[str, Any]]:
     return read_models.instances(_fetch(conn), POSTGRES, filters, limit)
 
 
-def listing(conn: Connection, query: Listing) -> list[dict[str, Any]]:
+def listing(conn: SyncConnection, query: Listing) -> list[dict[str, Any]]:
     return read_models.listing(_fetch(conn), POSTGRES, query)
 
 
-def acknowledgements(conn: Connection, limit: int) -> list[dict[str, Any]]:
+def acknowledgements(conn: SyncConnection, limit: int) -> list[dict[str, Any]]:
     return read_models.acknowledgements(_fetch(conn), POSTGRES, limit)
 
 
-def timeline(conn: Connection, fingerprint: str) -> list[dict[str, Any]]:
+def timeline(conn: SyncConnection, fingerprint: str) -> list[dict[str, Any]]:
     return read_models.timeline(_fetch(conn), POSTGRES, fingerprint)
 
 
-def holds(conn: Connection, state: str | None, namespace: str | None) -> list[dict[str, Any]]:
+def holds(conn: SyncConnection, state: str | None, namespace: str | None) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT state, namespace, deployment, holder, since, detail FROM holds"
         " WHERE (%s::text IS NULL OR state = %s) AND (%s::text IS NULL OR namespace = %s)"
@@ -43,14 +43,14 @@ def holds(conn: Connection, state: str | None, namespace: str | None) -> list[di
     ]
 
 
-def operations(conn: Connection, limit: int) -> list[dict[str, Any]]:
+def operations(conn: SyncConnection, limit: int) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT at, actor, op, target, ok, detail FROM operations ORDER BY id DESC LIMIT %s", (limit,)
     ).fetchall()
     return [{"at": r[0], "actor": r[1], "op": r[2], "target": r[3], "ok": r[4], **r[5]} for r in rows]
 
 
-def leases(conn: Connection) -> list[dict[str, Any]]:
+def leases(conn: SyncConnection) -> list[dict[str, Any]]:
     """Which replica holds which step now, and until when: for `responder status` and the API."""
     rows = conn.execute(
         "SELECT s.lease_holder, s.id, s.kind, s.name, s.lease_until, i.fingerprint, i.starts_at FROM steps s"

@@ -1,21 +1,21 @@
 """Group commit over one PostgreSQL connection: operations are functions of the connection, and
 those waiting together run in one transaction. It knows no table.
 
-A transaction runs whole on the writer's own thread, which alone uses the connection: its
-operations (the `Transaction` protocol is synchronous) and its COMMIT, in psycopg's pipeline
-mode. So no round trip blocks the event loop: a statement whose result nobody reads is sent
-without waiting for it, a read waits for everything sent before it (an operation costs one
-round trip per result it reads, not per statement), and the loop serves requests meanwhile.
-What is submitted meanwhile waits for the next transaction, which is what groups them: a batch
-of notifications costs one commit, and one wait for the server's WAL flush. The thread runs
-batches back to back, not waiting for the loop between them; the loop is told of each as it
-ends. Operations may say, as their transaction begins, what they will read (`announce`, after
-`on_begin`), so that the owner can read a whole batch's at once, in one round trip.
+A transaction runs whole in one coroutine of the event loop, which alone uses the connection:
+its operations (the `Transaction` protocol is synchronous: they run in a greenlet, see
+postgres_loop) and its COMMIT, in psycopg's pipeline mode. A statement whose result nobody
+reads is sent without waiting for it, a read waits for everything sent before it (an operation
+costs one round trip per result it reads, not per statement), and while it waits the loop
+serves requests: nothing blocks it, and no thread takes turns with it on the GIL. What is
+submitted meanwhile waits for the next transaction, which is what groups them: a batch of
+notifications costs one commit, and one wait for the server's WAL flush. Batches run back to
+back; each batch's callers are told as it ends. Operations may say, as their transaction
+begins, what they will read (`announce`, after `on_begin`), so that the owner can read a whole
+batch's at once, in one round trip.
 
-A statement's error may therefore surface at a later read, or at the batch's end. An
-operation, and `on_begin`, `before_commit` and `on_rollback`, run on that thread while the loop
-runs: what they share with the loop must be safe for it (see PostgresJournal, Engine). Callers
-are told on the loop.
+A statement's error may therefore surface at a later read, or at the batch's end. Operations,
+and `on_begin`, `before_commit` and `on_rollback`, run on the loop between its other callbacks,
+as a coroutine's code does: what they share with the rest of the process needs no lock.
 
 The session commits with `synchronous_commit = on` whatever the role's default: a batch holding
 an append, an operation or a delivery mark returns only once its commit is flushed. A batch
@@ -33,7 +33,6 @@ again by the next batch.
 """
 
 import asyncio
-import concurrent.futures
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -41,10 +40,11 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors
 
-from responder.journal.group_commit import Batches, Op, OpFailed, Outcome, abandon, off_loop, settle
+from responder.journal.group_commit import Batches, Op, OpFailed, Outcome, abandon, settle
+from responder.journal.postgres_loop import LoopConnection, run_sync
 
 T = TypeVar("T")
-Connection = psycopg.Connection[tuple[Any, ...]]
+Connection = LoopConnection
 CONFLICT_RETRIES = 5
 log = logging.getLogger("responder.journal")
 # Another replica's transaction came first: running the operation again sees what it committed.
@@ -63,12 +63,12 @@ class RunAgain(Exception):
 
 
 class GroupCommitWriter(Batches[Connection]):
-    """The only user of its connection, through its own thread. `connect` makes a connection
-    and `on_connect` runs on each new one before its first batch, both on that thread.
+    """The only user of its connection. `connect` makes a connection and `on_connect` runs on
+    each new one before its first batch, both in a batch's greenlet (see postgres_loop).
     `on_begin` is called as each transaction begins, `before_commit` after its last operation
     (to send what the owner deferred), and `on_rollback` with the error when one is rolled back,
-    before its callers are told, all on that thread too, so that what the owner keeps about the
-    database (a cache, a flag, what the transaction leased) follows what the database holds.
+    before its callers are told, so that what the owner keeps about the database (a cache, a
+    flag, what the transaction leased) follows what the database holds.
     `failure` is the error of the database itself that last failed a batch, until a batch that
     wrote commits."""
 
@@ -83,9 +83,7 @@ class GroupCommitWriter(Batches[Connection]):
         self._connect, self._on_connect = connect, on_connect
         self._on_begin, self._before_commit, self._on_rollback = on_begin, before_commit, on_rollback
         self._conn: Connection | None = None
-        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal-writer")
         super().__init__()
-        self._stopping = False  # the writing task was cancelled: the thread stops after its batch
         self.failure: str | None = None
 
     def probe(self) -> "asyncio.Future[None]":
@@ -101,51 +99,19 @@ class GroupCommitWriter(Batches[Connection]):
         """Finish what was submitted before, then close the connection."""
         await self._finished()
         if self._conn is not None:
-            self._conn.close()
+            await self._conn.raw.close()
             self._conn = None
-        self._thread.shutdown()
 
-    async def _write(self) -> None:
-        """Batches run back to back on the writer's thread, each taking what was submitted while
-        the one before ran, without waiting for the loop in between; the loop is told of each
-        batch as it ends (`settle`, in order)."""
-        self._stopping = False
+    async def _execute(self, batch: list[Op]) -> None:
+        """The batch, in a greenlet (see postgres_loop); its callers told as it ends."""
+        done: list[Outcome] = []
         try:
-            while self._pending:
-                await off_loop(self._loop, self._thread, self._drain, self._cut_short)
-        except BaseException as exc:
-            abandon(self._take_all(), exc)
+            await run_sync(self._execute_batch, batch, done)
+        except BaseException as exc:  # those that ended are told so, the others are abandoned
+            settle(done)
+            abandon(batch[len(done) :], exc)
             raise
-        finally:
-            self._task = None
-
-    def _cut_short(self) -> None:
-        self._stopping = True
-
-    def _take_all(self) -> list[Op]:
-        taken = list(self._pending)
-        self._pending.clear()
-        return taken
-
-    def _drain(self) -> None:
-        """On the writer's thread: run batches until none is waiting, or the writer is cancelled."""
-        while self._pending and not self._stopping:
-            batch = self._take()
-            done: list[Outcome] = []
-            try:
-                self._execute_batch(batch, done)
-            except BaseException as exc:  # those that ended are told so, the others are abandoned
-                self._tell(settle, done)
-                self._tell(abandon, batch[len(done) :], exc)
-                raise
-            self._tell(settle, done)
-
-    def _tell(self, fn: Callable[..., None], *args: Any) -> None:
-        """Have the loop run `fn(*args)`: the callers hear of their operations there."""
-        try:
-            self._loop.call_soon_threadsafe(fn, *args)
-        except RuntimeError:  # the loop is closed: nobody is left to tell
-            log.warning("the event loop closed before the journal writer could report a batch")
+        settle(done)
 
     def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
@@ -214,7 +180,7 @@ class GroupCommitWriter(Batches[Connection]):
         return results
 
     def _run(self, conn: Connection, ops: list[Op]) -> tuple[list[tuple[Any, BaseException | None]], bool]:
-        """The transaction, on the writer's thread: its results, and whether it wrote (while
+        """The transaction: its results, and whether it wrote (while
         failing, only a commit that wrote clears `failure`)."""
         wrote = self.failure is None
         self._on_begin()

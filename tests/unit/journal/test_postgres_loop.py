@@ -1,6 +1,7 @@
-"""The PostgreSQL journal keeps its round trips off the event loop: the writer's transactions
-run on a thread of their own, and the reads on a connection and a thread of their own, so a
-slow statement neither stalls the loop nor a concurrent write."""
+"""The PostgreSQL journal never blocks the event loop on a round trip: the writer's operations
+run in a greenlet on the loop and await the server where they would wait (postgres_loop), and
+the reads run on a connection and a thread of their own, so a slow statement neither stalls
+the loop nor a concurrent write."""
 
 import asyncio
 import time
@@ -12,6 +13,7 @@ import pytest
 psycopg = pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is not installed")
 
 from responder.journal.postgres import PostgresJournal  # noqa: E402
+from responder.journal.postgres_loop import run_sync, wait  # noqa: E402
 from tests.conftest import started  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 
@@ -38,6 +40,66 @@ async def longest_stall(work: "asyncio.Future[Any]") -> float:
         longest, last = max(longest, now - last), now
     await work
     return longest
+
+
+async def test_synchronous_code_gets_what_it_waits_for_and_the_loop_runs_meanwhile() -> None:
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.005)
+
+    async def answer(value: int) -> int:
+        await asyncio.sleep(0.05)
+        return value
+
+    ticker = asyncio.ensure_future(tick())
+    try:
+        assert await run_sync(lambda a, b: wait(answer(a)) + wait(answer(b)), 1, 2) == 3
+    finally:
+        ticker.cancel()
+    assert len(ticks) >= 5, "the loop did not run while the synchronous code waited"
+
+
+async def test_an_awaited_error_is_raised_where_the_synchronous_code_waits() -> None:
+    async def fails() -> None:
+        raise ValueError("the server said no")
+
+    def catches() -> str:
+        try:
+            wait(fails())
+        except ValueError as exc:
+            return f"caught: {exc}"
+        return "not raised"
+
+    assert await run_sync(catches) == "caught: the server said no"
+    with pytest.raises(ValueError, match="the server said no"):
+        await run_sync(lambda: wait(fails()))
+
+
+async def test_a_cancelled_batch_unwinds_its_synchronous_code() -> None:
+    unwound: list[str] = []
+
+    def waits_long() -> None:
+        try:
+            wait(asyncio.sleep(10))
+        finally:
+            unwound.append("finally ran")
+
+    running = asyncio.ensure_future(run_sync(waits_long))
+    await asyncio.sleep(0.01)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert unwound == ["finally ran"]
+
+
+async def test_waiting_outside_a_batch_is_refused_with_what_to_do() -> None:
+    pending = asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="outside the writer's batch; submit the operation to the writer"):
+        wait(pending)
+    await pending
 
 
 async def test_a_writes_round_trip_does_not_block_the_loop(journal: PostgresJournal) -> None:

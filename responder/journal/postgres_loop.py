@@ -1,0 +1,112 @@
+"""The writer's connection on the event loop: psycopg's asynchronous connection, used by code
+written as synchronous calls.
+
+The journal's operations are synchronous functions of a connection (the `Transaction`
+protocol both backends share), and the SQLite writer runs them on the loop. For PostgreSQL a
+read that waits for the server must not block the loop, and running the operations on a thread
+of their own makes that thread and the loop take turns on the GIL. So each batch runs in a
+greenlet on the loop (`run_sync`): a call that would wait for the server (`LoopConnection`'s
+`execute`, a cursor's `fetchall`, `commit`) switches back to the coroutine that runs the batch,
+which awaits psycopg's asynchronous call, and the loop serves requests while the server works.
+Only that coroutine ever awaits on behalf of the greenlet, so the operations' code runs between
+the loop's other callbacks as any coroutine's does, never beside them. A batch cancelled while
+it waits (the loop closing) is unwound from where it waits: the cancellation is raised there,
+as the call's error.
+"""
+
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast
+
+import greenlet
+import psycopg
+from psycopg.abc import Params, QueryNoTemplate
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+
+class _Batch(greenlet.greenlet):
+    """The greenlet a batch runs in: only code running in one may call `wait`."""
+
+
+def wait(awaitable: Awaitable[T]) -> T:
+    """The result of `awaitable`, from code that `run_sync` runs: the greenlet hands it to the
+    coroutine running it, and resumes with its result or its error."""
+    current = greenlet.getcurrent()
+    if not isinstance(current, _Batch) or current.parent is None:
+        raise RuntimeError(
+            "a journal connection was used outside the writer's batch; submit the operation to the writer"
+        )
+    return cast(T, current.parent.switch(awaitable))
+
+
+async def run_sync(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a greenlet of its own, each `wait` it reaches awaited here."""
+    batch = _Batch(fn)
+    step = batch.switch(*args)
+    while not batch.dead:
+        try:
+            value = await step
+        except BaseException:
+            step = batch.throw(*sys.exc_info())
+        else:
+            step = batch.switch(value)
+    return cast(T, step)
+
+
+class LoopCursor:
+    """A statement's result, read when asked (in pipeline mode, the read waits for the server)."""
+
+    def __init__(self, cursor: psycopg.AsyncCursor[Row]) -> None:
+        self._cursor = cursor
+
+    def fetchone(self) -> Row | None:
+        return wait(self._cursor.fetchone())
+
+    def fetchall(self) -> list[Row]:
+        return wait(self._cursor.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+
+class LoopConnection:
+    """The writer's connection, as the operations call it (see the module's docstring)."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Row]) -> None:
+        self.raw = conn
+
+    def execute(self, query: QueryNoTemplate, params: Params | None = None) -> LoopCursor:
+        return LoopCursor(wait(self.raw.execute(query, params)))
+
+    def commit(self) -> None:
+        wait(self.raw.commit())
+
+    def rollback(self) -> None:
+        wait(self.raw.rollback())
+
+    def close(self) -> None:
+        wait(self.raw.close())
+
+    @property
+    def closed(self) -> bool:
+        return self.raw.closed
+
+    @property
+    def broken(self) -> bool:
+        return self.raw.broken
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        pipeline = self.raw.pipeline()
+        wait(pipeline.__aenter__())
+        try:
+            yield
+        except BaseException:
+            if not wait(pipeline.__aexit__(*sys.exc_info())):
+                raise
+        else:
+            wait(pipeline.__aexit__(None, None, None))
