@@ -55,6 +55,12 @@ BYTES_PER_NOTIFICATION = 6 * 1024
 NOTIFICATIONS_PER_DAY = 10_000
 GIB = 2**30
 REPLICAS = 2  # for a PostgreSQL journal, unless told more
+# How long Kubernetes waits after SIGTERM before it kills the pod. The responder's stop takes
+# at most SHUTDOWN_SECONDS (10) for the requests being answered, then SHUTDOWN_GRACE_SECONDS (10)
+# for the running steps and RELEASE_SECONDS (5) to hand back the steps it leased and had not
+# started, then closes the journal: 25 s and more, close to Kubernetes' default of 30. A stop
+# cut short leaves its leases to run out before another replica takes those steps.
+TERMINATION_GRACE_SECONDS = 45
 
 
 class _Placeholders(Mapping[str, str]):
@@ -284,6 +290,7 @@ def pod_template(container: dict[str, Any], volumes: Sequence[dict[str, Any]], *
             "serviceAccountName": NAME,
             # A fixed non-root user whose group owns the mounted volumes.
             "securityContext": {"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001},
+            "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
             **spec,
             "containers": [container],
             "volumes": [

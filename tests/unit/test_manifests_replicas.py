@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from responder import generated, manifests
+from responder import generated, manifests, step_tasks
 from responder.policy import load_policy
+from responder.web import app, server
 from tests.conftest import REPO, write_policy
 
 POSTGRESQL = Path("deploy/kubernetes-postgresql/policy.yaml")
@@ -120,6 +121,13 @@ def test_a_dsn_file_whose_directory_the_secret_would_hide_is_refused(tmp_path: P
     with pytest.raises(manifests.ManifestError) as refused:
         manifests.generate(policy, Path("responder.yaml"), text)
     assert "give a path such as /var/run/secrets/alert-responder-db/dsn" in refused.value.problems[0]
+
+
+@pytest.mark.parametrize("source", [POSTGRESQL, manifests.POLICY], ids=["postgresql", "sqlite"])
+def test_kubernetes_waits_for_the_whole_stop_before_it_kills_the_pod(source: Path) -> None:
+    """Killed before the stop ends, a replica keeps the leases of the steps it did not hand back."""
+    stop = server.SHUTDOWN_SECONDS + app.SHUTDOWN_GRACE_SECONDS + step_tasks.RELEASE_SECONDS
+    assert _pod(_build(source))["terminationGracePeriodSeconds"] >= stop + 10
 
 
 def test_a_policy_outside_the_examples_generates_into_deploy_kubernetes() -> None:
