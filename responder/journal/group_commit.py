@@ -138,6 +138,11 @@ class Batches(Generic[C]):
             while self._pending:
                 await self._execute(self._take())
                 await self._between()
+        except BaseException as exc:  # the writer itself failed or was cancelled: what waits would wait forever
+            waiting = list(self._pending)
+            self._pending.clear()
+            abandon(waiting, exc)
+            raise
         finally:
             self._task = None
 
