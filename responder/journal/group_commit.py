@@ -141,10 +141,10 @@ class Batches(Generic[C]):
         except BaseException as exc:  # the writer itself failed or was cancelled: what waits would wait forever
             waiting = list(self._pending)
             self._pending.clear()
+            self._task = None  # before the callers hear: what they submit then starts a writer of its own
             abandon(waiting, exc)
             raise
-        finally:
-            self._task = None
+        self._task = None
 
     async def _execute(self, batch: list[Op]) -> None:
         raise NotImplementedError

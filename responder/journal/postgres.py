@@ -149,10 +149,11 @@ class PostgresJournal:
 
     def _rolled_back(self, error: BaseException) -> None:
         """A transaction was lost: the instances it cached, whether it applied notifications, and,
-        when the database went away (perhaps after committing), what it leased."""
+        when the database went away or the writer was cancelled (perhaps after committing), what
+        it leased."""
         self._state.instances.clear()
         self._maybe_unapplied = True
-        if unavailable(error):
+        if unavailable(error) or not isinstance(error, Exception):
             self._state.lost_leasing()
         self._state.leasing.clear()
 

@@ -14,8 +14,9 @@ it waits (the loop closing) is unwound from where it waits: the cancellation is 
 as the call's error.
 """
 
+import contextlib
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
@@ -28,7 +29,10 @@ Row = tuple[Any, ...]
 
 
 class _Batch(greenlet.greenlet):
-    """The greenlet a batch runs in: only code running in one may call `wait`."""
+    """The greenlet a batch runs in: only code running in one may call `wait`. `closing` once
+    the coroutine running it is closed unfinished: nothing can be awaited for it any more."""
+
+    closing = False
 
 
 def wait(awaitable: Awaitable[T]) -> T:
@@ -39,6 +43,10 @@ def wait(awaitable: Awaitable[T]) -> T:
         raise RuntimeError(
             "a journal connection was used outside the writer's batch; submit the operation to the writer"
         )
+    if current.closing:
+        if isinstance(awaitable, Coroutine):
+            awaitable.close()
+        raise RuntimeError("the event loop closed while the journal's writer was in a batch; nothing more is sent")
     return cast(T, current.parent.switch(awaitable))
 
 
@@ -49,6 +57,11 @@ async def run_sync(fn: Callable[..., T], *args: Any) -> T:
     while not batch.dead:
         try:
             value = await step
+        except GeneratorExit:  # closed unfinished (its task destroyed): unwind without awaiting again
+            batch.closing = True
+            with contextlib.suppress(BaseException):
+                batch.throw(*sys.exc_info())
+            raise
         except BaseException:
             step = batch.throw(*sys.exc_info())
         else:

@@ -15,7 +15,10 @@ batch's at once, in one round trip.
 
 A statement's error may therefore surface at a later read, or at the batch's end. Operations,
 and `on_begin`, `before_commit` and `on_rollback`, run on the loop between its other callbacks,
-as a coroutine's code does: what they share with the rest of the process needs no lock.
+as a coroutine's code does: what they share with the rest of the process needs no lock. A batch
+cancelled while it waits (the loop closing before the journal did) is unwound from there and
+rolled back: the owner hears it as a rollback, and its callers that it was abandoned, though its
+commit may have reached the disk.
 
 The session commits with `synchronous_commit = on` whatever the role's default: a batch holding
 an append, an operation or a delivery mark returns only once its commit is flushed. A batch

@@ -95,6 +95,26 @@ async def test_a_cancelled_batch_unwinds_its_synchronous_code() -> None:
     assert unwound == ["finally ran"]
 
 
+async def test_a_batch_closed_unfinished_unwinds_without_awaiting_again() -> None:
+    """Its task destroyed with the loop: the cleanup that would wait (a rollback) is refused, and
+    the greenlet ends instead of staying suspended."""
+    unwound: list[str] = []
+
+    def waits_forever() -> None:
+        try:
+            wait(asyncio.get_running_loop().create_future())
+        finally:
+            try:
+                wait(asyncio.sleep(0))
+            except RuntimeError as exc:
+                unwound.append(str(exc))
+
+    running = run_sync(waits_forever)
+    running.send(None)  # up to the first wait
+    running.close()
+    assert unwound == ["the event loop closed while the journal's writer was in a batch; nothing more is sent"]
+
+
 async def test_waiting_outside_a_batch_is_refused_with_what_to_do() -> None:
     pending = asyncio.sleep(0)
     with pytest.raises(RuntimeError, match="outside the writer's batch; submit the operation to the writer"):
