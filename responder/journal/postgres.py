@@ -19,11 +19,12 @@ out. While the database is unreachable, writes fail (the webhook answers 503), `
 says why, and a probe each second finds out when it is back.
 
 The modules around this one: postgres_session (connecting, session settings, the replica's
-lock), postgres_schema (tables, migrations, server checks), postgres_replica
-(what this process keeps: its name, an instance cache, reserved ids), postgres_writer (batches
-and commits, on the event loop), postgres_reader (the reads, on a thread beside them), postgres_tx (the
-Transaction), postgres_queries and postgres_views (statements and read models),
-postgres_batch and postgres_guards (what one transaction of the writer knows), postgres_escalation.
+lock), postgres_schema (tables, migrations, server checks), postgres_replica (what this process
+keeps: its name, an instance cache, reserved ids), postgres_writer and postgres_loop (batches
+and commits, on the event loop), postgres_reader (the reads, on a thread beside them),
+postgres_tx (the Transaction), postgres_queries and postgres_views (statements and read
+models), postgres_batch and postgres_guards (what one transaction of the writer knows),
+postgres_escalation.
 """
 
 import asyncio

@@ -81,10 +81,6 @@ class LoopCursor:
     def fetchall(self) -> list[Row]:
         return wait(self._cursor.fetchall())
 
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
 
 class LoopConnection:
     """The writer's connection, as the operations call it (see the module's docstring)."""
