@@ -55,11 +55,18 @@ BYTES_PER_NOTIFICATION = 6 * 1024
 NOTIFICATIONS_PER_DAY = 10_000
 GIB = 2**30
 REPLICAS = 2  # for a PostgreSQL journal, unless told more
-# How long Kubernetes waits after SIGTERM before it kills the pod. The responder's stop takes
-# at most SHUTDOWN_SECONDS (10) for the requests being answered, then SHUTDOWN_GRACE_SECONDS (10)
-# for the running steps and RELEASE_SECONDS (5) to hand back the steps it leased and had not
-# started, then closes the journal: 25 s and more, close to Kubernetes' default of 30. A stop
-# cut short leaves its leases to run out before another replica takes those steps.
+# How long a stopping pod keeps serving before it is sent SIGTERM (its preStop hook). Kubernetes
+# takes a terminating pod out of the Service's endpoints as it runs the hook, and each node's
+# proxy learns so a moment later: until then connections still arrive, and a responder that had
+# stopped listening would refuse them (Alertmanager retries, later). `sleep` is coreutils', in
+# every Debian-based image the Containerfile builds on.
+PRE_STOP_SECONDS = 5
+# How long Kubernetes waits, from the hook's start, before it kills the pod. After the hook the
+# responder's stop takes at most SHUTDOWN_SECONDS (10) for the requests being answered, then
+# SHUTDOWN_GRACE_SECONDS (10) for the running steps and RELEASE_SECONDS (5) to hand back the
+# steps it leased and had not started, then closes the journal: 30 s and more with the hook,
+# Kubernetes' default. A stop cut short leaves its leases to run out before another replica
+# takes those steps.
 TERMINATION_GRACE_SECONDS = 45
 
 
@@ -194,6 +201,7 @@ def _container(policy: Policy, document: Any) -> dict[str, Any]:
         "env": secret_env(document, NAME),
         "readinessProbe": probe,
         "livenessProbe": {**probe, "httpGet": {"path": "/healthz", "port": "http"}},
+        "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(PRE_STOP_SECONDS)]}}},
         "volumeMounts": [
             {"name": "policy", "mountPath": "/etc/alert-responder"},
             {"name": "tmp", "mountPath": "/tmp"},  # temporary files; the root filesystem is read-only

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import REPO
 from tests.image import build
@@ -52,3 +53,15 @@ def test_the_image_has_no_build_tools_and_no_healthcheck(image: build.Built) -> 
     assert "HEALTHCHECK" not in "".join(
         line for line in (REPO / "Containerfile").read_text().splitlines() if not line.startswith("#")
     )
+
+
+def test_the_manifests_pre_stop_command_runs_in_the_image(image: build.Built) -> None:
+    """Kubernetes runs the hook in the container: its program must be on the image's PATH."""
+    [deployment] = [
+        d
+        for d in yaml.safe_load_all((REPO / "deploy/kubernetes/responder.yaml").read_text())
+        if d["kind"] == "Deployment"
+    ]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    program, *_ = container["lifecycle"]["preStop"]["exec"]["command"]
+    run(image, program, "0")

@@ -125,9 +125,20 @@ def test_a_dsn_file_whose_directory_the_secret_would_hide_is_refused(tmp_path: P
 
 @pytest.mark.parametrize("source", [POSTGRESQL, manifests.POLICY], ids=["postgresql", "sqlite"])
 def test_kubernetes_waits_for_the_whole_stop_before_it_kills_the_pod(source: Path) -> None:
-    """Killed before the stop ends, a replica keeps the leases of the steps it did not hand back."""
+    """Killed before the stop ends, a replica keeps the leases of the steps it did not hand back.
+    The grace period counts from the preStop hook's start."""
+    pod = _pod(_build(source))
+    [hook] = [c["lifecycle"]["preStop"]["exec"]["command"] for c in pod["containers"]]
     stop = server.SHUTDOWN_SECONDS + app.SHUTDOWN_GRACE_SECONDS + step_tasks.RELEASE_SECONDS
-    assert _pod(_build(source))["terminationGracePeriodSeconds"] >= stop + 10
+    assert pod["terminationGracePeriodSeconds"] >= int(hook[-1]) + stop + 10
+
+
+@pytest.mark.parametrize("source", [POSTGRESQL, manifests.POLICY], ids=["postgresql", "sqlite"])
+def test_a_stopping_pod_serves_a_few_seconds_while_the_service_forgets_it(source: Path) -> None:
+    """SIGTERM comes after the hook: the endpoints' removal reaches the nodes' proxies meanwhile."""
+    [container] = _pod(_build(source))["containers"]
+    assert container["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", str(manifests.PRE_STOP_SECONDS)]
+    assert 2 <= manifests.PRE_STOP_SECONDS <= 10
 
 
 def test_a_policy_outside_the_examples_generates_into_deploy_kubernetes() -> None:
