@@ -110,12 +110,17 @@ class LoopConnection:
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:
+        """psycopg's pipeline mode. A block that fails raises its own error: ending the pipeline
+        after it fails too when the pipeline is aborted (behind a failed statement) or the
+        connection is lost, which psycopg would log as a warning of its own; here that is
+        expected, and the writer rolls back or reconnects."""
         pipeline = self.raw.pipeline()
         wait(pipeline.__aenter__())
         try:
             yield
         except BaseException:
-            if not wait(pipeline.__aexit__(*sys.exc_info())):
-                raise
+            with contextlib.suppress(psycopg.Error):
+                wait(pipeline.__aexit__(None, None, None))
+            raise
         else:
             wait(pipeline.__aexit__(None, None, None))

@@ -4,6 +4,7 @@ the reads run on a connection and a thread of their own, so a slow statement nei
 the loop nor a concurrent write."""
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 psycopg = pytest.importorskip("psycopg", reason="the PostgreSQL driver (psycopg) is not installed")
 
 from responder.journal.postgres import PostgresJournal  # noqa: E402
-from responder.journal.postgres_loop import run_sync, wait  # noqa: E402
+from responder.journal.postgres_loop import LoopConnection, run_sync, wait  # noqa: E402
 from tests.conftest import started  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 
@@ -120,6 +121,31 @@ async def test_waiting_outside_a_batch_is_refused_with_what_to_do() -> None:
     with pytest.raises(RuntimeError, match="outside the writer's batch; submit the operation to the writer"):
         wait(pending)
     await pending
+
+
+async def test_a_statement_failing_in_a_pipeline_raises_its_own_error_and_warns_of_nothing(
+    dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A statement's error may surface as a later one is sent, which the pipeline then aborts,
+    so ending the pipeline fails too: that is expected (the writer rolls back), and only the
+    statement's error reaches the caller."""
+    caplog.set_level(logging.INFO)
+    conn = LoopConnection(await psycopg.AsyncConnection.connect(dsn))
+
+    def batch() -> None:
+        with conn.pipeline():
+            conn.execute("SELECT 1 / 0")
+            wait(asyncio.sleep(0.2))  # its error arrives, and is raised by the next statement sent
+            conn.execute("SELECT 1")
+
+    try:
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            await run_sync(batch)
+        await conn.raw.rollback()
+        assert (await (await conn.raw.execute("SELECT 2")).fetchone()) == (2,), "the connection is usable again"
+    finally:
+        await conn.raw.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_a_writes_round_trip_does_not_block_the_loop(journal: PostgresJournal) -> None:
