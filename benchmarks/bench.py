@@ -14,11 +14,18 @@ With `--journal postgresql` the responder is measured on both journals in the sa
 then PostgreSQL on a server the bench starts on this machine (tests/postgres.py), a new database
 for each responder started.
 
+With `--server-cpus 1` the PostgreSQL server is kept on CPU 1, and the responder (which is not
+confined) finds the other CPUs free of it, as it would with its database on another machine. On
+a two-core machine the server's processes otherwise run beside the responder's event loop on
+either core, and the loop, the one thread the webhook's throughput rests on, loses time to them
+(docs/performance.md). Without the option the server runs where the scheduler puts it.
+
 With `--failover` (PostgreSQL only) it measures, instead, two replicas on one database under a
 paced load while one of them is killed (benchmarks/failover.py).
 
 Usage: python -m benchmarks.bench [--seconds 5] [--rounds 3] [--connections 32]   (scripts/bench)
        python -m benchmarks.bench --journal postgresql                 (and PostgreSQL)
+       python -m benchmarks.bench --journal postgresql --server-cpus 1 (the server kept on CPU 1)
        python -m benchmarks.bench --journal postgresql --failover [--lease 30]
        python -m benchmarks.bench bare PORT                            (the baseline server)
        python -m benchmarks.bench pace PORT --rate R --seconds S       (a paced sender, for failover)
@@ -27,6 +34,7 @@ Usage: python -m benchmarks.bench [--seconds 5] [--rounds 3] [--connections 32] 
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import sys
 import tempfile
@@ -40,7 +48,7 @@ from aiohttp import web
 from benchmarks import failover
 from benchmarks.load import paced, run_wrk
 from benchmarks.payloads import alert, payload
-from benchmarks.servers import bare_app, drain, free_port, main_thread_cpu_seconds, start, start_responder
+from benchmarks.servers import bare_app, confine, drain, free_port, main_thread_cpu_seconds, start, start_responder
 from responder.journal import sqlite_views
 
 
@@ -63,8 +71,9 @@ SQLITE = JournalUnderTest("sqlite", "SQLite WAL journal (fsync before each 200)"
 
 
 @contextlib.contextmanager
-def postgresql() -> Iterator[JournalUnderTest]:
-    """A PostgreSQL server for the run (Debian's package, as the tests start it), stopped after."""
+def postgresql(cpus: set[int] | None = None) -> Iterator[JournalUnderTest]:
+    """A PostgreSQL server for the run (Debian's package, as the tests start it), stopped after;
+    kept on `cpus` when given (see the module's docstring)."""
     from responder.journal.postgres_views import start_latencies_ms
     from tests.postgres import running_server
 
@@ -73,9 +82,13 @@ def postgresql() -> Iterator[JournalUnderTest]:
         return start_latencies_ms(dsn, since)
 
     with running_server() as server:
+        where = "server on this machine"
+        if cpus:
+            confine(server.pid, cpus)
+            where += f", kept on CPU {','.join(map(str, sorted(cpus)))}"
         yield JournalUnderTest(
             "postgresql",
-            "PostgreSQL journal (synchronous_commit on, group commit), server on this machine",
+            f"PostgreSQL journal (synchronous_commit on, group commit), {where}",
             server.fresh_dsn,
             latencies,
         )
@@ -185,19 +198,27 @@ def benchmark(journal: JournalUnderTest, work: Path, seconds: int, rounds: int, 
     return fast and mixed and worst
 
 
-def run(journal: str, seconds: int, rounds: int, connections: int, rate: int) -> bool:
+def run(journal: str, seconds: int, rounds: int, connections: int, rate: int, cpus: set[int] | None) -> bool:
     with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp:
         ok = benchmark(SQLITE, Path(tmp), seconds, rounds, connections, rate)
         if journal == "postgresql":
-            with postgresql() as shared:
+            with postgresql(cpus) as shared:
                 ok &= benchmark(shared, Path(tmp), seconds, rounds, connections, rate)
     return ok
 
 
-def run_failover(rate: int, lease_seconds: float, kill_at: float) -> bool:
-    with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp, postgresql() as server:
+def run_failover(rate: int, lease_seconds: float, kill_at: float, cpus: set[int] | None) -> bool:
+    with tempfile.TemporaryDirectory(prefix="responder-bench-") as tmp, postgresql(cpus) as server:
         print(f"--- journal: postgresql, two replicas ({server.words})")
         return failover.failover(Path(tmp), server.new_dsn() or "", rate, kill_at, lease_seconds)
+
+
+def _cpus(text: str) -> set[int]:
+    try:
+        cpus = {int(one) for one in text.split(",")}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of CPU numbers; write them as 1 or 1,3") from None
+    return cpus
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,7 +235,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failover", action="store_true", help="two PostgreSQL replicas, one killed (only that)")
     parser.add_argument("--lease", type=float, default=30.0, help="--failover: workers.lease in seconds")
     parser.add_argument("--kill-at", type=float, default=10.0, help="--failover: seconds of load before the kill")
+    parser.add_argument(
+        "--server-cpus", type=_cpus, help="keep the PostgreSQL server on these CPUs (e.g. 1), off the others"
+    )
     args = parser.parse_args(argv)
+    if args.server_cpus and args.journal != "postgresql":
+        parser.error("--server-cpus needs --journal postgresql: only a PostgreSQL server is started by the bench")
+    if args.server_cpus and not args.server_cpus < os.sched_getaffinity(0):
+        parser.error(
+            f"--server-cpus {','.join(map(str, sorted(args.server_cpus)))}: name some, not all, of the CPUs this "
+            f"process may use ({','.join(map(str, sorted(os.sched_getaffinity(0))))}), so the others are left"
+            " to the responder"
+        )
     if args.mode == "bare":
         web.run_app(bare_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
         return 0
@@ -224,8 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.failover:
         if args.journal != "postgresql":
             parser.error("--failover needs --journal postgresql: only replicas on PostgreSQL fail over")
-        return 0 if run_failover(args.rate or 200, args.lease, args.kill_at) else 1
-    return 0 if run(args.journal, args.seconds, args.rounds, args.connections, args.rate or 500) else 1
+        return 0 if run_failover(args.rate or 200, args.lease, args.kill_at, args.server_cpus) else 1
+    return (
+        0 if run(args.journal, args.seconds, args.rounds, args.connections, args.rate or 500, args.server_cpus) else 1
+    )
 
 
 if __name__ == "__main__":

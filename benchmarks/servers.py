@@ -1,6 +1,7 @@
 """The two servers under load, as processes on 127.0.0.1: the responder as `responder serve`
 runs it, and a bare aiohttp JSON endpoint as the baseline; readiness, backlog and CPU probes."""
 
+import contextlib
 import json
 import os
 import socket
@@ -84,6 +85,15 @@ def main_thread_cpu_seconds(pid: int) -> float:
     GIL run there, so its share of a core tells whether the responder was saturated."""
     fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def confine(pid: int, cpus: set[int]) -> None:
+    """Keep a process and its children on `cpus` (Linux): those running now, and those it starts
+    later, which inherit it. A child that exits meanwhile is passed over."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for one in (pid, *map(int, children)):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(one, cpus)
 
 
 def backlog(port: int) -> int:

@@ -98,6 +98,11 @@ class PostgresServer:
         self.stop(mode)
         self.start()
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id, from its pid file (while it runs)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def dsn(self, database: str = SUPERUSER) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
