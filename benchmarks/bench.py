@@ -85,7 +85,7 @@ def postgresql(cpus: set[int] | None = None) -> Iterator[JournalUnderTest]:
         where = "server on this machine"
         if cpus:
             confine(server.pid, cpus)
-            where += f", kept on CPU {','.join(map(str, sorted(cpus)))}"
+            where += f", kept on CPU {_named(cpus)}"
         yield JournalUnderTest(
             "postgresql",
             f"PostgreSQL journal (synchronous_commit on, group commit), {where}",
@@ -215,10 +215,13 @@ def run_failover(rate: int, lease_seconds: float, kill_at: float, cpus: set[int]
 
 def _cpus(text: str) -> set[int]:
     try:
-        cpus = {int(one) for one in text.split(",")}
+        return {int(one) for one in text.split(",")}
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a list of CPU numbers; write them as 1 or 1,3") from None
-    return cpus
+
+
+def _named(cpus: set[int]) -> str:
+    return ",".join(map(str, sorted(cpus)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,9 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--server-cpus needs --journal postgresql: only a PostgreSQL server is started by the bench")
     if args.server_cpus and not args.server_cpus < os.sched_getaffinity(0):
         parser.error(
-            f"--server-cpus {','.join(map(str, sorted(args.server_cpus)))}: name some, not all, of the CPUs this "
-            f"process may use ({','.join(map(str, sorted(os.sched_getaffinity(0))))}), so the others are left"
-            " to the responder"
+            f"--server-cpus {_named(args.server_cpus)}: name some, not all, of the CPUs this process may use "
+            f"({_named(os.sched_getaffinity(0))}), so the others are left to the responder"
         )
     if args.mode == "bare":
         web.run_app(bare_app(), host="127.0.0.1", port=args.port, print=None, access_log=None)

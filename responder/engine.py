@@ -288,7 +288,10 @@ class Engine:
 
     def _launch(self, kind: StepKind, steps: list[Step]) -> None:
         """Run claimed steps, each on the worker its claim took; once stopping, free those workers."""
-        if steps and not self._step_tasks.start(steps, lambda step: self._run_step(kind, step, self._runners()[kind])):
+        if not steps:
+            return
+        runner = self._runners()[kind]
+        if not self._step_tasks.start(steps, lambda step: self._run_step(kind, step, runner)):
             self._workers[kind].give(len(steps))
 
     def _free(self, kind: StepKind) -> None:

@@ -25,7 +25,7 @@ READ = 0.5  # for the server to have read what was sent: generous, on a shared m
 
 class Serving:
     """The app as `serve` runs it, and a stop that says when aiohttp has begun closing the
-    connections (its pre-shutdown), which is when a body's remaining bytes used to be lost."""
+    connections (its pre-shutdown): a connection closed then would lose the rest of a body."""
 
     def __init__(self, runner: web.AppRunner, listener: asyncio.Server) -> None:
         self.runner, self.listener = runner, listener
