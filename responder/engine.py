@@ -246,12 +246,12 @@ class Engine:
             pass
         if self._step_tasks.running:  # a started engine: ingest or a dispatcher may have handed steps to workers
             await asyncio.wait(set(self._step_tasks.running))
-        for kind, runner in self._runners().items():
+        for kind in STEP_KINDS:  # remediation first
             while steps := await self.claim(kind):
-                await asyncio.gather(*(self._run_step(kind, s, runner) for s in steps))
+                await asyncio.gather(*(self._run_step(kind, s) for s in steps))
 
-    def _runners(self) -> dict[StepKind, Callable[[Step], Awaitable[StepResult]]]:
-        return {StepKind.REMEDIATION: self.remediator.remediate, StepKind.ESCALATION: self.notifier.notify}
+    def _runner(self, kind: StepKind) -> Callable[[Step], Awaitable[StepResult]]:
+        return self.remediator.remediate if kind == StepKind.REMEDIATION else self.notifier.notify
 
     async def claim(self, kind: StepKind) -> list[Step]:
         """Claim as many due steps of `kind` as there are free workers; each claimed step holds
@@ -288,10 +288,7 @@ class Engine:
 
     def _launch(self, kind: StepKind, steps: list[Step]) -> None:
         """Run claimed steps, each on the worker its claim took; once stopping, free those workers."""
-        if not steps:
-            return
-        runner = self._runners()[kind]
-        if not self._step_tasks.start(steps, lambda step: self._run_step(kind, step, runner)):
+        if steps and not self._step_tasks.start(steps, lambda step: self._run_step(kind, step)):
             self._workers[kind].give(len(steps))
 
     def _free(self, kind: StepKind) -> None:
@@ -323,13 +320,13 @@ class Engine:
             self._backlog_counted = now
             self.metrics.backlog.set(await self.journal.refresh_backlog())
 
-    async def _run_step(self, kind: StepKind, step: Step, runner: Callable[[Step], Awaitable[StepResult]]) -> None:
+    async def _run_step(self, kind: StepKind, step: Step) -> None:
         started = self.clock()
         if step.interrupted:  # counted as it is taken up again: the journal recorded the attempt
             self._steps(kind, step.name, AttemptOutcome.INTERRUPTED).inc()
         try:
             async with asyncio.timeout(self.policy.step_timeout_seconds):
-                result = await runner(step)
+                result = await self._runner(kind)(step)
         except TimeoutError:
             answer = f"no answer within {self.policy.step_timeout_seconds:g}s"
             result = StepResult(AttemptOutcome.RETRY, {"error": answer})
